@@ -1,0 +1,13 @@
+// Bundles the programs that run as plain files: the agent and the local container host (Node).
+// The Worker is bundled by wrangler itself; the extension joins here once it exists.
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning' };
+
+await Promise.all([
+  build({ ...common, entryPoints: [path.join(root, 'container/main.ts')], outfile: path.join(root, 'dist/agent.js') }),
+  build({ ...common, entryPoints: [path.join(root, 'container/host/main.ts')], outfile: path.join(root, 'dist/container-host.js') }),
+]);

@@ -1,0 +1,92 @@
+/**
+ * The agent API (Worker ↔ container). The agent listens on CONTROL_PORT inside the container;
+ * locally the local container host runs one agent per sandbox on a loopback port of its own.
+ * Bodies are JSON; errors are `ErrorBody` with the status from ERROR_STATUS.
+ *
+ *   GET    /health                                 → { ok: true, sandboxId }
+ *   POST   /exec                  ExecRequest      → ExecResult
+ *   POST   /processes             StartRequest     → ProcessInfo (201)
+ *   GET    /processes                              → { processes: ProcessInfo[] }
+ *   DELETE /processes                              → { killed: number }
+ *   GET    /processes/:id                          → ProcessInfo
+ *   DELETE /processes/:id?signal=SIGTERM           → 204
+ *   GET    /processes/:id/logs                     → ProcessLogs
+ *   GET    /processes/:id/logs/stream  Last-Event-ID → SSE of LogStreamEvent (event: log|truncated|exit)
+ *   POST   /processes/:id/wait-for-port WaitForPortRequest → { ready: true }
+ *   POST   /processes/:id/wait-for-log  WaitForLogRequest  → WaitForLogResult
+ *   POST   /processes/:id/wait-for-exit { timeout? }       → { exitCode }
+ *   PUT    /files?path=…&encoding=utf-8|base64  raw body   → { path, size } (201)
+ *   GET    /files?path=…                          → raw bytes (application/octet-stream)
+ *   POST   /mkdir                 { path, recursive? } → { path }
+ *   POST   /checkout              CheckoutRequest  → { path }
+ *   GET    /ports/detected                         → { ports: DetectedPort[] }
+ *   GET    /ports/:port/listener                   → { listening, address? } (who holds the port)
+ *   GET    /events                Last-Event-ID    → SSE of AgentEvent
+ */
+import type { DetectedPort, ProcessInfo, WaitForPortOptions } from './process';
+
+export interface ExecRequest {
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  timeout?: number;
+}
+
+export interface StartRequest {
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  processId?: string;
+}
+
+export interface WaitForPortRequest extends WaitForPortOptions {
+  port: number;
+}
+
+export interface WaitForLogRequest {
+  pattern: string;
+  /** When true, `pattern` is a RegExp source; `flags` are its flags. */
+  regex?: boolean;
+  flags?: string;
+  timeout?: number;
+}
+
+export interface CheckoutRequest {
+  repoUrl: string;
+  branch?: string;
+  targetDir?: string;
+}
+
+export interface ListenerInfo {
+  listening: boolean;
+  /** The address the port is bound to (e.g. 0.0.0.0, 127.0.0.1, ::). */
+  address?: string;
+}
+
+/** Events the agent pushes to its Durable Object over GET /events. */
+export type AgentEvent =
+  | { type: 'process-started'; process: ProcessInfo }
+  | { type: 'process-exited'; process: ProcessInfo }
+  | { type: 'port-detected'; port: DetectedPort }
+  | { type: 'port-closed'; port: number };
+
+/** Environment variables the agent reads at start. */
+export const AGENT_ENV = {
+  /** Port to listen on (default 3000; the local host passes 0 and reads the real one). */
+  PORT: 'SANDBOX_AGENT_PORT',
+  /** Address to bind (default 0.0.0.0 in a container; the local host passes 127.0.0.1). */
+  BIND: 'SANDBOX_AGENT_BIND',
+  /** Folder that /workspace maps to (default /workspace). */
+  WORKSPACE: 'SANDBOX_WORKSPACE',
+  /** The sandbox id, for logs and health. */
+  SANDBOX_ID: 'SANDBOX_ID',
+  /** Per-process log buffer limit in bytes. */
+  LOG_LIMIT: 'SANDBOX_LOG_LIMIT',
+  /** File where the agent keeps the process-group ids it started, so its host can reap them. */
+  PGID_FILE: 'SANDBOX_PGID_FILE',
+  /** Interval of the listening-port scan, milliseconds. */
+  PORT_SCAN_MS: 'SANDBOX_PORT_SCAN_MS',
+} as const;
+
+/** The folder sandbox paths are written against. */
+export const WORKSPACE_ROOT = '/workspace';

@@ -1,0 +1,67 @@
+/** Control API shapes (extension ↔ Worker), under /api/v1. */
+import type { DetectedPort, ProcessInfo } from './process';
+
+export const API_PREFIX = '/api/v1';
+
+export type SandboxStatus = 'stopped' | 'starting' | 'running' | 'destroyed';
+
+export type Visibility = 'public' | 'private';
+
+export interface ExposePortOptions {
+  hostname?: string;
+  name?: string;
+  token?: string;
+  /** '30m', '2h', or milliseconds. */
+  ttl?: string | number;
+  visibility?: Visibility;
+}
+
+export interface ExposePortResult {
+  url: string;
+  /** The same string as url (older documents use this name). */
+  exposedAt: string;
+  port: number;
+  name?: string;
+}
+
+export interface ExposedPort extends ExposePortResult {
+  visibility: Visibility;
+  createdAt: string;
+  expiresAt?: string;
+}
+
+export interface TunnelInfo {
+  id: string;
+  port: number;
+  url: string;
+  hostname: string;
+  createdAt: string;
+}
+
+export interface SandboxSummary {
+  id: string;
+  status: SandboxStatus;
+  createdAt: string;
+}
+
+export interface SandboxState extends SandboxSummary {
+  processes: ProcessInfo[];
+  ports: ExposedPort[];
+  detectedPorts: DetectedPort[];
+  tunnels: TunnelInfo[];
+}
+
+export interface CreateSandboxRequest {
+  id: string;
+  normalizeId?: boolean;
+}
+
+export interface HealthResponse {
+  ok: true;
+  version: string;
+}
+
+/** Largest JSON body the control API reads; larger ones get 413 BODY_TOO_LARGE. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+/** Largest file body accepted by PUT /files. */
+export const MAX_FILE_BODY_BYTES = 32 * 1024 * 1024;

@@ -1,0 +1,132 @@
+/**
+ * The one registry of error codes. Every side throws `SandboxError` with a code from here; only
+ * the HTTP edges turn a code into a status (ERROR_STATUS) and the JSON body `{ error, code }`.
+ */
+export const ErrorCode = {
+  // 400
+  INVALID_JSON: 'INVALID_JSON',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  INVALID_PORT: 'INVALID_PORT',
+  RESERVED_PORT: 'RESERVED_PORT',
+  INVALID_SANDBOX_ID: 'INVALID_SANDBOX_ID',
+  UPPERCASE_SANDBOX_ID: 'UPPERCASE_SANDBOX_ID',
+  INVALID_HOSTNAME: 'INVALID_HOSTNAME',
+  INVALID_TOKEN_FORMAT: 'INVALID_TOKEN_FORMAT',
+  INVALID_PATH: 'INVALID_PATH',
+  INVALID_SIGNAL: 'INVALID_SIGNAL',
+  INVALID_PATTERN: 'INVALID_PATTERN',
+  INVALID_TTL: 'INVALID_TTL',
+  INVALID_PROCESS_ID: 'INVALID_PROCESS_ID',
+  // 401 / 403
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  PREVIEW_AUTH_REQUIRED: 'PREVIEW_AUTH_REQUIRED',
+  PATH_OUTSIDE_WORKSPACE: 'PATH_OUTSIDE_WORKSPACE',
+  // 404
+  NOT_FOUND: 'NOT_FOUND',
+  SANDBOX_NOT_FOUND: 'SANDBOX_NOT_FOUND',
+  PROCESS_NOT_FOUND: 'PROCESS_NOT_FOUND',
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  INVALID_TOKEN: 'INVALID_TOKEN',
+  // 405
+  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  // 408
+  TIMEOUT: 'TIMEOUT',
+  // 409
+  PROCESS_ID_IN_USE: 'PROCESS_ID_IN_USE',
+  TOKEN_CONFLICT: 'TOKEN_CONFLICT',
+  PROCESS_EXITED: 'PROCESS_EXITED',
+  IS_A_DIRECTORY: 'IS_A_DIRECTORY',
+  // 413
+  BODY_TOO_LARGE: 'BODY_TOO_LARGE',
+  // 422
+  COMMAND_FAILED: 'COMMAND_FAILED',
+  PORT_IN_USE: 'PORT_IN_USE',
+  // 500 / 502 / 503
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  AGENT_UNREACHABLE: 'AGENT_UNREACHABLE',
+  SANDBOX_NOT_RUNNING: 'SANDBOX_NOT_RUNNING',
+  CLOUDFLARED_NOT_FOUND: 'CLOUDFLARED_NOT_FOUND',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Exhaustive: adding a code without a status is a compile error. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  INVALID_PORT: 400,
+  RESERVED_PORT: 400,
+  INVALID_SANDBOX_ID: 400,
+  UPPERCASE_SANDBOX_ID: 400,
+  INVALID_HOSTNAME: 400,
+  INVALID_TOKEN_FORMAT: 400,
+  INVALID_PATH: 400,
+  INVALID_SIGNAL: 400,
+  INVALID_PATTERN: 400,
+  INVALID_TTL: 400,
+  INVALID_PROCESS_ID: 400,
+  UNAUTHORIZED: 401,
+  PREVIEW_AUTH_REQUIRED: 401,
+  PATH_OUTSIDE_WORKSPACE: 403,
+  NOT_FOUND: 404,
+  SANDBOX_NOT_FOUND: 404,
+  PROCESS_NOT_FOUND: 404,
+  FILE_NOT_FOUND: 404,
+  INVALID_TOKEN: 404,
+  METHOD_NOT_ALLOWED: 405,
+  TIMEOUT: 408,
+  PROCESS_ID_IN_USE: 409,
+  TOKEN_CONFLICT: 409,
+  PROCESS_EXITED: 409,
+  IS_A_DIRECTORY: 409,
+  BODY_TOO_LARGE: 413,
+  COMMAND_FAILED: 422,
+  PORT_IN_USE: 422,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 502,
+  AGENT_UNREACHABLE: 502,
+  SANDBOX_NOT_RUNNING: 503,
+  CLOUDFLARED_NOT_FOUND: 501,
+};
+
+/** The JSON body of every error answer, on every wire. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+}
+
+/** A typed error that carries its code across layers; converted to HTTP only at an edge. */
+export class SandboxError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'SandboxError';
+    this.code = code;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+  toJSON(): ErrorBody {
+    return { error: this.message, code: this.code };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);
+}
+
+/** Rebuilds a SandboxError from a JSON error body read off a wire; anything else becomes INTERNAL_ERROR. */
+export function errorFromBody(body: unknown, fallbackMessage: string): SandboxError {
+  if (body && typeof body === 'object') {
+    const { error, code } = body as Record<string, unknown>;
+    if (typeof error === 'string' && isErrorCode(code)) return new SandboxError(code, error);
+  }
+  return new SandboxError(ErrorCode.INTERNAL_ERROR, fallbackMessage);
+}
+
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof SandboxError) return err.toJSON();
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: message || 'Internal error', code: ErrorCode.INTERNAL_ERROR };
+}

@@ -1,0 +1,88 @@
+/** Process shapes shared by the agent, the Worker (SDK and control API) and the extension. */
+
+export type ProcessStatus = 'running' | 'completed' | 'failed' | 'killed' | 'error';
+
+export interface ProcessInfo {
+  id: string;
+  pid: number | null;
+  command: string;
+  status: ProcessStatus;
+  /** ISO-8601. */
+  startTime: string;
+  endTime?: string;
+  exitCode?: number | null;
+  /** Signal name when the process was ended by a signal. */
+  signal?: string | null;
+  cwd: string;
+}
+
+export interface StartProcessOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  processId?: string;
+}
+
+export interface ExecOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Milliseconds; the command's process group is killed when it runs longer. */
+  timeout?: number;
+}
+
+export interface ExecResult {
+  success: boolean;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  command: string;
+  /** Milliseconds. */
+  duration: number;
+  /** True when the command ran past its timeout and was killed. */
+  timedOut?: boolean;
+}
+
+export interface ProcessLogs {
+  stdout: string;
+  stderr: string;
+  /** True when older output was dropped to keep the buffer bounded. */
+  truncated: boolean;
+}
+
+export interface WaitForPortOptions {
+  mode?: 'http' | 'tcp';
+  path?: string;
+  status?: number | { min: number; max: number };
+  timeout?: number;
+  interval?: number;
+}
+
+export interface WaitForLogResult {
+  line: string;
+  match?: string[];
+}
+
+export interface DetectedPort {
+  port: number;
+  address: string;
+  pid: number;
+  processId: string | null;
+}
+
+/** Status from an exit as SPEC 2.2 maps it. */
+export function statusFromExit(code: number | null, signal: string | null): ProcessStatus {
+  if (signal) return 'killed';
+  return code === 0 ? 'completed' : 'failed';
+}
+
+export const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
+export type SignalName = (typeof SIGNALS)[number];
+
+export function isSignalName(value: unknown): value is SignalName {
+  return typeof value === 'string' && (SIGNALS as readonly string[]).includes(value);
+}
+
+/** Log stream events (SSE `event:` names) carried from the agent to every client. */
+export type LogStreamEvent =
+  | { type: 'log'; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'truncated'; dropped: number }
+  | { type: 'exit'; exitCode: number | null; status: ProcessStatus };

@@ -1,0 +1,41 @@
+import { ErrorCode, SandboxError } from './errors';
+
+export const GENERATED_TOKEN_LENGTH = 16;
+export const MAX_TOKEN_LENGTH = 16;
+const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** 16 characters of [a-z0-9] from the platform CSPRNG (crypto.getRandomValues in workerd and Node). */
+export function generateToken(random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): string {
+  let out = '';
+  // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
+  while (out.length < GENERATED_TOKEN_LENGTH) {
+    const bytes = random(new Uint8Array(GENERATED_TOKEN_LENGTH * 2));
+    for (const b of bytes) {
+      if (b < 252 && out.length < GENERATED_TOKEN_LENGTH) out += TOKEN_ALPHABET[b % 36];
+    }
+  }
+  return out;
+}
+
+/** A custom token: 1-16 characters of lowercase letters, digits, '-' and '_'. */
+export function checkCustomToken(token: unknown): string {
+  if (typeof token !== 'string' || !/^[a-z0-9_-]{1,16}$/.test(token)) {
+    throw new SandboxError(
+      ErrorCode.INVALID_TOKEN_FORMAT,
+      `Invalid token ${JSON.stringify(token)}: must be 1-${MAX_TOKEN_LENGTH} characters of lowercase letters, digits, '-' and '_'`,
+    );
+  }
+  return token;
+}
+
+/** Constant-time string comparison for secrets (bearer tokens, preview tokens, tickets). */
+export function timingSafeEqualStrings(a: string, b: string): boolean {
+  const enc = new TextEncoder();
+  const x = enc.encode(a);
+  const y = enc.encode(b);
+  // Compare against the longer length so the time does not reveal where a prefix ends.
+  const len = Math.max(x.length, y.length);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < len; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
