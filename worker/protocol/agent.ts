@@ -63,6 +63,13 @@ export interface ListenerInfo {
   address?: string;
 }
 
+/**
+ * SSE `event:` name of every AgentEvent on GET /events (the SSE id is the event's number). A
+ * client whose Last-Event-ID is no longer in the agent's history (or comes from an earlier agent
+ * run) first gets one `event: reset` (RESET_EVENT_NAME in events.ts) and should refetch state.
+ */
+export const AGENT_EVENT_NAME = 'agent';
+
 /** Events the agent pushes to its Durable Object over GET /events. */
 export type AgentEvent =
   | { type: 'process-started'; process: ProcessInfo }

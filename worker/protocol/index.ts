@@ -9,3 +9,4 @@ export * from './sse';
 export * from './agent';
 export * from './events';
 export * from './api';
+export * from './validate';

@@ -1,0 +1,43 @@
+/** The agent's settings, read once from its environment (AGENT_ENV). Pure. */
+import { AGENT_ENV, WORKSPACE_ROOT } from '../worker/protocol/agent';
+import { CONTROL_PORT } from '../worker/protocol/ports';
+
+export interface AgentConfig {
+  port: number;
+  bind: string;
+  workspace: string;
+  sandboxId: string | null;
+  logLimit: number;
+  pgidFile: string | undefined;
+  portScanMs: number;
+}
+
+export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
+export const DEFAULT_PORT_SCAN_MS = 1000;
+
+function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got '${raw}')`);
+  return n;
+}
+
+export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  return {
+    port: intSetting(env, AGENT_ENV.PORT, CONTROL_PORT, 0, 65535),
+    bind: env[AGENT_ENV.BIND] || '0.0.0.0',
+    workspace: env[AGENT_ENV.WORKSPACE] || WORKSPACE_ROOT,
+    sandboxId: env[AGENT_ENV.SANDBOX_ID] || null,
+    logLimit: intSetting(env, AGENT_ENV.LOG_LIMIT, DEFAULT_LOG_LIMIT, 1024, 1024 * 1024 * 1024),
+    pgidFile: env[AGENT_ENV.PGID_FILE] || undefined,
+    portScanMs: intSetting(env, AGENT_ENV.PORT_SCAN_MS, DEFAULT_PORT_SCAN_MS, 50, 60_000),
+  };
+}
+
+/** The environment commands start from: the agent's own, without the agent's settings. */
+export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of Object.values(AGENT_ENV)) delete out[name];
+  return out;
+}

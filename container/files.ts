@@ -1,0 +1,125 @@
+/**
+ * File operations confined to the workspace: the textual rules of workspace-path.ts, plus a check
+ * on disk that no symbolic link along the way leads outside (the real path of the deepest part
+ * that exists must stay inside the real workspace).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import { isInside, outsideWorkspace, resolveWorkspacePath, type WorkspacePath } from './workspace-path';
+
+export class Files {
+  readonly hostRoot: string;
+  private readonly realRoot: string;
+
+  /** The workspace folder must exist (main creates it). */
+  constructor(hostRoot: string) {
+    this.hostRoot = path.resolve(hostRoot);
+    this.realRoot = fs.realpathSync(this.hostRoot);
+  }
+
+  /** Maps and checks a sandbox path; `what` names it in messages ("Path", "cwd", …). */
+  async resolve(input: unknown, what = 'Path'): Promise<WorkspacePath> {
+    const wp = resolveWorkspacePath(input, this.hostRoot, what);
+    let existing = wp.hostPath;
+    for (;;) {
+      try {
+        await fs.promises.lstat(existing);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOENT' && code !== 'ENOTDIR') || existing === this.hostRoot) throw fsError(err, wp.sandboxPath);
+        existing = path.dirname(existing);
+      }
+    }
+    let real: string;
+    try {
+      real = await fs.promises.realpath(existing);
+    } catch {
+      throw outsideWorkspace(String(input), 'goes through a symbolic link that cannot be resolved');
+    }
+    if (!isInside(this.realRoot, real)) throw outsideWorkspace(String(input), 'leads outside the workspace through a symbolic link');
+    return wp;
+  }
+
+  async write(input: unknown, data: Buffer): Promise<{ path: string; size: number }> {
+    const wp = await this.resolve(input);
+    if (wp.relative === '') throw isDirectory(wp.sandboxPath);
+    try {
+      await fs.promises.mkdir(path.dirname(wp.hostPath), { recursive: true });
+      await fs.promises.writeFile(wp.hostPath, data);
+    } catch (err) {
+      throw fsError(err, wp.sandboxPath);
+    }
+    return { path: wp.sandboxPath, size: data.length };
+  }
+
+  /** Opens a file for reading; the caller streams it. */
+  async open(input: unknown): Promise<{ path: string; size: number; stream: fs.ReadStream }> {
+    const wp = await this.resolve(input);
+    let handle: fs.promises.FileHandle;
+    try {
+      handle = await fs.promises.open(wp.hostPath, 'r');
+    } catch (err) {
+      throw fsError(err, wp.sandboxPath);
+    }
+    const stat = await handle.stat();
+    if (stat.isDirectory()) {
+      await handle.close();
+      throw isDirectory(wp.sandboxPath);
+    }
+    return { path: wp.sandboxPath, size: stat.size, stream: handle.createReadStream() };
+  }
+
+  async mkdir(input: unknown, recursive: boolean): Promise<{ path: string }> {
+    const wp = await this.resolve(input);
+    try {
+      await fs.promises.mkdir(wp.hostPath, { recursive });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // An existing directory is what was asked for.
+      if (code === 'EEXIST' && (await isDir(wp.hostPath))) return { path: wp.sandboxPath };
+      if (code === 'ENOENT') {
+        throw new SandboxError(
+          ErrorCode.FILE_NOT_FOUND,
+          `The parent of ${wp.sandboxPath} does not exist (pass recursive: true to create it)`,
+        );
+      }
+      throw fsError(err, wp.sandboxPath);
+    }
+    return { path: wp.sandboxPath };
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await fs.promises.stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(sandboxPath: string): SandboxError {
+  return new SandboxError(ErrorCode.IS_A_DIRECTORY, `${sandboxPath} is a directory`);
+}
+
+/** Turns a file-system error into the error a client can act on. */
+export function fsError(err: unknown, sandboxPath: string): unknown {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return new SandboxError(ErrorCode.FILE_NOT_FOUND, `File not found: ${sandboxPath}`);
+    case 'EISDIR':
+      return isDirectory(sandboxPath);
+    case 'ENOTDIR':
+      return new SandboxError(ErrorCode.INVALID_PATH, `A parent of ${sandboxPath} is a file, not a directory`);
+    case 'EEXIST':
+      return new SandboxError(ErrorCode.INVALID_PATH, `${sandboxPath} already exists and is not a directory`);
+    case 'EACCES':
+    case 'EPERM':
+      return new SandboxError(ErrorCode.INVALID_PATH, `Permission denied: ${sandboxPath}`);
+    case 'ENAMETOOLONG':
+      return new SandboxError(ErrorCode.INVALID_PATH, `Path is too long: ${sandboxPath}`);
+    default:
+      return err;
+  }
+}

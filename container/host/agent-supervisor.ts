@@ -1,0 +1,231 @@
+/**
+ * Runs one agent process per sandbox key on this machine, each in a process group of its own,
+ * and makes sure that when an agent ends — however it ends — every process group it started ends
+ * with it (the agent keeps their ids in its pgid file).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AGENT_ENV } from '../../worker/protocol/agent';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+
+export interface AgentExit {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface SupervisorOptions {
+  stateDir: string;
+  /** The agent bundle (dist/agent.js). */
+  agentScript: string;
+  /** The environment agents start from. */
+  baseEnv: NodeJS.ProcessEnv;
+  nodePath?: string;
+  startTimeoutMs?: number;
+}
+
+interface RunningAgent {
+  child: ChildProcess;
+  pid: number;
+  port: Promise<number>;
+  knownPort: number | null;
+  exited: Promise<AgentExit>;
+}
+
+const LOG_TAIL_BYTES = 4000;
+
+export class AgentSupervisor {
+  private readonly opts: Required<SupervisorOptions>;
+  private readonly agents = new Map<string, RunningAgent>();
+
+  constructor(opts: SupervisorOptions) {
+    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, ...opts };
+    fs.mkdirSync(this.agentsDir, { recursive: true });
+    fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
+  }
+
+  private get agentsDir(): string {
+    return path.join(this.opts.stateDir, 'agents');
+  }
+
+  workspaceOf(key: string): string {
+    return path.join(this.opts.stateDir, 'workspaces', key);
+  }
+
+  private file(key: string, ext: 'log' | 'pgids' | 'pid'): string {
+    return path.join(this.agentsDir, `${key}.${ext}`);
+  }
+
+  /** Starts the agent for `key`, or adopts the one already running; resolves with its port. */
+  start(key: string, env: Record<string, string> = {}): Promise<number> {
+    const existing = this.agents.get(key);
+    if (existing) return existing.port;
+    this.reapLeftovers(key);
+    const workspace = this.workspaceOf(key);
+    fs.mkdirSync(workspace, { recursive: true });
+    const log = fs.openSync(this.file(key, 'log'), 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(this.opts.nodePath, [this.opts.agentScript], {
+        env: {
+          ...this.opts.baseEnv,
+          ...env,
+          [AGENT_ENV.PORT]: '0',
+          [AGENT_ENV.BIND]: '127.0.0.1',
+          [AGENT_ENV.WORKSPACE]: workspace,
+          [AGENT_ENV.SANDBOX_ID]: key,
+          [AGENT_ENV.PGID_FILE]: this.file(key, 'pgids'),
+        },
+        detached: true,
+        stdio: ['ignore', log, log, 'ipc'],
+      });
+    } finally {
+      fs.closeSync(log);
+    }
+    if (child.pid === undefined) {
+      return Promise.reject(new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Could not start the agent for '${key}' (${this.opts.nodePath})`));
+    }
+    const pid = child.pid;
+    fs.writeFileSync(this.file(key, 'pid'), `${pid}\n`);
+
+    const exited = new Promise<AgentExit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.reapGroups(key, pid);
+        if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
+        resolve({ exitCode: code, signal });
+      });
+    });
+    const port = new Promise<number>((resolve, reject) => {
+      const fail = (why: string): void => {
+        clearTimeout(timer);
+        reject(new SandboxError(ErrorCode.AGENT_UNREACHABLE, `The agent for '${key}' ${why}. Its log ends with:\n${this.logTail(key)}`));
+      };
+      const timer = setTimeout(() => {
+        fail(`did not report ready within ${this.opts.startTimeoutMs}ms`);
+        child.kill('SIGKILL');
+      }, this.opts.startTimeoutMs);
+      child.on('message', (msg: unknown) => {
+        const m = msg as { type?: unknown; port?: unknown };
+        if (m?.type === 'ready' && typeof m.port === 'number') {
+          clearTimeout(timer);
+          agent.knownPort = m.port;
+          resolve(m.port);
+        }
+      });
+      child.once('error', (err) => fail(`could not start: ${err.message}`));
+      void exited.then((e) => fail(`exited (${e.signal ?? `code ${e.exitCode}`}) before it was ready`));
+    });
+    port.catch(() => {}); // the caller gets it; an adopter may never ask
+    const agent: RunningAgent = { child, pid, port, knownPort: null, exited };
+    this.agents.set(key, agent);
+    return port;
+  }
+
+  state(key: string): { running: boolean; port?: number; pid?: number } {
+    const agent = this.agents.get(key);
+    if (!agent) return { running: false };
+    return agent.knownPort === null ? { running: true, pid: agent.pid } : { running: true, port: agent.knownPort, pid: agent.pid };
+  }
+
+  /** Resolves when the agent for `key` exits (at once when none runs). */
+  async wait(key: string): Promise<AgentExit & { running?: false }> {
+    const agent = this.agents.get(key);
+    if (!agent) return { exitCode: null, signal: null, running: false };
+    return agent.exited;
+  }
+
+  /** Sends a signal number to the agent; false when none runs. */
+  signal(key: string, signo: number): boolean {
+    const agent = this.agents.get(key);
+    if (!agent) return false;
+    try {
+      process.kill(agent.pid, signo);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** SIGKILLs the agent and waits until it and its groups are gone; `purge` removes the workspace. */
+  async stop(key: string, purge: boolean): Promise<void> {
+    const agent = this.agents.get(key);
+    if (agent) {
+      agent.child.kill('SIGKILL');
+      await agent.exited;
+    }
+    if (purge) fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.agents.keys()].map((key) => this.stop(key, false)));
+  }
+
+  get runningKeys(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  /** Kills every group listed in the agent's pgid file (and the agent's own), then forgets them. */
+  private reapGroups(key: string, agentPid: number): void {
+    const pgidFile = this.file(key, 'pgids');
+    for (const pgid of readPgids(pgidFile)) killGroup(pgid);
+    killGroup(agentPid);
+    fs.rmSync(pgidFile, { force: true });
+    fs.rmSync(this.file(key, 'pid'), { force: true });
+  }
+
+  /**
+   * An earlier host may have died without cleaning up: end its agent for this key and the groups
+   * it left. Ids read from old files may have been reused since, so only a process that is still
+   * this key's agent, or a group leader working inside this key's workspace, is killed.
+   */
+  private reapLeftovers(key: string): void {
+    const stalePid = Number(readText(this.file(key, 'pid')).trim());
+    if (Number.isInteger(stalePid) && stalePid > 1 && readText(`/proc/${stalePid}/cmdline`).includes(path.basename(this.opts.agentScript))) {
+      killGroup(stalePid);
+    }
+    const workspace = this.workspaceOf(key);
+    for (const pgid of readPgids(this.file(key, 'pgids'))) {
+      if (leaderWorksIn(pgid, workspace)) killGroup(pgid);
+    }
+    fs.rmSync(this.file(key, 'pgids'), { force: true });
+    fs.rmSync(this.file(key, 'pid'), { force: true });
+  }
+
+  private logTail(key: string): string {
+    const text = readText(this.file(key, 'log'));
+    return text.slice(-LOG_TAIL_BYTES);
+  }
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function readPgids(file: string): number[] {
+  return readText(file)
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isInteger(n) && n > 1);
+}
+
+function leaderWorksIn(pgid: number, folder: string): boolean {
+  try {
+    const cwd = fs.readlinkSync(`/proc/${pgid}/cwd`);
+    return cwd === folder || cwd.startsWith(folder + path.sep);
+  } catch {
+    return false;
+  }
+}
+
+function killGroup(pgid: number): void {
+  if (pgid <= 1) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    /* no such group any more */
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The local container host's HTTP API (loopback only), which the Worker's local stand-in for
+ * `ctx.container` calls:
+ *
+ *   GET    /health                        → { ok: true }
+ *   POST   /containers/:key/start  { env? } → { port }        (adopts a running agent)
+ *   GET    /containers/:key                → { running, port?, pid? }
+ *   GET    /containers/:key/wait           → { exitCode, signal } when the agent exits
+ *                                            ({ exitCode: null, signal: null, running: false } if none runs)
+ *   POST   /containers/:key/signal { signal } → { sent }
+ *   DELETE /containers/:key[?purge=1]      → 204 once the agent and its process groups are gone
+ */
+import http from 'node:http';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { checkSandboxId } from '../../worker/protocol/ids';
+import { readJson } from '../http-util';
+import { asObject } from '../request-parsers';
+import { clientGone } from '../deadline';
+import { createRouter, json, noContent, type Route } from '../router';
+import type { AgentSupervisor } from './agent-supervisor';
+
+/**
+ * A sandbox id names folders here, so the two names that mean "this folder" or "the parent" are
+ * out (the router's URL normalisation already removes such segments; this does not rely on it).
+ */
+export function checkKey(value: string | undefined): string {
+  const key = checkSandboxId(value);
+  if (key === '.' || key === '..') throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, `Sandbox ID '${key}' cannot name a folder`);
+  return key;
+}
+
+function parseEnv(raw: unknown): Record<string, string> {
+  const env = asObject(raw).env ?? {};
+  if (typeof env !== 'object' || env === null || Array.isArray(env) || Object.values(env).some((v) => typeof v !== 'string')) {
+    throw new SandboxError(ErrorCode.INVALID_REQUEST, `'env' must be an object of string values`);
+  }
+  return env as Record<string, string>;
+}
+
+function parseSignal(raw: unknown): number {
+  const signal = asObject(raw).signal;
+  if (typeof signal !== 'number' || !Number.isInteger(signal) || signal < 1 || signal > 64) {
+    throw new SandboxError(ErrorCode.INVALID_SIGNAL, `'signal' must be a signal number from 1 to 64 (e.g. 15 for SIGTERM)`);
+  }
+  return signal;
+}
+
+export function createHostServer(supervisor: AgentSupervisor): http.Server {
+  const routes: Route[] = [
+    { method: 'GET', path: '/health', handler: () => json({ ok: true }) },
+    {
+      method: 'POST',
+      path: '/containers/:key/start',
+      handler: async ({ req, params }) => {
+        const key = checkKey(params.key);
+        return json({ port: await supervisor.start(key, parseEnv(await readJson(req))) });
+      },
+    },
+    { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(supervisor.state(checkKey(params.key))) },
+    {
+      method: 'GET',
+      path: '/containers/:key/wait',
+      handler: async ({ res, params }) => {
+        const key = checkKey(params.key);
+        const gone = clientGone(res);
+        const exit = await supervisor.wait(key);
+        return gone.aborted ? undefined : json(exit);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/containers/:key/signal',
+      handler: async ({ req, params }) => {
+        const key = checkKey(params.key);
+        return json({ sent: supervisor.signal(key, parseSignal(await readJson(req))) });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/containers/:key',
+      handler: async ({ params, query }) => {
+        await supervisor.stop(checkKey(params.key), query.get('purge') === '1');
+        return noContent;
+      },
+    },
+  ];
+  const server = http.createServer(createRouter(routes));
+  server.requestTimeout = 0; // /wait is a long poll
+  return server;
+}

@@ -1,0 +1,67 @@
+/**
+ * Entry point of the local container host (dist/container-host.js): runs sandbox agents as plain
+ * processes when there is no container runtime. Listens on 127.0.0.1 only.
+ *
+ *   SANDBOX_HOST_PORT   port to listen on (default 8790; 0 picks a free one)
+ *   SANDBOX_STATE_DIR   folder for workspaces, agent logs and pgid files (default ./.sandbox-ports/state)
+ */
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { AgentSupervisor } from './agent-supervisor';
+import { createHostServer } from './host-server';
+
+export const HOST_PORT_ENV = 'SANDBOX_HOST_PORT';
+export const HOST_STATE_ENV = 'SANDBOX_STATE_DIR';
+export const DEFAULT_HOST_PORT = 8790;
+
+function readPort(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_HOST_PORT;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${HOST_PORT_ENV} must be a port number (got '${raw}')`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const port = readPort(process.env[HOST_PORT_ENV]);
+  const stateDir = path.resolve(process.env[HOST_STATE_ENV] || path.join('.sandbox-ports', 'state'));
+  const baseEnv = { ...process.env };
+  delete baseEnv[HOST_PORT_ENV];
+  delete baseEnv[HOST_STATE_ENV];
+  const supervisor = new AgentSupervisor({ stateDir, agentScript: path.join(__dirname, 'agent.js'), baseEnv });
+  const server = createHostServer(supervisor);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  console.log(`container host listening on ${bound} (state in ${stateDir})`);
+  process.send?.({ type: 'ready', port: bound });
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`container host stopping (${why})`);
+    server.closeAllConnections();
+    server.close();
+    supervisor.stopAll().then(
+      () => process.exit(0),
+      (err) => {
+        console.error('stopping agents failed:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  if (process.send) process.on('disconnect', () => stop('parent went away'));
+}
+
+process.on('uncaughtException', (err) => console.error('uncaught exception:', err));
+process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
+
+main().catch((err) => {
+  console.error(`container host failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

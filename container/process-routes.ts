@@ -1,0 +1,111 @@
+/** Handlers of /processes and /exec: parse the request, call the service, shape the answer. */
+import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import { isSignalName, type ExecResult } from '../worker/protocol/process';
+import { clientGone } from './deadline';
+import { runCommand, shellExitCode } from './exec';
+import type { Files } from './files';
+import { lastEventId, openSse, readJson } from './http-util';
+import { followLogs } from './log-stream';
+import type { ProcessGroups } from './process-groups';
+import type { ProcessService } from './process-service';
+import { waitForExit, waitForLog, waitForPort } from './process-waits';
+import { parseExecRequest, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from './request-parsers';
+import { json, noContent, type Route } from './router';
+
+/** GNU timeout's exit code for a command it had to stop. */
+export const EXEC_TIMEOUT_EXIT_CODE = 124;
+
+export interface ProcessRouteDeps {
+  processes: ProcessService;
+  files: Files;
+  groups: ProcessGroups;
+  baseEnv: NodeJS.ProcessEnv;
+}
+
+export function processRoutes({ processes, files, groups, baseEnv }: ProcessRouteDeps): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/processes',
+      handler: async ({ req }) => json(await processes.start(parseStartRequest(await readJson(req))), 201),
+    },
+    { method: 'GET', path: '/processes', handler: () => json({ processes: processes.list() }) },
+    { method: 'DELETE', path: '/processes', handler: async () => json({ killed: await processes.killAll() }) },
+    { method: 'GET', path: '/processes/:id', handler: ({ params }) => json(processes.get(params.id!).info) },
+    {
+      method: 'DELETE',
+      path: '/processes/:id',
+      handler: ({ params, query }) => {
+        const signal = query.get('signal') ?? 'SIGTERM';
+        if (!isSignalName(signal)) {
+          throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal '${signal}': use one of SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2`);
+        }
+        processes.kill(params.id!, signal);
+        return noContent;
+      },
+    },
+    { method: 'GET', path: '/processes/:id/logs', handler: ({ params }) => json(processes.get(params.id!).logs.snapshot()) },
+    {
+      method: 'GET',
+      path: '/processes/:id/logs/stream',
+      handler: ({ req, res, params, query }) => {
+        const p = processes.get(params.id!);
+        followLogs(p, openSse(res), lastEventId(req, query));
+        return undefined;
+      },
+    },
+    {
+      method: 'POST',
+      path: '/processes/:id/wait-for-port',
+      handler: async ({ req, res, params }) => {
+        const p = processes.get(params.id!);
+        return json(await waitForPort(p, parseWaitForPort(await readJson(req)), clientGone(res)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/processes/:id/wait-for-log',
+      handler: async ({ req, res, params }) => {
+        const p = processes.get(params.id!);
+        return json(await waitForLog(p, parseWaitForLog(await readJson(req)), clientGone(res)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/processes/:id/wait-for-exit',
+      handler: async ({ req, res, params }) => {
+        const p = processes.get(params.id!);
+        const { timeout } = parseWaitForExit(await readJson(req));
+        return json(await waitForExit(p, timeout, clientGone(res)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/exec',
+      handler: async ({ req }) => {
+        const body = parseExecRequest(await readJson(req));
+        const cwd = await files.resolve(body.cwd ?? '/workspace', 'cwd');
+        const r = await runCommand({
+          file: 'bash',
+          args: ['-c', body.command],
+          cwd: cwd.hostPath,
+          shownCwd: cwd.sandboxPath,
+          env: { ...baseEnv, ...body.env },
+          timeoutMs: body.timeout,
+          groups,
+        });
+        const exitCode = r.timedOut ? EXEC_TIMEOUT_EXIT_CODE : shellExitCode(r.exitCode, r.signal);
+        const result: ExecResult = {
+          success: exitCode === 0 && !r.spawnError,
+          exitCode,
+          stdout: r.stdout,
+          stderr: r.stderr,
+          command: body.command,
+          duration: r.durationMs,
+        };
+        if (r.timedOut) result.timedOut = true;
+        return json(result);
+      },
+    },
+  ];
+}

@@ -1,0 +1,111 @@
+/**
+ * The three waits on a started process (exit, a log line, a ready port). Each ends with a result,
+ * 408 TIMEOUT, or 409 PROCESS_EXITED, and never outlives its client.
+ */
+import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import type { WaitForLogRequest } from '../worker/protocol/agent';
+import type { WaitForLogResult } from '../worker/protocol/process';
+import { withDeadline } from './deadline';
+import { LineMatcher, makeLineTest } from './line-matcher';
+import type { ManagedProcess } from './managed-process';
+import { probeOnce, type Probe } from './port-probe';
+import type { WaitForPortParams } from './request-parsers';
+
+/** Longest a single probe may take, so a hung service cannot stretch one attempt. */
+const MAX_PROBE_MS = 5000;
+
+export function waitForExit(p: ManagedProcess, timeoutMs: number, signal?: AbortSignal): Promise<{ exitCode: number | null }> {
+  return withDeadline(
+    {
+      timeoutMs,
+      signal,
+      onTimeout: () => new SandboxError(ErrorCode.TIMEOUT, `Process ${p.id} did not exit within ${timeoutMs}ms`),
+    },
+    (settle) => p.onExit((info) => settle.resolve({ exitCode: info.exitCode ?? null })),
+  );
+}
+
+export function waitForLog(
+  p: ManagedProcess,
+  req: WaitForLogRequest & { timeout: number },
+  signal?: AbortSignal,
+): Promise<WaitForLogResult> {
+  // Built first, so an invalid pattern is a 400 before anything waits.
+  const matcher = new LineMatcher(makeLineTest(req.pattern, req.regex ?? false, req.flags));
+  const shown = req.regex ? `/${req.pattern}/${req.flags ?? ''}` : `"${req.pattern}"`;
+  return withDeadline(
+    {
+      timeoutMs: req.timeout,
+      signal,
+      onTimeout: () =>
+        new SandboxError(ErrorCode.TIMEOUT, `Pattern ${shown} did not appear in the output of process ${p.id} within ${req.timeout}ms`),
+    },
+    (settle) => {
+      // Earlier output first (kept chunks in order), then every new chunk: subscribing in the same
+      // tick as the history read leaves no gap.
+      for (const chunk of p.logs.since(0).chunks) {
+        const found = matcher.feed(chunk.stream, chunk.data);
+        if (found) return settle.resolve(found);
+      }
+      const offLog = p.logs.subscribe((chunk) => {
+        const found = matcher.feed(chunk.stream, chunk.data);
+        if (found) settle.resolve(found);
+      });
+      const offExit = p.onExit(() =>
+        settle.reject(
+          new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before its output matched ${shown}`),
+        ),
+      );
+      return () => {
+        offLog();
+        offExit();
+      };
+    },
+  );
+}
+
+export function describeTarget(params: Pick<WaitForPortParams, 'port' | 'mode' | 'path'>): string {
+  return `port ${params.port} (${params.mode === 'http' ? `HTTP ${params.path}` : 'TCP'})`;
+}
+
+export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal?: AbortSignal): Promise<{ ready: true }> {
+  const target = describeTarget(params);
+  const probe: Probe =
+    params.mode === 'http'
+      ? { mode: 'http', port: params.port, path: params.path, status: params.status }
+      : { mode: 'tcp', port: params.port };
+  const deadline = Date.now() + params.timeout;
+  return withDeadline(
+    {
+      timeoutMs: params.timeout,
+      signal,
+      onTimeout: () =>
+        new SandboxError(ErrorCode.TIMEOUT, `Process did not become ready within ${params.timeout}ms. Waiting for: ${target}`),
+    },
+    (settle) => {
+      let stopped = false;
+      let sleep: NodeJS.Timeout | undefined;
+      const offExit = p.onExit(() =>
+        settle.reject(
+          new SandboxError(
+            ErrorCode.PROCESS_EXITED,
+            `Process exited with code ${p.shellExitCode} before becoming ready. Waiting for: ${target}`,
+          ),
+        ),
+      );
+      if (!p.running) return offExit;
+      const attempt = async (): Promise<void> => {
+        if (stopped) return;
+        const budget = Math.max(1, Math.min(MAX_PROBE_MS, deadline - Date.now()));
+        if (await probeOnce(probe, budget)) return settle.resolve({ ready: true });
+        if (!stopped) sleep = setTimeout(() => void attempt().catch(settle.reject), params.interval);
+      };
+      void attempt().catch(settle.reject);
+      return () => {
+        stopped = true;
+        clearTimeout(sleep);
+        offExit();
+      };
+    },
+  );
+}

@@ -1,0 +1,113 @@
+/**
+ * The agent: its services wired together and its routing table (the routes documented in
+ * worker/protocol/agent.ts). main.ts only reads the environment and starts it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AGENT_EVENT_NAME, type AgentEvent } from '../worker/protocol/agent';
+import { RESET_EVENT_NAME } from '../worker/protocol/events';
+import { checkProbePort } from '../worker/protocol/ports';
+import { commandEnv, type AgentConfig } from './config';
+import { EventLog } from './event-log';
+import { fileRoutes } from './file-routes';
+import { Files } from './files';
+import { lastEventId, openSse } from './http-util';
+import { PortScanner } from './port-scanner';
+import { ProcessGroups } from './process-groups';
+import { processRoutes } from './process-routes';
+import { ProcessService } from './process-service';
+import { createRouter, json, type Route } from './router';
+
+/** A client this far behind on /events is dropped rather than buffered. */
+const MAX_EVENT_BACKLOG_BYTES = 1024 * 1024;
+
+export interface Agent {
+  server: http.Server;
+  processes: ProcessService;
+  groups: ProcessGroups;
+  scanner: PortScanner;
+  /** Listens; resolves with the real port. */
+  listen(): Promise<number>;
+  /** Ends every process group (TERM, then KILL after `graceMs`) and closes the server. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent {
+  const baseEnv = commandEnv(env);
+  const files = new Files(config.workspace);
+  const events = new EventLog<AgentEvent>(1000);
+  const groups = new ProcessGroups(config.pgidFile);
+  let boundPort = config.port;
+  const scanner = new PortScanner({ groups, events, intervalMs: config.portScanMs, ownPort: () => boundPort });
+  const processes = new ProcessService({
+    files,
+    groups,
+    events,
+    baseEnv,
+    logLimit: config.logLimit,
+    onStart: () => scanner.wake(),
+  });
+
+  const health = (): ReturnType<typeof json> => json({ ok: true, sandboxId: config.sandboxId });
+  const routes: Route[] = [
+    { method: 'GET', path: '/', handler: health },
+    { method: 'GET', path: '/health', handler: health },
+    ...processRoutes({ processes, files, groups, baseEnv }),
+    ...fileRoutes({ files, groups, baseEnv }),
+    { method: 'GET', path: '/ports/detected', handler: async () => json({ ports: await scanner.scan() }) },
+    {
+      method: 'GET',
+      path: '/ports/:port/listener',
+      handler: async ({ params }) => json(await scanner.listener(checkProbePort(params.port))),
+    },
+    {
+      method: 'GET',
+      path: '/events',
+      handler: ({ req, res, query }) => {
+        const sse = openSse(res);
+        const { events: missed, reset } = events.since(lastEventId(req, query));
+        if (reset) sse.send({ event: RESET_EVENT_NAME, data: JSON.stringify({ lastId: events.lastId }) });
+        const send = (item: { id: number; event: AgentEvent }): void => {
+          if (res.writableLength > MAX_EVENT_BACKLOG_BYTES) return sse.end();
+          sse.send({ id: String(item.id), event: AGENT_EVENT_NAME, data: JSON.stringify(item.event) });
+        };
+        for (const item of missed) send(item);
+        sse.onClose(events.subscribe(send));
+        return undefined;
+      },
+    },
+  ];
+
+  const server = http.createServer(createRouter(routes));
+  // Waits and streams may be long; the client decides when to give up.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    processes,
+    groups,
+    scanner,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.bind, () => {
+          boundPort = (server.address() as AddressInfo).port;
+          resolve(boundPort);
+        });
+      }),
+    shutdown: async (graceMs = 2000) => {
+      scanner.stop();
+      groups.signalAll('SIGTERM');
+      const until = Date.now() + graceMs;
+      while (groups.anyAlive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      groups.signalAll('SIGKILL');
+      // Once they are gone, the pgid file says so, and nobody reaps those ids again later.
+      const reaped = Date.now() + 500;
+      while (groups.anyAlive() && Date.now() < reaped) await new Promise((r) => setTimeout(r, 20));
+      groups.forgetDead();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}

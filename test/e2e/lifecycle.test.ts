@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { Api, changeEvents } from '../helpers/api';
+import { eventually, pidAlive } from '../helpers/net';
+import { newStack, sharedStack, type Stack } from '../helpers/stack';
+
+async function agentPid(stack: Stack, id: string): Promise<number> {
+  const r = await fetch(`${stack.hostUrl}/containers/${id}`);
+  const body = (await r.json()) as { running: boolean; pid?: number };
+  assert.ok(body.running && body.pid, `agent for ${id} runs: ${JSON.stringify(body)}`);
+  return body.pid!;
+}
+
+describe('sandbox lifecycle, events and faults', function () {
+  this.timeout(90000);
+
+  describe('event stream', () => {
+    let api: Api;
+    const box = `events-${Date.now().toString(36)}`;
+
+    before(async function () {
+      this.timeout(120000);
+      const stack = await sharedStack();
+      api = new Api(stack.url, stack.token);
+    });
+
+    it('pushes sandbox and process events, and resumes from the last id without gap or duplicate', async () => {
+      const stream = await api.stream('/events');
+      await stream.waitFor((m) => m.event === 'hello');
+      await api.ok('POST', '/sandboxes', { id: box });
+      const proc = await api.ok('POST', `/sandboxes/${box}/processes`, { command: 'echo hi' });
+      await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'process-exited' && JSON.parse(m.data).process.id === proc.id);
+      const mine = changeEvents(stream).filter((e) => e.sandboxId === box);
+      const types = mine.map((e) => e.type);
+      assert.deepEqual(types.slice(0, 2), ['sandbox-created', 'sandbox-status']);
+      assert.ok(types.includes('process-started'));
+      const exited = mine.find((e) => e.type === 'process-exited');
+      assert.equal(exited.process.status, 'completed');
+
+      // Resume from the middle: exactly the events after that id.
+      const all = changeEvents(stream);
+      const cut = all[1];
+      stream.close();
+      const resumed = await api.stream('/events', String(cut.id));
+      await resumed.waitFor((m) => m.event === 'change' && Number(m.id) === all[all.length - 1].id);
+      const again = changeEvents(resumed);
+      assert.deepEqual(again.slice(0, all.length - 2).map((e) => e.id), all.slice(2).map((e) => e.id));
+      resumed.close();
+    });
+
+    it('says "reset" to a client resuming from an id the Worker never had', async () => {
+      const s = await api.stream('/events', '999999999');
+      await s.waitFor((m) => m.event === 'reset');
+      s.close();
+    });
+  });
+
+  describe('faults', () => {
+    let stack: Stack;
+    let api: Api;
+    const box = `fault-${Date.now().toString(36)}`;
+
+    before(async function () {
+      this.timeout(120000);
+      stack = await sharedStack();
+      api = new Api(stack.url, stack.token);
+      await api.ok('POST', '/sandboxes', { id: box });
+    });
+
+    it('reports a SIGKILLed agent as stopped, its processes gone, and starts a fresh agent on the next call', async () => {
+      const proc = await api.ok('POST', `/sandboxes/${box}/processes`, { command: 'sleep 500' });
+      const stream = await api.stream('/events');
+      await stream.waitFor((m) => m.event === 'hello');
+      const pid = await agentPid(stack, box);
+      process.kill(pid, 'SIGKILL');
+
+      await stream.waitFor((m) => {
+        if (m.event !== 'change') return false;
+        const e = JSON.parse(m.data);
+        return e.sandboxId === box && e.type === 'sandbox-status' && e.status === 'stopped';
+      });
+      const gone = await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'processes-gone');
+      assert.ok(JSON.parse(gone.data).processIds.includes(proc.id));
+      stream.close();
+      await eventually(() => !pidAlive(proc.pid), 10000, 'the sandbox process died with its agent');
+
+      const state = await api.ok('GET', `/sandboxes/${box}`);
+      assert.equal(state.status, 'stopped');
+      assert.deepEqual(state.processes, []);
+
+      const r = await api.ok('POST', `/sandboxes/${box}/exec`, { command: 'echo fresh' });
+      assert.equal(r.stdout, 'fresh\n');
+      const newPid = await agentPid(stack, box);
+      assert.notEqual(newPid, pid);
+      assert.equal((await api.ok('GET', `/sandboxes/${box}`)).status, 'running');
+    });
+
+    it('destroys a sandbox: its processes die, it leaves the list, and a destroyed event is pushed', async () => {
+      const id = `gone-${Date.now().toString(36)}`;
+      await api.ok('POST', '/sandboxes', { id });
+      const proc = await api.ok('POST', `/sandboxes/${id}/processes`, { command: 'sleep 500' });
+      const stream = await api.stream('/events');
+      await stream.waitFor((m) => m.event === 'hello');
+      assert.equal((await api.call('DELETE', `/sandboxes/${id}`)).status, 204);
+      await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'sandbox-destroyed' && JSON.parse(m.data).sandboxId === id);
+      stream.close();
+      await eventually(() => !pidAlive(proc.pid), 10000, 'the process died');
+      const list = await api.ok('GET', '/sandboxes');
+      assert.ok(!list.sandboxes.some((s: any) => s.id === id));
+      assert.equal((await api.call('GET', `/sandboxes/${id}`)).status, 404);
+    });
+  });
+
+  describe('restart', () => {
+    it('a restarted Worker still lists the sandboxes it had', async function () {
+      this.timeout(180000);
+      const first = await newStack();
+      const api1 = new Api(first.url, first.token);
+      await api1.ok('POST', '/sandboxes', { id: 'survivor' });
+      await first.stop();
+      const second = await newStack({ stateDir: first.stateDir, token: first.token, port: first.port });
+      const api2 = new Api(second.url, second.token);
+      const list = await api2.ok('GET', '/sandboxes');
+      const found = list.sandboxes.find((s: any) => s.id === 'survivor');
+      assert.ok(found, JSON.stringify(list));
+      assert.equal(found.status, 'stopped');
+      const r = await api2.ok('POST', '/sandboxes/survivor/exec', { command: 'echo back' });
+      assert.equal(r.stdout, 'back\n');
+      await second.stop();
+    });
+  });
+});

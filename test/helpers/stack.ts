@@ -1,0 +1,51 @@
+/**
+ * One real local stack (wrangler dev + the local container host) shared by the end-to-end
+ * suites, started on first use with fresh state and stopped after the run by the root hook.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+// @ts-expect-error plain ESM module without types
+import { startStack } from '../../scripts/stack.mjs';
+
+export interface Stack {
+  url: string;
+  port: number;
+  token: string;
+  stateDir: string;
+  hostUrl: string;
+  host: { pid: number };
+  stop(): Promise<void>;
+}
+
+let shared: Promise<Stack> | null = null;
+const started: Stack[] = [];
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `sandbox-ports-${prefix}-`));
+}
+
+export function logFile(name: string): fs.WriteStream {
+  const dir = path.resolve('test-output');
+  fs.mkdirSync(dir, { recursive: true });
+  return fs.createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
+}
+
+/** A stack of its own, for suites that stop and restart it. */
+export async function newStack(options: Record<string, unknown> = {}): Promise<Stack> {
+  const stack = (await startStack({ stateDir: tempDir('state'), log: logFile('stack'), ...options })) as Stack;
+  started.push(stack);
+  return stack;
+}
+
+export function sharedStack(): Promise<Stack> {
+  shared ??= newStack();
+  return shared;
+}
+
+export async function stopAllStacks(): Promise<void> {
+  const stacks = started.splice(0);
+  await Promise.all(stacks.map((s) => s.stop()));
+  for (const s of stacks) fs.rmSync(s.stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  shared = null;
+}

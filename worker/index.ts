@@ -1,0 +1,22 @@
+/**
+ * The companion Worker: preview traffic first (once the preview proxy lands), then the control
+ * API. Also the entry point for people writing their own Worker code: it exports the Durable
+ * Object classes and the SDK functions.
+ */
+import { handleApi } from './api-router';
+import type { Env } from './env';
+import { errorResponse } from './http';
+import { ErrorCode, SandboxError } from './protocol/index';
+
+export { Sandbox } from './sandbox';
+export { Registry } from './registry';
+export { getSandbox, SandboxHandle, Process } from './sdk';
+export type { Env } from './env';
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const api = await handleApi(request, env);
+    if (api) return api;
+    return errorResponse(new SandboxError(ErrorCode.NOT_FOUND, `Nothing here: the control API is under /api/v1`));
+  },
+} satisfies ExportedHandler<Env>;

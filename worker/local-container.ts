@@ -1,0 +1,119 @@
+/**
+ * The local stand-in for the platform's `ctx.container`, used only when the platform gives none
+ * and LOCAL_CONTAINER_HOST is configured. It has the same shape (running, start, monitor,
+ * destroy, signal, getTcpPort(port).fetch) and asks the local container host — a Node process
+ * beside `wrangler dev` — to run one agent process per sandbox. Local sandboxes share the host's
+ * network, so a user port N is 127.0.0.1:N; the agent's own port 3000 is a loopback port the
+ * host picked for it.
+ */
+import { CONTROL_PORT } from './protocol/index';
+
+/** The part of the platform's container handle this product uses. */
+export interface ContainerSeam {
+  readonly running: boolean;
+  start(options?: { env?: Record<string, string>; entrypoint?: string[]; enableInternet?: boolean }): void;
+  monitor(): Promise<void>;
+  destroy(error?: unknown): Promise<void>;
+  signal(signo: number): void;
+  getTcpPort(port: number): { fetch(input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response> };
+}
+
+/** The message @cloudflare/containers looks for to keep waiting while a port is not yet open. */
+const NOT_LISTENING = 'the container is not listening';
+
+export class LocalContainer implements ContainerSeam {
+  private agentPort: Promise<number> | null = null;
+  private exited: Promise<void> | null = null;
+  private key: string | null = null;
+  running = false;
+
+  constructor(private readonly hostUrl: string, private readonly fallbackKey: string) {}
+
+  start(options?: { env?: Record<string, string> }): void {
+    if (this.running) throw new Error('start() cannot be called on a container that is already running');
+    const key = options?.env?.SANDBOX_ID ?? this.key ?? this.fallbackKey;
+    this.key = key;
+    this.running = true;
+    this.exited = null;
+    const started = this.host(`/containers/${encodeURIComponent(key)}/start`, {
+      method: 'POST',
+      body: JSON.stringify({ env: options?.env ?? {} }),
+    }).then(async (res) => {
+      if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
+      const { port } = (await res.json()) as { port: number };
+      return port;
+    });
+    started.catch(() => {
+      this.running = false;
+    });
+    this.agentPort = started;
+  }
+
+  monitor(): Promise<void> {
+    if (!this.exited) {
+      const starting = this.agentPort ?? Promise.reject(new Error('container was never started'));
+      this.exited = starting
+        .then(() => this.host(`/containers/${encodeURIComponent(this.key!)}/wait`))
+        .then(async (res) => {
+          const result = res.ok ? ((await res.json()) as { exitCode: number | null; signal: string | null }) : null;
+          this.markStopped();
+          const code = result?.exitCode ?? (result?.signal ? 137 : 0);
+          if (code !== 0) throw new Error(`Container exited with unexpected exit code: ${code}`);
+        }, (err) => {
+          this.markStopped();
+          throw err;
+        });
+    }
+    return this.exited;
+  }
+
+  async destroy(): Promise<void> {
+    const key = this.key ?? this.fallbackKey;
+    await this.host(`/containers/${encodeURIComponent(key)}?purge=1`, { method: 'DELETE' }).catch(() => {});
+    this.markStopped();
+  }
+
+  signal(signo: number): void {
+    if (!this.key) return;
+    void this.host(`/containers/${encodeURIComponent(this.key)}/signal`, {
+      method: 'POST',
+      body: JSON.stringify({ signal: signo }),
+    }).catch(() => {});
+  }
+
+  getTcpPort(port: number) {
+    return {
+      fetch: async (input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response> => {
+        const target = await this.targetFor(port);
+        const original = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+        const url = `http://127.0.0.1:${target}${original.pathname}${original.search}`;
+        const request = init instanceof Request ? new Request(url, init) : new Request(url, init ?? (input instanceof Request ? input : undefined));
+        try {
+          return await fetch(request);
+        } catch (err) {
+          // Connection refused and friends: the same signal the platform gives for a closed port.
+          throw new Error(`${NOT_LISTENING} on port ${port}: ${(err as Error).message}`);
+        }
+      },
+    };
+  }
+
+  private async targetFor(port: number): Promise<number> {
+    if (port !== CONTROL_PORT) return port;
+    if (!this.running || !this.agentPort) throw new Error(`${NOT_LISTENING}: the agent is not running`);
+    try {
+      return await this.agentPort;
+    } catch (err) {
+      throw new Error(`${NOT_LISTENING}: ${(err as Error).message}`);
+    }
+  }
+
+  private markStopped(): void {
+    this.running = false;
+    this.agentPort = null;
+  }
+
+  private host(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(`${this.hostUrl}${path}`, { ...init, headers: { 'content-type': 'application/json' } });
+  }
+}

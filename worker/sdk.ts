@@ -1,0 +1,180 @@
+/**
+ * The SDK-compatible API for people who write their own Worker code:
+ *   const sandbox = getSandbox(env.Sandbox, 'my-box');
+ *   const proc = await sandbox.startProcess('python3 -m http.server 8000');
+ *   await proc.waitForPort(8000);
+ * Every method is one RPC to the sandbox's Durable Object; errors come back as SandboxError with
+ * their code.
+ */
+import {
+  ErrorCode,
+  SandboxError,
+  checkSandboxId,
+  type DetectedPort,
+  type ExecOptions,
+  type ExecResult,
+  type ProcessInfo,
+  type ProcessLogs,
+  type ProcessStatus,
+  type SandboxState,
+  type StartProcessOptions,
+  type WaitForLogResult,
+  type WaitForPortOptions,
+} from './protocol/index';
+import { unwrap, type Outcome } from './outcome';
+import type { Sandbox, } from './sandbox';
+import type { SandboxOps } from './sandbox-ops';
+
+export interface SandboxOptions {
+  /** Lowercase the id before it names the Durable Object (needed for preview URLs). */
+  normalizeId?: boolean;
+}
+
+type Caller = <K extends keyof SandboxOps>(op: K, ...args: Parameters<SandboxOps[K]>) => Promise<Awaited<ReturnType<SandboxOps[K]>>>;
+
+/** Resolves the Durable Object stub for an id and returns a callable for its operations. */
+export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, autoCreate: boolean): Caller {
+  const stub = ns.get(ns.idFromName(id)) as unknown as {
+    call(sandboxId: string, op: string, args: unknown[], autoCreate: boolean): Promise<Outcome<unknown>>;
+  };
+  return (async (op: string, ...args: unknown[]) => {
+    let outcome: Outcome<unknown>;
+    try {
+      outcome = await stub.call(id, op, args, autoCreate);
+    } catch (err) {
+      // The object itself failed (it could not even be constructed): say what to do about it.
+      const message = (err as Error).message ?? String(err);
+      if (/Containers have not been enabled/i.test(message)) {
+        throw new SandboxError(
+          ErrorCode.SANDBOX_NOT_RUNNING,
+          'No container runtime is available: deploy with a containers entry, or run the local stack with `npm start`',
+        );
+      }
+      throw new SandboxError(ErrorCode.INTERNAL_ERROR, `Sandbox '${id}' failed: ${message}`);
+    }
+    return unwrap(outcome);
+  }) as Caller;
+}
+
+export class Process implements ProcessInfo {
+  id: string;
+  pid: number | null;
+  command: string;
+  status: ProcessStatus;
+  startTime: string;
+  endTime?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  cwd: string;
+
+  constructor(private readonly call: Caller, info: ProcessInfo) {
+    this.id = info.id;
+    this.pid = info.pid;
+    this.command = info.command;
+    this.status = info.status;
+    this.startTime = info.startTime;
+    this.endTime = info.endTime;
+    this.exitCode = info.exitCode;
+    this.signal = info.signal;
+    this.cwd = info.cwd;
+  }
+
+  private update(info: ProcessInfo | null): void {
+    if (!info) return;
+    this.status = info.status;
+    this.endTime = info.endTime;
+    this.exitCode = info.exitCode;
+    this.signal = info.signal;
+  }
+
+  async kill(signal: string = 'SIGTERM'): Promise<void> {
+    await this.call('killProcess', this.id, signal);
+  }
+
+  async getStatus(): Promise<ProcessStatus> {
+    this.update(await this.call('getProcess', this.id));
+    return this.status;
+  }
+
+  getLogs(): Promise<ProcessLogs> {
+    return this.call('getProcessLogs', this.id);
+  }
+
+  waitForLog(pattern: string | RegExp, timeout?: number): Promise<WaitForLogResult> {
+    if (pattern instanceof RegExp) return this.call('waitForLog', this.id, pattern.source, { regex: true, flags: pattern.flags, timeout });
+    return this.call('waitForLog', this.id, pattern, { timeout });
+  }
+
+  async waitForPort(port: number, options?: WaitForPortOptions): Promise<void> {
+    await this.call('waitForPort', this.id, port, options);
+  }
+
+  async waitForExit(timeout?: number): Promise<{ exitCode: number | null }> {
+    const result = await this.call('waitForExit', this.id, timeout);
+    this.update(await this.call('getProcess', this.id));
+    return result;
+  }
+}
+
+export class SandboxHandle {
+  readonly id: string;
+  private readonly call: Caller;
+
+  constructor(ns: DurableObjectNamespace<Sandbox>, id: string) {
+    this.id = id;
+    this.call = sandboxCaller(ns, id, true);
+  }
+
+  getState(): Promise<SandboxState> {
+    return this.call('state');
+  }
+  async destroy(): Promise<void> {
+    await this.call('destroy');
+  }
+  exec(command: string, options?: ExecOptions): Promise<ExecResult> {
+    return this.call('exec', command, options);
+  }
+  async startProcess(command: string, options?: StartProcessOptions): Promise<Process> {
+    return new Process(this.call, await this.call('startProcess', command, options));
+  }
+  async listProcesses(): Promise<Process[]> {
+    return (await this.call('listProcesses')).map((p) => new Process(this.call, p));
+  }
+  async getProcess(id: string): Promise<Process | null> {
+    const info = await this.call('getProcess', id);
+    return info ? new Process(this.call, info) : null;
+  }
+  async killProcess(id: string, signal?: string): Promise<void> {
+    await this.call('killProcess', id, signal ?? 'SIGTERM');
+  }
+  killAllProcesses(): Promise<number> {
+    return this.call('killAllProcesses');
+  }
+  getProcessLogs(id: string): Promise<ProcessLogs> {
+    return this.call('getProcessLogs', id);
+  }
+  /** SSE of the process's output (event: log | truncated | exit), resumable from an event id. */
+  streamProcessLogs(id: string, options?: { lastEventId?: string }): Promise<ReadableStream> {
+    return this.call('streamProcessLogs', id, options?.lastEventId);
+  }
+  writeFile(path: string, content: string | Uint8Array, options?: { encoding?: 'utf-8' | 'base64' }) {
+    return this.call('writeFile', path, content, options?.encoding);
+  }
+  readFile(path: string, options?: { encoding?: 'utf-8' | 'base64' }) {
+    return this.call('readFile', path, options?.encoding);
+  }
+  mkdir(path: string, options?: { recursive?: boolean }) {
+    return this.call('mkdir', path, options);
+  }
+  checkout(repoUrl: string, options?: { branch?: string; targetDir?: string }) {
+    return this.call('checkout', repoUrl, options);
+  }
+  getDetectedPorts(): Promise<DetectedPort[]> {
+    return this.call('detectedPorts');
+  }
+}
+
+/** A handle on the sandbox named `id`; created on first use. Throws on ids SPEC 2.1 refuses. */
+export function getSandbox(ns: DurableObjectNamespace<Sandbox>, id: string, options: SandboxOptions = {}): SandboxHandle {
+  return new SandboxHandle(ns, checkSandboxId(id, options.normalizeId ?? false));
+}
