@@ -77,7 +77,10 @@ describe('agent › logs (real agent process)', function () {
     it('says "truncated" first when the resume point was already dropped', async () => {
       const small = await startAgent({ SANDBOX_LOG_LIMIT: '1024' });
       try {
-        const proc = await small.client.ok('POST', '/processes', { command: 'for i in $(seq 1 300); do echo "line $i"; done' });
+        // Separate, paced writes, so the first chunk is small and surely dropped by the 1 KiB limit.
+        const proc = await small.client.ok('POST', '/processes', {
+          command: `python3 -c "import sys,time\nfor i in range(1, 301):\n    sys.stdout.write('line %d\\n' % i); sys.stdout.flush(); time.sleep(0.001)"`,
+        });
         await small.client.ok('POST', `/processes/${proc.id}/wait-for-exit`, { timeout: 5000 });
         const stream = await small.client.sse(`/processes/${proc.id}/logs/stream`, { 'last-event-id': '1' });
         await stream.untilEnd();

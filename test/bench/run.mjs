@@ -60,7 +60,7 @@ try {
   const proc = await api('POST', '/sandboxes/bench/processes', {
     command: `python3 -u -c "import time,sys
 for i in range(${RUNS * 4}):
-    time.sleep(0.05); print('t', time.time_ns() // 1000, flush=True)"`,
+    time.sleep(0.05); sys.stdout.write('t %d\\n' % (time.time_ns() // 1000)); sys.stdout.flush()"`,
   });
   const reader = new SseReader(`${stack.url}/api/v1/sandboxes/bench/processes/${proc.id}/logs/stream`, { authorization: auth.authorization });
   const lat = [];

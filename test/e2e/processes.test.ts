@@ -125,7 +125,14 @@ for i in range(40):
     print('line', i, flush=True); time.sleep(0.02)"`,
     });
     const first = await api.stream(`${base}/processes/${proc.id}/logs/stream`);
-    const cut = await first.waitFor((m) => m.event === 'log' && JSON.parse(m.data).data.includes('line 10'));
+    // Chunks are what the process wrote, so a line may come in pieces: cut once 'line 10' is whole.
+    const textUpTo = (m: { data: string }) =>
+      first.messages
+        .slice(0, first.messages.indexOf(m as never) + 1)
+        .filter((x) => x.event === 'log')
+        .map((x) => JSON.parse(x.data).data)
+        .join('');
+    const cut = await first.waitFor((m) => m.event === 'log' && textUpTo(m).includes('line 10\n'));
     first.close();
     const resumed = await api.stream(`${base}/processes/${proc.id}/logs/stream`, cut.id);
     await resumed.waitFor((m) => m.event === 'exit', 20000);
