@@ -131,6 +131,8 @@ export async function startStack(options = {}) {
       '--persist-to', path.join(stateDir, 'wrangler'),
       '--var', `LOCAL_CONTAINER_HOST:${stack.hostUrl}`,
       '--var', `SANDBOX_API_TOKEN:${token}`,
+      // Linux answers on all of 127.0.0.0/8, which lets the proxy tell 0.0.0.0 from 127.0.0.1 binds.
+      ...(process.platform === 'linux' ? ['--var', 'LOCAL_BIND_CHECK:127.0.0.2'] : []),
       '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
     ];
     if (options.previewHostname) args.push('--var', `PREVIEW_HOSTNAME:${options.previewHostname}`);

@@ -38,6 +38,8 @@ interface Route {
 
 const ID = '(?<id>[^/]+)';
 const PID = '(?<pid>[^/]+)';
+/** Not 'detected': that word names the detected-ports route. */
+const PORT = '(?<port>(?!detected$)[^/]+)';
 
 function route(method: string, path: string, handler: Handler, auth = true): Route {
   return { method, pattern: new RegExp(`^${API_PREFIX}${path}$`), handler, auth };
@@ -155,6 +157,21 @@ const routes: Route[] = [
     const body = await readJsonObject(c.request);
     return json(await sandbox(c)('checkout', body.repoUrl, body), 201);
   }),
+
+  route('POST', `/sandboxes/${ID}/ports`, async (c) => {
+    const body = await readJsonObject(c.request);
+    const { port, ...options } = body;
+    return json(await sandbox(c)('exposePort', port, options), 201);
+  }),
+
+  route('GET', `/sandboxes/${ID}/ports`, async (c) => json(await sandbox(c)('getExposedPorts'))),
+
+  route('DELETE', `/sandboxes/${ID}/ports/${PORT}`, async (c) => {
+    await sandbox(c)('unexposePort', c.params.port);
+    return new Response(null, { status: 204 });
+  }),
+
+  route('POST', `/sandboxes/${ID}/ports/${PORT}/ticket`, async (c) => json(await sandbox(c)('createTicket', c.params.port), 201)),
 
   route('GET', `/sandboxes/${ID}/ports/detected`, async (c) => json({ ports: await sandbox(c)('detectedPorts') })),
 

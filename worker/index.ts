@@ -1,9 +1,9 @@
 /**
- * The companion Worker: preview traffic first (once the preview proxy lands), then the control
- * API. Also the entry point for people writing their own Worker code: it exports the Durable
+ * The companion Worker: preview traffic first (proxyToSandbox), then the control API. Also the entry point for people writing their own Worker code: it exports the Durable
  * Object classes and the SDK functions.
  */
 import { handleApi } from './api-router';
+import { proxyToSandbox } from './preview-proxy';
 import type { Env } from './env';
 import { errorResponse } from './http';
 import { ErrorCode, SandboxError } from './protocol/index';
@@ -11,10 +11,13 @@ import { ErrorCode, SandboxError } from './protocol/index';
 export { Sandbox } from './sandbox';
 export { Registry } from './registry';
 export { getSandbox, SandboxHandle, Process } from './sdk';
+export { proxyToSandbox } from './preview-proxy';
 export type { Env } from './env';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    const preview = await proxyToSandbox(request, env);
+    if (preview) return preview;
     const api = await handleApi(request, env);
     if (api) return api;
     return errorResponse(new SandboxError(ErrorCode.NOT_FOUND, `Nothing here: the control API is under /api/v1`));

@@ -3,9 +3,15 @@
  * and LOCAL_CONTAINER_HOST is configured. It has the same shape (running, start, monitor,
  * destroy, signal, getTcpPort(port).fetch) and asks the local container host — a Node process
  * beside `wrangler dev` — to run one agent process per sandbox. Local sandboxes share the host's
- * network, so a user port N is 127.0.0.1:N; the agent's own port 3000 is a loopback port the
- * host picked for it.
+ * network, so a user port N is localhost:N (the service sees `Host: localhost:N`, as in a
+ * container); the agent's own port 3000 is a loopback port the host picked for it.
+ *
+ * In a container the proxy reaches a service from outside its loopback, so a service bound to
+ * 127.0.0.1 only is unreachable there. With `bindCheckAddress` (another loopback address, such as
+ * 127.0.0.2 on Linux) the stand-in checks that a port answers on that address first, so such a
+ * service fails locally the same way it would on Cloudflare.
  */
+import { connect } from 'cloudflare:sockets';
 import { CONTROL_PORT } from './protocol/index';
 
 /** The part of the platform's container handle this product uses. */
@@ -27,7 +33,14 @@ export class LocalContainer implements ContainerSeam {
   private key: string | null = null;
   running = false;
 
-  constructor(private readonly hostUrl: string, private readonly fallbackKey: string) {}
+  /** Ports recently seen open on the bind-check address, and until when that holds. */
+  private readonly reachable = new Map<number, number>();
+
+  constructor(
+    private readonly hostUrl: string,
+    private readonly fallbackKey: string,
+    private readonly bindCheckAddress?: string,
+  ) {}
 
   start(options?: { env?: Record<string, string> }): void {
     if (this.running) throw new Error('start() cannot be called on a container that is already running');
@@ -86,7 +99,9 @@ export class LocalContainer implements ContainerSeam {
       fetch: async (input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response> => {
         const target = await this.targetFor(port);
         const original = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
-        const url = `http://127.0.0.1:${target}${original.pathname}${original.search}`;
+        const host = port === CONTROL_PORT ? '127.0.0.1' : 'localhost';
+        if (port !== CONTROL_PORT) await this.checkReachable(port);
+        const url = `http://${host}:${target}${original.pathname}${original.search}`;
         const request = init instanceof Request ? new Request(url, init) : new Request(url, init ?? (input instanceof Request ? input : undefined));
         try {
           return await fetch(request);
@@ -96,6 +111,22 @@ export class LocalContainer implements ContainerSeam {
         }
       },
     };
+  }
+
+  private async checkReachable(port: number): Promise<void> {
+    if (!this.bindCheckAddress) return;
+    const until = this.reachable.get(port);
+    if (until !== undefined && until > Date.now()) return;
+    try {
+      const socket = connect({ hostname: this.bindCheckAddress, port });
+      await socket.opened;
+      await socket.close();
+    } catch {
+      this.reachable.delete(port);
+      throw new Error(`${NOT_LISTENING} on port ${port} from outside the sandbox's loopback`);
+    }
+    // Only successes are remembered, briefly: a failing port is checked again on every request.
+    this.reachable.set(port, Date.now() + 2000);
   }
 
   private async targetFor(port: number): Promise<number> {

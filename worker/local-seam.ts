@@ -11,7 +11,7 @@ export function installLocalContainer(ctx: { id: DurableObjectId }, env: Env): '
   if (holder.container !== undefined) return 'platform';
   if (!env.LOCAL_CONTAINER_HOST) return 'none';
   Object.defineProperty(ctx, 'container', {
-    value: new LocalContainer(env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''), ctx.id.toString()),
+    value: new LocalContainer(env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''), ctx.id.toString(), env.LOCAL_BIND_CHECK || undefined),
     configurable: true,
     enumerable: true,
   });

@@ -6,6 +6,9 @@ import {
   ErrorCode,
   SandboxError,
   checkProbePort,
+  checkUserPort,
+  generateToken,
+  type ExposedPort,
   checkProcessId,
   isSignalName,
   optionalBoolean,
@@ -24,6 +27,8 @@ import {
   type WaitForPortOptions,
 } from './protocol/index';
 import type { Sandbox } from './sandbox';
+import { isExpired, planExpose, toExposedPort } from './exposures';
+import { TICKET_TTL_MS } from './preview-auth';
 
 type Obj = Record<string, unknown>;
 
@@ -85,6 +90,50 @@ function readinessOptions(options: unknown): WaitForPortOptions {
 }
 
 export const sandboxOps = {
+  async exposePort(sb: Sandbox, port: unknown, options?: unknown): Promise<ExposedPort> {
+    const plan = planExpose(sb.exposures(), port, options, {
+      sandboxId: sb.id,
+      defaultHostname: sb.defaultPreviewHostname(),
+      now: Date.now(),
+      generation: sb.mintGeneration(),
+      newToken: () => generateToken(),
+    });
+    const { exposure } = plan;
+    if (plan.changed) {
+      const map = sb.exposures();
+      map[String(exposure.port)] = exposure;
+      sb.saveExposures(map);
+      if (exposure.expiresAt) {
+        // The scheduler keeps whole seconds (rounding down): round up so it never fires early.
+        const at = new Date(Math.ceil(Date.parse(exposure.expiresAt) / 1000) * 1000);
+        await sb.schedule(at, 'expireExposure', { port: exposure.port, token: exposure.token });
+      }
+      await sb.publish({ type: 'port-exposed', sandboxId: sb.id, port: toExposedPort(exposure, sb.id) });
+    }
+    return toExposedPort(exposure, sb.id);
+  },
+
+  async unexposePort(sb: Sandbox, port: unknown): Promise<void> {
+    const p = checkUserPort(port);
+    const map = sb.exposures();
+    if (!map[String(p)]) return;
+    delete map[String(p)];
+    sb.saveExposures(map);
+    await sb.publish({ type: 'port-unexposed', sandboxId: sb.id, port: p });
+  },
+
+  async getExposedPorts(sb: Sandbox): Promise<{ ports: ExposedPort[]; count: number }> {
+    const ports = sb.exposedPorts();
+    return { ports, count: ports.length };
+  },
+
+  async createTicket(sb: Sandbox, port: unknown): Promise<{ url: string; expiresAt: string }> {
+    const p = checkUserPort(port);
+    const e = sb.exposureFor(p);
+    if (!e || isExpired(e, Date.now())) throw new SandboxError(ErrorCode.NOT_FOUND, `Port ${p} is not exposed in sandbox '${sb.id}'`);
+    return { url: sb.createTicket(e), expiresAt: new Date(Date.now() + TICKET_TTL_MS).toISOString() };
+  },
+
   async create(sb: Sandbox, sandboxId: string): Promise<{ state: SandboxState; created: boolean }> {
     const { created } = await sb.register(sandboxId);
     await sb.ensureAgent();

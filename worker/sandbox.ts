@@ -22,9 +22,25 @@ import {
   type SandboxStatus,
 } from './protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
+import { exposureUrl, isExpired, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
+import { errorResponse } from './http';
+import { TICKET_TTL_MS, newTicketId } from './preview-auth';
+import { readRoute } from './preview-route';
+import { handleDirectWebSocket, handlePreview } from './sandbox-preview';
+import { generateToken, timingSafeEqualStrings } from './protocol/index';
 
 const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';
+const EXPOSURES_KEY = 'exposures';
+/** Counts container runs; generated preview tokens belong to one run. */
+const GENERATION_KEY = 'generation';
+const TICKET_PREFIX = 'ticket:';
+
+interface Ticket {
+  port: number;
+  token: string;
+  expiresAt: number;
+}
 
 export class Sandbox extends Container<Env> {
   override defaultPort = CONTROL_PORT;
@@ -71,6 +87,27 @@ export class Sandbox extends Container<Env> {
   get id(): string {
     if (!this.sandboxId) throw new SandboxError(ErrorCode.SANDBOX_NOT_FOUND, 'Sandbox has no id yet');
     return this.sandboxId;
+  }
+
+  /** The control API's token: it also opens private previews. */
+  get apiToken(): string | undefined {
+    return this.env.SANDBOX_API_TOKEN;
+  }
+
+  tcpPort(port: number) {
+    return this.ctx.container!.getTcpPort(port);
+  }
+
+  defaultPreviewHostname(): string | undefined {
+    return this.env.PREVIEW_HOSTNAME || undefined;
+  }
+
+  hasId(): boolean {
+    return this.sandboxId !== null;
+  }
+
+  isRunning(): boolean {
+    return this.status() === 'running';
   }
 
   isCreated(): boolean {
@@ -127,8 +164,13 @@ export class Sandbox extends Container<Env> {
   override async onStart(): Promise<void> {
     if (this.agentReady) return;
     this.agentReady = true;
+    const generation = this.generation() + 1;
+    this.ctx.storage.kv.put(GENERATION_KEY, generation);
+    const { next, rotated } = rotateGeneratedTokens(this.exposures(), generation, () => generateToken());
+    if (rotated.length > 0) this.saveExposures(next);
     await registryStub(this.env).setStatus(this.id, 'running');
     await this.publish({ type: 'sandbox-status', sandboxId: this.id, status: 'running' });
+    for (const e of rotated) await this.publish({ type: 'port-exposed', sandboxId: this.id, port: toExposedPort(e, this.id) });
     this.pump?.stop();
     this.pump = new AgentEventPump(this);
     this.pump.start();
@@ -169,7 +211,7 @@ export class Sandbox extends Container<Env> {
       status: this.status(),
       createdAt: this.createdAt(),
       processes,
-      ports: [],
+      ports: this.exposedPorts(),
       detectedPorts: running ? [...this.detected.values()] : [],
       tunnels: [],
     };
@@ -189,6 +231,87 @@ export class Sandbox extends Container<Env> {
     // Only this class's keys: the Container library keeps its own tables in the same storage.
     this.ctx.storage.kv.delete(CREATED_KEY);
     this.ctx.storage.kv.delete(ID_KEY);
+    this.ctx.storage.kv.delete(EXPOSURES_KEY);
+    for (const [key] of this.ctx.storage.kv.list({ prefix: TICKET_PREFIX })) this.ctx.storage.kv.delete(key);
     this.sandboxId = null;
+  }
+
+  // ---- exposures (rules in exposures.ts) ----
+
+  generation(): number {
+    return (this.ctx.storage.kv.get(GENERATION_KEY) as number | undefined) ?? 0;
+  }
+
+  /** The generation a token minted now belongs to: this run, or the next one while stopped. */
+  mintGeneration(): number {
+    return this.isRunning() ? this.generation() : this.generation() + 1;
+  }
+
+  exposures(): ExposureMap {
+    return (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
+  }
+
+  saveExposures(map: ExposureMap): void {
+    this.ctx.storage.kv.put(EXPOSURES_KEY, map);
+  }
+
+  exposureFor(port: number): Exposure | undefined {
+    return this.exposures()[String(port)];
+  }
+
+  exposedPorts() {
+    const now = Date.now();
+    return Object.values(this.exposures())
+      .filter((e) => !isExpired(e, now))
+      .sort((a, b) => a.port - b.port)
+      .map((e) => toExposedPort(e, this.id));
+  }
+
+  /** Ends an exposure when its ttl is up (called by the Container library's scheduler). */
+  async expireExposure(payload: { port: number; token: string }): Promise<void> {
+    const map = this.exposures();
+    const e = map[String(payload.port)];
+    if (!e || e.token !== payload.token || !isExpired(e, Date.now())) return;
+    delete map[String(payload.port)];
+    this.saveExposures(map);
+    if (this.sandboxId) await this.publish({ type: 'port-expired', sandboxId: this.sandboxId, port: payload.port });
+  }
+
+  /** A single-use link for a private preview, valid for a minute. */
+  createTicket(e: Exposure): string {
+    const now = Date.now();
+    for (const [key, t] of this.ctx.storage.kv.list<Ticket>({ prefix: TICKET_PREFIX })) {
+      if (t.expiresAt <= now) this.ctx.storage.kv.delete(key);
+    }
+    const id = newTicketId();
+    this.ctx.storage.kv.put(`${TICKET_PREFIX}${id}`, { port: e.port, token: e.token, expiresAt: now + TICKET_TTL_MS } satisfies Ticket);
+    return `${exposureUrl(e, this.id)}?__sandbox_ticket=${id}`;
+  }
+
+  consumeTicket(id: string, e: Exposure): boolean {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(id)) return false;
+    const key = `${TICKET_PREFIX}${id}`;
+    const t = this.ctx.storage.kv.get(key) as Ticket | undefined;
+    if (!t) return false;
+    this.ctx.storage.kv.delete(key);
+    return t.port === e.port && t.token === e.token && t.expiresAt > Date.now();
+  }
+
+  /** RPC from the Worker's proxy: does this sandbox serve `{port}-{id}-{token}`? */
+  previewMatches(port: number, token: string): boolean {
+    const e = this.exposureFor(port);
+    return !!e && !isExpired(e, Date.now()) && timingSafeEqualStrings(e.token, token);
+  }
+
+  /** Preview traffic and wsConnect arrive here, routed by the Worker; nothing else does. */
+  override async fetch(request: Request): Promise<Response> {
+    const route = readRoute(request);
+    try {
+      if (route?.kind === 'preview') return await handlePreview(this, request, route);
+      if (route?.kind === 'ws') return await handleDirectWebSocket(this, request, route.port);
+    } catch (err) {
+      return errorResponse(err);
+    }
+    return errorResponse(new SandboxError(ErrorCode.NOT_FOUND, 'Not a preview request'));
   }
 }

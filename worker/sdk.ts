@@ -10,6 +10,9 @@ import {
   ErrorCode,
   SandboxError,
   checkSandboxId,
+  checkUserPort,
+  type ExposePortOptions,
+  type ExposedPort,
   type DetectedPort,
   type ExecOptions,
   type ExecResult,
@@ -24,6 +27,7 @@ import {
 import { unwrap, type Outcome } from './outcome';
 import type { Sandbox, } from './sandbox';
 import type { SandboxOps } from './sandbox-ops';
+import { withRoute } from './preview-route';
 
 export interface SandboxOptions {
   /** Lowercase the id before it names the Durable Object (needed for preview URLs). */
@@ -120,7 +124,7 @@ export class SandboxHandle {
   readonly id: string;
   private readonly call: Caller;
 
-  constructor(ns: DurableObjectNamespace<Sandbox>, id: string) {
+  constructor(private readonly ns: DurableObjectNamespace<Sandbox>, id: string) {
     this.id = id;
     this.call = sandboxCaller(ns, id, true);
   }
@@ -171,6 +175,28 @@ export class SandboxHandle {
   }
   getDetectedPorts(): Promise<DetectedPort[]> {
     return this.call('detectedPorts');
+  }
+
+  /** A preview URL for a port: `exposePort(8000)`, `exposePort(8000, 'web')`, or with options. */
+  exposePort(port: number, options?: ExposePortOptions | string): Promise<ExposedPort> {
+    return this.call('exposePort', port, options);
+  }
+  async unexposePort(port: number): Promise<void> {
+    await this.call('unexposePort', port);
+  }
+  /** Alias of unexposePort, as older documents name it. */
+  closePort(port: number): Promise<void> {
+    return this.unexposePort(port);
+  }
+  getExposedPorts(): Promise<{ ports: ExposedPort[]; count: number }> {
+    return this.call('getExposedPorts');
+  }
+
+  /** A WebSocket straight to a port of the sandbox, without a preview URL (same port rules). */
+  async wsConnect(request: Request, port: number): Promise<Response> {
+    checkUserPort(port);
+    const stub = this.ns.get(this.ns.idFromName(this.id));
+    return stub.fetch(withRoute(request, { kind: 'ws', port }));
   }
 }
 

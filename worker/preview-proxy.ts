@@ -1,0 +1,70 @@
+/**
+ * proxyToSandbox(request, env): the Worker half of the preview proxy. Answers null for hosts that
+ * are not preview-shaped, so a Worker reads `return (await proxyToSandbox(req, env)) ?? router(req)`.
+ * A host label `{port}-{id}-{token}` may split several ways (ids and tokens both contain '-'): the
+ * Durable Objects confirm which split is real, and the answer is cached per label.
+ */
+import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type PreviewRoute } from './protocol/index';
+import type { Env } from './env';
+import { errorResponse } from './http';
+import { MISS_HEADER, withRoute } from './preview-route';
+
+const MAX_CACHED = 10_000;
+/** host label → sandbox id, for labels a Durable Object confirmed. */
+const splitCache = new Map<string, string>();
+
+function notFound(): Response {
+  // The same answer for an unknown sandbox, an unexposed port and a wrong token: nothing to probe.
+  return errorResponse(new SandboxError(ErrorCode.INVALID_TOKEN, 'No preview at this address: the sandbox, port or token is unknown'));
+}
+
+function validRoutes(host: string): PreviewRoute[] {
+  return parsePreviewHost(host).filter((r) => {
+    try {
+      checkSandboxId(r.sandboxId);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export async function proxyToSandbox(request: Request, env: Env): Promise<Response | null> {
+  const url = new URL(request.url);
+  const routes = validRoutes(url.host);
+  if (routes.length === 0) return null;
+  const label = url.host.slice(0, url.host.indexOf('.')).toLowerCase();
+
+  let route = routes.find((r) => r.sandboxId === splitCache.get(label));
+  if (!route && routes.length === 1) route = routes[0];
+  if (!route) {
+    for (const candidate of routes) {
+      const stub = env.Sandbox.get(env.Sandbox.idFromName(candidate.sandboxId));
+      if (await stub.previewMatches(candidate.port, candidate.token)) {
+        route = candidate;
+        break;
+      }
+    }
+    if (!route) return notFound();
+  }
+
+  const stub = env.Sandbox.get(env.Sandbox.idFromName(route.sandboxId));
+  const forwarded = withRoute(request, {
+    kind: 'preview',
+    port: route.port,
+    token: route.token,
+    host: url.host,
+    proto: url.protocol.replace(':', ''),
+    clientIp: request.headers.get('cf-connecting-ip'),
+  });
+  const res = await stub.fetch(forwarded);
+  if (res.headers.has(MISS_HEADER)) {
+    splitCache.delete(label);
+    const headers = new Headers(res.headers);
+    headers.delete(MISS_HEADER);
+    return new Response(res.body, { status: res.status, headers });
+  }
+  if (splitCache.size >= MAX_CACHED) splitCache.clear();
+  splitCache.set(label, route.sandboxId);
+  return res;
+}

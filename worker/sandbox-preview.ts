@@ -1,0 +1,151 @@
+/**
+ * The Durable Object half of the preview proxy: checks the token and, for private previews, the
+ * credentials; exchanges a ticket for a cookie; then passes the request to the service through
+ * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
+ * with the service's own response, so frames pass with no JavaScript per message.
+ */
+import { ErrorCode, SandboxError, checkUserPort, timingSafeEqualStrings } from './protocol/index';
+import { errorResponse } from './http';
+import { isExpired, type Exposure } from './exposures';
+import {
+  PREVIEW_COOKIE,
+  TICKET_PARAM,
+  bearerMatches,
+  previewCookieHeader,
+  readCookie,
+  signPreviewCookie,
+  verifyPreviewCookie,
+} from './preview-auth';
+import { MISS_HEADER, stripInternalHeaders, type InternalRoute } from './preview-route';
+import type { Sandbox } from './sandbox';
+
+const NOT_LISTENING = 'the container is not listening';
+
+function miss(): Response {
+  return errorResponse(new SandboxError(ErrorCode.INVALID_TOKEN, 'No preview at this address: the sandbox, port or token is unknown'), {
+    [MISS_HEADER]: '1',
+  });
+}
+
+export async function handlePreview(sb: Sandbox, request: Request, route: Extract<InternalRoute, { kind: 'preview' }>): Promise<Response> {
+  const exposure = sb.exposureFor(route.port);
+  if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token) || !sb.hasId()) return miss();
+  const url = new URL(request.url);
+
+  const ticket = url.searchParams.get(TICKET_PARAM);
+  if (ticket !== null) return redeemTicket(sb, exposure, url, ticket);
+
+  if (exposure.visibility === 'private' && !(await authorized(sb, exposure, request))) {
+    return errorResponse(
+      new SandboxError(
+        ErrorCode.PREVIEW_AUTH_REQUIRED,
+        'This preview is private: send the control API token as a bearer token, or open a ticket link (POST /api/v1/sandboxes/:id/ports/:port/ticket)',
+      ),
+    );
+  }
+  return forward(sb, request, route.port, {
+    host: route.host,
+    proto: route.proto,
+    clientIp: route.clientIp,
+    private: exposure.visibility === 'private',
+  });
+}
+
+/** wsConnect: a WebSocket straight to a port of the sandbox, without a preview URL or token. */
+export async function handleDirectWebSocket(sb: Sandbox, request: Request, port: number): Promise<Response> {
+  try {
+    checkUserPort(port);
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      throw new SandboxError(ErrorCode.INVALID_REQUEST, 'wsConnect needs a WebSocket upgrade request (Upgrade: websocket)');
+    }
+  } catch (err) {
+    return errorResponse(err);
+  }
+  return forward(sb, request, port, { host: new URL(request.url).host, proto: 'http', clientIp: request.headers.get('cf-connecting-ip'), private: false });
+}
+
+async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Promise<boolean> {
+  if (bearerMatches(request.headers.get('authorization'), sb.apiToken)) return true;
+  const cookie = readCookie(request.headers.get('cookie'), PREVIEW_COOKIE);
+  const secret = sb.apiToken;
+  if (!cookie || !secret) return false;
+  return verifyPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, cookie, Date.now());
+}
+
+async function redeemTicket(sb: Sandbox, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
+  const secret = sb.apiToken;
+  if (!secret || !sb.consumeTicket(ticket, exposure)) {
+    return errorResponse(
+      new SandboxError(ErrorCode.PREVIEW_AUTH_REQUIRED, 'This preview link has expired or was already used: ask for a new one (tickets work once, for one minute)'),
+    );
+  }
+  const value = await signPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, Date.now());
+  url.searchParams.delete(TICKET_PARAM);
+  const clean = url.pathname + (url.searchParams.size > 0 ? `?${url.searchParams}` : '');
+  return new Response(null, { status: 302, headers: { location: clean, 'set-cookie': previewCookieHeader(value), 'cache-control': 'no-store' } });
+}
+
+interface ForwardInfo {
+  host: string;
+  proto: string;
+  clientIp: string | null;
+  private: boolean;
+}
+
+async function forward(sb: Sandbox, request: Request, port: number, info: ForwardInfo): Promise<Response> {
+  if (!sb.isRunning()) {
+    // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
+    return errorResponse(
+      new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`),
+      { 'retry-after': '10' },
+    );
+  }
+  sb.renewActivityTimeout();
+  const headers = stripInternalHeaders(request.headers);
+  headers.delete('host');
+  // The service gets neither the control API's token nor the preview cookie.
+  if (bearerMatches(headers.get('authorization'), sb.apiToken)) headers.delete('authorization');
+  if (info.private) stripPreviewCookie(headers);
+  headers.set('x-forwarded-host', info.host);
+  headers.set('x-forwarded-proto', info.proto);
+  if (info.clientIp) {
+    const prior = headers.get('x-forwarded-for');
+    headers.set('x-forwarded-for', prior ? `${prior}, ${info.clientIp}` : info.clientIp);
+  }
+  const url = new URL(request.url);
+  const target = `http://localhost:${port}${url.pathname}${url.search}`;
+  const upstream = new Request(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
+  try {
+    return await sb.tcpPort(port).fetch(target, upstream);
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    if (!message.includes(NOT_LISTENING) && !/connection|refused|connect/i.test(message)) throw err;
+    return errorResponse(await unavailable(sb, port));
+  }
+}
+
+async function unavailable(sb: Sandbox, port: number): Promise<SandboxError> {
+  const listener = await sb.agent.listener(port).catch(() => ({ listening: false, address: undefined }));
+  if (listener.listening && listener.address && /^(127\.|::1$|::ffff:127\.)/.test(listener.address)) {
+    return new SandboxError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `The service on port ${port} in sandbox '${sb.id}' listens on ${listener.address} only, which the preview proxy cannot reach. Make it listen on 0.0.0.0:${port} (for example --host 0.0.0.0)`,
+    );
+  }
+  return new SandboxError(
+    ErrorCode.SERVICE_UNAVAILABLE,
+    `Nothing is listening on port ${port} in sandbox '${sb.id}'. Start the service and make it listen on 0.0.0.0:${port}`,
+  );
+}
+
+function stripPreviewCookie(headers: Headers): void {
+  const cookie = headers.get('cookie');
+  if (!cookie) return;
+  const rest = cookie
+    .split(';')
+    .map((p) => p.trim())
+    .filter((p) => p && !p.startsWith(`${PREVIEW_COOKIE}=`));
+  if (rest.length > 0) headers.set('cookie', rest.join('; '));
+  else headers.delete('cookie');
+}
+
