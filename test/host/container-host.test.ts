@@ -140,8 +140,10 @@ describe('local container host (real host and agent processes)', function () {
       const { port } = await own.client.ok('POST', '/containers/orphan/start', {});
       const agentPid = (await own.client.ok('GET', '/containers/orphan')).pid;
       const sleeper = await agentClient(port).ok('POST', '/processes', { command: 'sleep 1000' });
-      await own.stop('SIGKILL');
+      own.child.kill('SIGKILL');
       await waitUntil(() => processGone(agentPid) && processGone(sleeper.pid), 'the agent and its sleep are gone', 5000);
+      // Only now that nothing writes into the state folder can it be removed.
+      await own.stop('SIGKILL');
     });
   });
 });
