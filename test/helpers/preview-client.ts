@@ -26,7 +26,10 @@ export function previewRequest(
   init: { method?: string; headers?: Record<string, string>; body?: Buffer | string | NodeJS.ReadableStream } = {},
 ): Promise<PreviewResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: init.method ?? 'GET', headers: init.headers, lookup: loopbackLookup }, (res) => {
+    const headers = { ...init.headers };
+    // Node sends a body of DELETE/OPTIONS without framing unless told its length.
+    if (typeof init.body === 'string' || Buffer.isBuffer(init.body)) headers['content-length'] = String(Buffer.byteLength(init.body));
+    const req = http.request(url, { method: init.method ?? 'GET', headers, lookup: loopbackLookup }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Api } from '../helpers/api';
+import { freePort, groupRssMb } from '../helpers/net';
+import { nextMessage, previewRequest, previewSocket, previewStream } from '../helpers/preview-client';
+import { startEcho } from '../helpers/services';
+import { sharedStack, type Stack } from '../helpers/stack';
+
+/** What passes through a preview URL (SPEC 2.4), over real sockets. */
+describe('preview proxy › transport', function () {
+  this.timeout(90000);
+  let stack: Stack;
+  let api: Api;
+  const box = `tx-${Date.now().toString(36)}`;
+  let url: string;
+  let port: number;
+
+  before(async function () {
+    this.timeout(120000);
+    stack = await sharedStack();
+    api = new Api(stack.url, stack.token);
+    await api.ok('POST', '/sandboxes', { id: box });
+    port = (await startEcho(api, box)).port;
+    url = (await api.ok('POST', `/sandboxes/${box}/ports`, { port, token: 'tx' })).url;
+  });
+
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+    it(`carries ${method} with its body and headers both ways`, async () => {
+      const body = method === 'GET' ? undefined : `payload for ${method}`;
+      const r = await previewRequest(`${url}echo?m=${method}`, { method, body, headers: { 'x-custom': 'kept', 'content-type': 'text/plain' } });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.headers['x-echo'], 'yes');
+      const echoed = r.json();
+      assert.equal(echoed.method, method);
+      assert.equal(echoed.headers['x-custom'], 'kept');
+      assert.equal(echoed.length, body ? Buffer.byteLength(body) : 0);
+    });
+  }
+
+  it('answers HEAD with headers and no body', async () => {
+    const r = await previewRequest(`${url}echo`, { method: 'HEAD' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['x-echo'], 'yes');
+    assert.equal(r.body.length, 0);
+  });
+
+  it('returns redirects as they are, without following them', async () => {
+    const r = await previewRequest(`${url}redirect`);
+    assert.equal(r.status, 302);
+    assert.equal(r.headers.location, '/target');
+  });
+
+  it('gives the service Host localhost:{port} and the public host in X-Forwarded-Host, with Proto and For', async () => {
+    const echoed = (await previewRequest(`${url}echo`)).json();
+    assert.equal(echoed.headers.host, `localhost:${port}`);
+    assert.equal(echoed.headers['x-forwarded-host'], new URL(url).host);
+    assert.equal(echoed.headers['x-forwarded-proto'], 'http');
+    assert.ok(echoed.headers['x-forwarded-for'], JSON.stringify(echoed.headers));
+  });
+
+  it('strips internal routing headers a client sends', async () => {
+    const forged = JSON.stringify({ kind: 'preview', port: 3000, token: 'x', host: 'evil', proto: 'http', clientIp: null });
+    const r = await previewRequest(`${url}echo`, { headers: { 'x-sandbox-ports-route': forged, 'x-sandbox-ports-miss': '1' } });
+    assert.equal(r.status, 200);
+    const headers = r.json().headers;
+    assert.ok(!Object.keys(headers).some((h) => h.startsWith('x-sandbox-ports-')), JSON.stringify(headers));
+    // A forged route on a non-preview host reaches nothing either.
+    const api404 = await previewRequest(`http://127.0.0.1:${stack.port}/anything`, { headers: { 'x-sandbox-ports-route': forged } });
+    assert.equal(api404.status, 404);
+  });
+
+  it('delivers Server-Sent Events one by one as the service sends them', async () => {
+    const arrivals: number[] = [];
+    let text = '';
+    const res = await previewStream(`${url}sse`, (chunk, at) => {
+      text += chunk.toString();
+      const events = text.split('\n\n').length - 1;
+      while (arrivals.length < events) arrivals.push(at);
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'text/event-stream');
+    assert.equal(arrivals.length, 5);
+    // The service sends one event every 200 ms: buffering would bunch them together.
+    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+    for (const gap of gaps) assert.ok(gap > 100, `events arrived ${gaps.map((g) => g.toFixed(0)).join(', ')} ms apart`);
+  });
+
+  it('echoes WebSocket text and binary frames and passes close codes on', async () => {
+    const ws = previewSocket(url.replace('http://', 'ws://'));
+    const hello = JSON.parse((await nextMessage(ws)).data.toString());
+    assert.equal(hello.host, `localhost:${port}`, 'same Host as plain HTTP');
+    assert.equal(hello.forwardedHost, new URL(url).host);
+    ws.send('text frame');
+    const text = await nextMessage(ws);
+    assert.equal(text.isBinary, false);
+    assert.equal(text.data.toString(), 'text frame');
+    const bytes = crypto.randomBytes(4096);
+    ws.send(bytes);
+    const bin = await nextMessage(ws);
+    assert.equal(bin.isBinary, true);
+    assert.ok(bin.data.equals(bytes));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.send('close:4001');
+    const { code, reason } = await closed;
+    assert.equal(code, 4001);
+    assert.equal(reason, 'bye');
+  });
+
+  it('streams a 100 MB upload and a 100 MB download through, intact', async function () {
+    this.timeout(120000);
+    const size = 100 * 1024 * 1024;
+    const block = crypto.randomBytes(1024 * 1024);
+    const hash = crypto.createHash('sha256');
+    for (let i = 0; i < 100; i++) hash.update(block);
+    const expected = hash.digest('hex');
+    let sent = 0;
+    const upload = new Readable({
+      read() {
+        this.push(sent < 100 ? block : null);
+        sent++;
+      },
+    });
+    // The Worker's processes (wrangler and both workerd) must not hold the body: sample their memory.
+    const workerGroup = (stack as unknown as { worker: { pid: number } }).worker.pid;
+    const before = groupRssMb(workerGroup);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, groupRssMb(workerGroup))), 50);
+    const up = await previewRequest(`${url}upload`, { method: 'POST', body: upload, headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(up.status, 200, up.text.slice(0, 300));
+    assert.equal(up.json().length, size);
+    assert.equal(up.json().sha256, expected);
+
+    let received = 0;
+    const down = await previewStream(`${url}download?mb=100`, (chunk) => {
+      received += chunk.length;
+    });
+    assert.equal(down.status, 200);
+    assert.equal(received, size);
+    clearInterval(sampler);
+    assert.ok(peak - before < 60, `the Worker grew by ${(peak - before).toFixed(0)} MB while moving 2 × 100 MB`);
+  });
+
+  describe('errors', () => {
+    it('502 SERVICE_UNAVAILABLE naming the port when nothing listens', async () => {
+      const idle = await freePort();
+      const u = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: idle })).url;
+      const r = await previewRequest(u);
+      assert.equal(r.status, 502);
+      assert.equal(r.json().code, 'SERVICE_UNAVAILABLE');
+      assert.match(r.json().error, new RegExp(`port ${idle}`));
+      assert.match(r.json().error, /0\.0\.0\.0/);
+    });
+
+    it('502 saying so when the service listens on 127.0.0.1 only', async () => {
+      const local = await startEcho(api, box, { host: '127.0.0.1' });
+      const u = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: local.port })).url;
+      const r = await previewRequest(u);
+      assert.equal(r.status, 502);
+      assert.match(r.json().error, /listens on 127\.0\.0\.1 only/);
+    });
+
+    it('503 SANDBOX_NOT_RUNNING with Retry-After, without starting the sandbox', async () => {
+      const id = `stopped-${Date.now().toString(36)}`;
+      await api.ok('POST', '/sandboxes', { id });
+      const u = (await api.ok('POST', `/sandboxes/${id}/ports`, { port: 41000, token: 'stop' })).url;
+      const host = await fetch(`${stack.hostUrl}/containers/${id}`).then((r) => r.json() as any);
+      process.kill(host.pid, 'SIGKILL');
+      const events = await api.stream('/events');
+      await events.waitFor((m) => m.event === 'hello');
+      await events.waitFor((m) => m.event === 'change' && JSON.parse(m.data).sandboxId === id && JSON.parse(m.data).status === 'stopped').catch(() => {});
+      events.close();
+      const r = await previewRequest(u);
+      assert.equal(r.status, 503);
+      assert.equal(r.json().code, 'SANDBOX_NOT_RUNNING');
+      assert.ok(Number(r.headers['retry-after']) > 0);
+      const state = await fetch(`${stack.hostUrl}/containers/${id}`).then((x) => x.json() as any);
+      assert.equal(state.running, false, 'the preview request did not start it');
+    });
+  });
+});
