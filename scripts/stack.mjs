@@ -135,6 +135,7 @@ export async function startStack(options = {}) {
       ...(process.platform === 'linux' ? ['--var', 'LOCAL_BIND_CHECK:127.0.0.2'] : []),
       '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
     ];
+    if (options.ticketTtlMs) args.push('--var', `PREVIEW_TICKET_TTL_MS:${options.ticketTtlMs}`);
     if (options.previewHostname) args.push('--var', `PREVIEW_HOSTNAME:${options.previewHostname}`);
     else if (port !== 8787) args.push('--var', `PREVIEW_HOSTNAME:localhost:${port}`);
     stack.worker = spawn(node, args, {

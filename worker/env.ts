@@ -13,6 +13,8 @@ export interface Env {
   LOCAL_CONTAINER_HOST?: string;
   /** A second loopback address (127.0.0.2 on Linux) used to tell 0.0.0.0 from 127.0.0.1 binds locally. */
   LOCAL_BIND_CHECK?: string;
+  /** Lifetime of private-preview ticket links in ms (default one minute). */
+  PREVIEW_TICKET_TTL_MS?: string;
   /** How long an idle sandbox keeps its container ('30m', '2h'). */
   SANDBOX_SLEEP_AFTER?: string;
 }

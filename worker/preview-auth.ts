@@ -8,6 +8,12 @@ import { timingSafeEqualStrings } from './protocol/index';
 export const PREVIEW_COOKIE = '__sandbox_preview';
 export const TICKET_PARAM = '__sandbox_ticket';
 export const TICKET_TTL_MS = 60_000;
+
+/** The ticket lifetime: PREVIEW_TICKET_TTL_MS when set (tests shorten it), else a minute. */
+export function ticketTtlMs(configured: string | undefined): number {
+  const n = Number(configured);
+  return Number.isInteger(n) && n > 0 ? n : TICKET_TTL_MS;
+}
 export const COOKIE_TTL_MS = 12 * 3_600_000;
 
 function b64url(bytes: ArrayBuffer): string {

@@ -28,7 +28,6 @@ import {
 } from './protocol/index';
 import type { Sandbox } from './sandbox';
 import { isExpired, planExpose, toExposedPort } from './exposures';
-import { TICKET_TTL_MS } from './preview-auth';
 
 type Obj = Record<string, unknown>;
 
@@ -131,7 +130,7 @@ export const sandboxOps = {
     const p = checkUserPort(port);
     const e = sb.exposureFor(p);
     if (!e || isExpired(e, Date.now())) throw new SandboxError(ErrorCode.NOT_FOUND, `Port ${p} is not exposed in sandbox '${sb.id}'`);
-    return { url: sb.createTicket(e), expiresAt: new Date(Date.now() + TICKET_TTL_MS).toISOString() };
+    return sb.createTicket(e);
   },
 
   async create(sb: Sandbox, sandboxId: string): Promise<{ state: SandboxState; created: boolean }> {

@@ -24,7 +24,7 @@ import {
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
 import { errorResponse } from './http';
-import { TICKET_TTL_MS, newTicketId } from './preview-auth';
+import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
 import { readRoute } from './preview-route';
 import { handleDirectWebSocket, handlePreview } from './sandbox-preview';
 import { generateToken, timingSafeEqualStrings } from './protocol/index';
@@ -278,14 +278,15 @@ export class Sandbox extends Container<Env> {
   }
 
   /** A single-use link for a private preview, valid for a minute. */
-  createTicket(e: Exposure): string {
+  createTicket(e: Exposure): { url: string; expiresAt: string } {
     const now = Date.now();
+    const expiresAt = now + ticketTtlMs(this.env.PREVIEW_TICKET_TTL_MS);
     for (const [key, t] of this.ctx.storage.kv.list<Ticket>({ prefix: TICKET_PREFIX })) {
       if (t.expiresAt <= now) this.ctx.storage.kv.delete(key);
     }
     const id = newTicketId();
-    this.ctx.storage.kv.put(`${TICKET_PREFIX}${id}`, { port: e.port, token: e.token, expiresAt: now + TICKET_TTL_MS } satisfies Ticket);
-    return `${exposureUrl(e, this.id)}?__sandbox_ticket=${id}`;
+    this.ctx.storage.kv.put(`${TICKET_PREFIX}${id}`, { port: e.port, token: e.token, expiresAt } satisfies Ticket);
+    return { url: `${exposureUrl(e, this.id)}?${TICKET_PARAM}=${id}`, expiresAt: new Date(expiresAt).toISOString() };
   }
 
   consumeTicket(id: string, e: Exposure): boolean {

@@ -39,7 +39,8 @@ export async function newStack(options: Record<string, unknown> = {}): Promise<S
 }
 
 export function sharedStack(): Promise<Stack> {
-  shared ??= newStack();
+  // Ticket links live 4 s here instead of a minute, so a test can watch one expire.
+  shared ??= newStack({ ticketTtlMs: 4000 });
   return shared;
 }
 
