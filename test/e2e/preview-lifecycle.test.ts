@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { Api, changeEvents } from '../helpers/api';
+import { previewRequest } from '../helpers/preview-client';
+import { startEcho } from '../helpers/services';
+import { sharedStack, type Stack } from '../helpers/stack';
+
+async function killAgent(stack: Stack, api: Api, id: string): Promise<void> {
+  const stream = await api.stream('/events');
+  await stream.waitFor((m) => m.event === 'hello');
+  const { pid } = (await fetch(`${stack.hostUrl}/containers/${id}`).then((r) => r.json())) as { pid: number };
+  process.kill(pid, 'SIGKILL');
+  await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).sandboxId === id && JSON.parse(m.data).status === 'stopped');
+  stream.close();
+}
+
+describe('preview URLs › container restarts and detected ports', function () {
+  this.timeout(90000);
+  let stack: Stack;
+  let api: Api;
+
+  before(async function () {
+    this.timeout(120000);
+    stack = await sharedStack();
+    api = new Api(stack.url, stack.token);
+  });
+
+  it('after a restart, a custom-token URL works again and a generated-token URL is replaced', async () => {
+    const box = `rs-${Date.now().toString(36)}`;
+    await api.ok('POST', '/sandboxes', { id: box });
+    const a = await startEcho(api, box);
+    const b = await startEcho(api, box);
+    const stable = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: a.port, token: 'stable' })).url;
+    const temp = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: b.port })).url;
+    assert.equal((await previewRequest(`${temp}echo`)).status, 200);
+
+    await killAgent(stack, api, box);
+    const events = await api.stream('/events');
+    await events.waitFor((m) => m.event === 'hello');
+    // The next call starts a fresh container; the services start again on the same ports.
+    await startEcho(api, box, { port: a.port });
+    await startEcho(api, box, { port: b.port });
+
+    assert.equal((await previewRequest(`${stable}echo`)).status, 200, 'custom token: same URL, no new exposePort');
+    assert.equal((await previewRequest(`${temp}echo`)).status, 404, 'generated token: the old URL is gone');
+    const { ports } = await api.ok('GET', `/sandboxes/${box}/ports`);
+    const fresh = ports.find((p: any) => p.port === b.port).url;
+    assert.notEqual(fresh, temp);
+    assert.equal(ports.find((p: any) => p.port === a.port).url, stable);
+    assert.equal((await previewRequest(`${fresh}echo`)).status, 200);
+    const pushed = changeEvents(events).find((e) => e.type === 'port-exposed' && e.sandboxId === box);
+    assert.equal(pushed?.port.url, fresh, 'the new URL is pushed to clients');
+    events.close();
+  });
+
+  it('reports the ports its own processes listen on, with pid and process id, and pushes detected/closed events', async () => {
+    const box = `dp-${Date.now().toString(36)}`;
+    const other = `dq-${Date.now().toString(36)}`;
+    await api.ok('POST', '/sandboxes', { id: box });
+    await api.ok('POST', '/sandboxes', { id: other });
+    const stream = await api.stream('/events');
+    await stream.waitFor((m) => m.event === 'hello');
+    const svc = await startEcho(api, box);
+    const detected = await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'port-detected' && JSON.parse(m.data).port.port === svc.port);
+    const event = JSON.parse(detected.data);
+    assert.equal(event.sandboxId, box);
+    assert.equal(event.port.processId, svc.id);
+    assert.equal(event.port.pid, svc.pid);
+    assert.equal(event.port.address, '0.0.0.0');
+
+    const mine = await api.ok('GET', `/sandboxes/${box}/ports/detected`);
+    assert.ok(mine.ports.some((p: any) => p.port === svc.port && p.processId === svc.id));
+    const theirs = await api.ok('GET', `/sandboxes/${other}/ports/detected`);
+    assert.ok(!theirs.ports.some((p: any) => p.port === svc.port), 'not another sandbox’s');
+    assert.ok(!theirs.ports.some((p: any) => p.port === stack.port), 'not the host’s');
+    const state = await api.ok('GET', `/sandboxes/${box}`);
+    assert.ok(state.detectedPorts.some((p: any) => p.port === svc.port));
+
+    await api.ok('DELETE', `/sandboxes/${box}/processes/${svc.id}`);
+    await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'port-closed' && JSON.parse(m.data).port === svc.port);
+    stream.close();
+  });
+});
