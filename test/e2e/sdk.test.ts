@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { freePort } from '../helpers/net';
+import { nextMessage, previewRequest, previewSocket } from '../helpers/preview-client';
+import { ECHO_SERVER, NODE_PATH } from '../helpers/services';
 import { newStack, type Stack } from '../helpers/stack';
 
 /** The SDK exports (getSandbox, Process objects) used from a user's own Worker, for real. */
 describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)', function () {
   this.timeout(60000);
   let stack: Stack;
+  let sdkEchoPort = 0;
 
   before(async function () {
     this.timeout(120000);
@@ -61,6 +64,42 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
       assert.equal(body.code, 'INVALID_SANDBOX_ID');
     });
   }
+
+  it('exposePort(port, name) gives a preview URL that proxyToSandbox serves; closePort ends it', async () => {
+    const port = await freePort();
+    const { status, body } = await run('expose', `?port=${port}&script=${encodeURIComponent(ECHO_SERVER)}&nodePath=${encodeURIComponent(NODE_PATH)}`);
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.exposed.name, 'web-server');
+    assert.equal(body.exposed.url, body.exposed.exposedAt);
+    assert.equal(body.listed.count, 1);
+    // This Worker has no PREVIEW_HOSTNAME var of its own but the stack's: localhost:<port>.
+    const page = await previewRequest(`${body.exposed.url}echo`);
+    assert.equal(page.status, 200, page.text);
+    const closed = await run('close', `?port=${port}`);
+    assert.equal(closed.body.count, 0);
+    assert.equal((await previewRequest(`${body.exposed.url}echo`)).status, 404);
+    sdkEchoPort = port;
+  });
+
+  it('wsConnect opens a WebSocket straight to a sandbox port, and refuses bad ports', async () => {
+    const ws = previewSocket(`ws://127.0.0.1:${stack.port}/ws/${sdkEchoPort}`);
+    const hello = JSON.parse((await nextMessage(ws)).data.toString());
+    assert.equal(hello.hello, true);
+    ws.send('direct');
+    assert.equal((await nextMessage(ws)).data.toString(), 'direct');
+    ws.close();
+    for (const bad of ['3000', '80', '70000']) {
+      const r = await previewRequest(`${stack.url}/ws/${bad}`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
+      assert.equal(r.status, 400, bad);
+      assert.match(r.json().error, /Port 3000 is reserved|Invalid port number/);
+    }
+  });
+
+  it('exposePort refuses an uppercase id without normalizeId, saying how to fix it', async () => {
+    const { status, body } = await run('uppercase');
+    assert.equal(status, 400);
+    assert.match(body.error, /^Preview URLs require lowercase sandbox IDs/);
+  });
 
   it('getProcess answers null for an unknown id', async () => {
     const { body } = await run('missing-process');
