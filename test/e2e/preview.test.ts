@@ -54,6 +54,20 @@ describe('preview URLs › exposePort and the proxy', function () {
     assert.ok(box.includes('-'));
   });
 
+  it('routes 8080-my-box-api-v1.example.com to sandbox my-box, token api-v1 (a production host)', async () => {
+    await api.ok('POST', '/sandboxes', { id: 'my-box' });
+    const svc = await startEcho(api, 'my-box');
+    // Decoys whose splits would also parse: sandbox 'my' and a token 'v1' on sandbox 'my-box-api'.
+    await api.ok('POST', '/sandboxes', { id: 'my' });
+    const r = await expose({ port: svc.port, hostname: 'example.com', token: 'api-v1' }, 'my-box');
+    assert.equal(r.body.url, `https://${svc.port}-my-box-api-v1.example.com/`);
+    const page = await previewRequest(`http://127.0.0.1:${stack.port}/echo`, { headers: { host: `${svc.port}-my-box-api-v1.example.com` } });
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.json().headers['x-forwarded-host'], `${svc.port}-my-box-api-v1.example.com`);
+    await api.ok('DELETE', '/sandboxes/my');
+    await api.ok('DELETE', '/sandboxes/my-box');
+  });
+
   it('generates a different token for every exposure', async () => {
     const a = await expose({ port: 40001 });
     const b = await expose({ port: 40002 });
