@@ -22,8 +22,12 @@
  *   GET    /ports/detected                         → { ports: DetectedPort[] }
  *   GET    /ports/:port/listener                   → { listening, address? } (who holds the port)
  *   GET    /events                Last-Event-ID    → SSE of AgentEvent
+ *   PUT    /tunnels/:port                         → TunnelInfo (starts cloudflared once; idempotent)
+ *   GET    /tunnels                               → { tunnels: TunnelInfo[] }
+ *   DELETE /tunnels/:port                         → 204 (idempotent)
  */
 import type { DetectedPort, ProcessInfo, WaitForPortOptions } from './process';
+import type { TunnelInfo } from './api';
 
 export interface ExecRequest {
   command: string;
@@ -75,7 +79,9 @@ export type AgentEvent =
   | { type: 'process-started'; process: ProcessInfo }
   | { type: 'process-exited'; process: ProcessInfo }
   | { type: 'port-detected'; port: DetectedPort }
-  | { type: 'port-closed'; port: number };
+  | { type: 'port-closed'; port: number }
+  | { type: 'tunnel-up'; tunnel: TunnelInfo }
+  | { type: 'tunnel-down'; port: number; reason: string };
 
 /** Environment variables the agent reads at start. */
 export const AGENT_ENV = {
@@ -91,6 +97,8 @@ export const AGENT_ENV = {
   LOG_LIMIT: 'SANDBOX_LOG_LIMIT',
   /** File where the agent keeps the process-group ids it started, so its host can reap them. */
   PGID_FILE: 'SANDBOX_PGID_FILE',
+  /** The cloudflared binary for tunnels (default: `cloudflared` on PATH). */
+  CLOUDFLARED: 'SANDBOX_CLOUDFLARED',
   /** Interval of the listening-port scan, milliseconds. */
   PORT_SCAN_MS: 'SANDBOX_PORT_SCAN_MS',
 } as const;
