@@ -14,6 +14,7 @@ import {
   type ProcessInfo,
   type ProcessLogs,
   type StartRequest,
+  type TunnelInfo,
   type WaitForLogRequest,
   type WaitForLogResult,
   type WaitForPortRequest,
@@ -112,6 +113,15 @@ export class AgentClient {
   }
   listener(port: number): Promise<ListenerInfo> {
     return this.json('GET', `/ports/${port}/listener`);
+  }
+  tunnel(port: number): Promise<TunnelInfo> {
+    return this.json('PUT', `/tunnels/${port}`);
+  }
+  async tunnels(): Promise<TunnelInfo[]> {
+    return (await this.json<{ tunnels: TunnelInfo[] }>('GET', '/tunnels')).tunnels;
+  }
+  async destroyTunnel(port: number): Promise<void> {
+    await this.json('DELETE', `/tunnels/${port}`);
   }
   events(lastEventId?: string): Promise<Response> {
     return this.request('GET', '/events', { headers: lastEventId ? { 'last-event-id': lastEventId } : {} });

@@ -71,7 +71,9 @@ export class AgentEventPump {
 
   private async resync(): Promise<void> {
     const sb = this.sandbox;
-    const [processes, ports] = await Promise.all([sb.agent.listProcesses(), sb.agent.detectedPorts()]);
+    const [processes, ports, tunnels] = await Promise.all([sb.agent.listProcesses(), sb.agent.detectedPorts(), sb.agent.tunnels()]);
+    sb.tunnels.clear();
+    for (const t of tunnels) sb.tunnels.set(t.port, t);
     sb.running.clear();
     for (const p of processes) if (p.status === 'running') sb.running.set(p.id, p);
     sb.detected.clear();
@@ -98,6 +100,14 @@ export class AgentEventPump {
       case 'port-closed':
         sb.detected.delete(event.port);
         out = { type: 'port-closed', sandboxId, port: event.port };
+        break;
+      case 'tunnel-up':
+        sb.tunnels.set(event.tunnel.port, event.tunnel);
+        out = { type: 'tunnel-up', sandboxId, tunnel: event.tunnel };
+        break;
+      case 'tunnel-down':
+        sb.tunnels.delete(event.port);
+        out = { type: 'tunnel-down', sandboxId, port: event.port };
         break;
       default:
         return;

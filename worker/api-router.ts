@@ -175,6 +175,15 @@ const routes: Route[] = [
 
   route('GET', `/sandboxes/${ID}/ports/detected`, async (c) => json({ ports: await sandbox(c)('detectedPorts') })),
 
+  route('PUT', `/sandboxes/${ID}/tunnels/${PORT}`, async (c) => json(await sandbox(c)('getTunnel', c.params.port))),
+
+  route('GET', `/sandboxes/${ID}/tunnels`, async (c) => json({ tunnels: await sandbox(c)('listTunnels') })),
+
+  route('DELETE', `/sandboxes/${ID}/tunnels/${PORT}`, async (c) => {
+    await sandbox(c)('destroyTunnel', c.params.port);
+    return new Response(null, { status: 204 });
+  }),
+
   route('GET', '/events', async ({ request, env }) => {
     const res = await registryStub(env).fetch(new Request('http://registry/events', { headers: request.headers }));
     return new Response(res.body, { headers: SSE_HEADERS });

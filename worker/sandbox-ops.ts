@@ -23,6 +23,7 @@ import {
   type ProcessLogs,
   type SandboxState,
   type SandboxStatus,
+  type TunnelInfo,
   type WaitForLogResult,
   type WaitForPortOptions,
 } from './protocol/index';
@@ -262,6 +263,28 @@ export const sandboxOps = {
     const o = asObject(options, 'checkout options');
     const req = { repoUrl: requireString({ repoUrl }, 'repoUrl', 4096), branch: optionalString(o, 'branch', 256), targetDir: optionalString(o, 'targetDir') };
     return (await sb.ensureAgent()).checkout(req);
+  },
+
+  /** A quick tunnel for a port: idempotent, same record for the same port. */
+  async getTunnel(sb: Sandbox, port: unknown): Promise<TunnelInfo> {
+    const p = checkUserPort(port);
+    const tunnel = await (await sb.ensureAgent()).tunnel(p);
+    sb.tunnels.set(tunnel.port, tunnel);
+    return tunnel;
+  },
+
+  async listTunnels(sb: Sandbox): Promise<TunnelInfo[]> {
+    if (sb.status() !== 'running') return [];
+    return sb.agent.tunnels();
+  },
+
+  /** Accepts a port or a TunnelInfo; an unknown port resolves. */
+  async destroyTunnel(sb: Sandbox, portOrInfo: unknown): Promise<void> {
+    const raw = portOrInfo && typeof portOrInfo === 'object' ? (portOrInfo as { port?: unknown }).port : portOrInfo;
+    const p = checkUserPort(raw);
+    if (sb.status() !== 'running') return;
+    await sb.agent.destroyTunnel(p);
+    sb.tunnels.delete(p);
   },
 
   async detectedPorts(sb: Sandbox): Promise<DetectedPort[]> {

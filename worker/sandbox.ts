@@ -20,6 +20,7 @@ import {
   type ProcessInfo,
   type SandboxState,
   type SandboxStatus,
+  type TunnelInfo,
 } from './protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
@@ -52,6 +53,8 @@ export class Sandbox extends Container<Env> {
   /** Running processes and listening ports as the agent last reported them. */
   readonly running = new Map<string, ProcessInfo>();
   readonly detected = new Map<number, DetectedPort>();
+  /** Quick tunnels live in the container: they end with it. */
+  readonly tunnels = new Map<number, TunnelInfo>();
   private pump: AgentEventPump | null = null;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
@@ -191,12 +194,15 @@ export class Sandbox extends Container<Env> {
     this.pump?.stop();
     this.pump = null;
     const gone = [...this.running.keys()];
+    const tunnelsGone = [...this.tunnels.keys()];
     this.running.clear();
     this.detected.clear();
+    this.tunnels.clear();
     if (!this.sandboxId || !this.isCreated()) return;
     await registryStub(this.env).setStatus(this.sandboxId, 'stopped');
     await this.publish({ type: 'sandbox-status', sandboxId: this.sandboxId, status: 'stopped', reason });
     if (gone.length > 0) await this.publish({ type: 'processes-gone', sandboxId: this.sandboxId, processIds: gone });
+    for (const port of tunnelsGone) await this.publish({ type: 'tunnel-down', sandboxId: this.sandboxId, port });
   }
 
   async publish(event: ControlEventBody): Promise<void> {
@@ -213,7 +219,7 @@ export class Sandbox extends Container<Env> {
       processes,
       ports: this.exposedPorts(),
       detectedPorts: running ? [...this.detected.values()] : [],
-      tunnels: [],
+      tunnels: running ? [...this.tunnels.values()].sort((a, b) => a.port - b.port) : [],
     };
   }
 
@@ -225,6 +231,7 @@ export class Sandbox extends Container<Env> {
     this.agentReady = false;
     this.running.clear();
     this.detected.clear();
+    this.tunnels.clear();
     if (this.ctx.container) await this.destroy().catch(() => {});
     await registryStub(this.env).unregister(id);
     await this.publish({ type: 'sandbox-destroyed', sandboxId: id });

@@ -21,6 +21,7 @@ import {
   type ProcessStatus,
   type SandboxState,
   type StartProcessOptions,
+  type TunnelInfo,
   type WaitForLogResult,
   type WaitForPortOptions,
 } from './protocol/index';
@@ -120,13 +121,32 @@ export class Process implements ProcessInfo {
   }
 }
 
+/** `sandbox.tunnels`: quick tunnels on *.trycloudflare.com, run by cloudflared in the container. */
+export class Tunnels {
+  constructor(private readonly call: Caller) {}
+
+  /** The tunnel for a port, started if needed; the same record for the same port. */
+  get(port: number): Promise<TunnelInfo> {
+    return this.call('getTunnel', port);
+  }
+  list(): Promise<TunnelInfo[]> {
+    return this.call('listTunnels');
+  }
+  /** Takes the port or the record; destroying an unknown port resolves. */
+  async destroy(portOrInfo: number | TunnelInfo): Promise<void> {
+    await this.call('destroyTunnel', typeof portOrInfo === 'number' ? portOrInfo : { port: portOrInfo.port });
+  }
+}
+
 export class SandboxHandle {
   readonly id: string;
+  readonly tunnels: Tunnels;
   private readonly call: Caller;
 
   constructor(private readonly ns: DurableObjectNamespace<Sandbox>, id: string) {
     this.id = id;
     this.call = sandboxCaller(ns, id, true);
+    this.tunnels = new Tunnels(this.call);
   }
 
   getState(): Promise<SandboxState> {

@@ -101,6 +101,11 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     assert.match(body.error, /^Preview URLs require lowercase sandbox IDs/);
   });
 
+  it('the Durable Object keeps the platform container when there is one, and uses the local stand-in only when none and the host is configured', async () => {
+    const { body } = await run('seam');
+    assert.deepEqual(body, { platform: 'platform', keptPlatform: true, local: 'local', localIsStandIn: true, none: 'none', noneLeftEmpty: true });
+  });
+
   it('getProcess answers null for an unknown id', async () => {
     const { body } = await run('missing-process');
     assert.deepEqual(body, { process: null });
