@@ -10,10 +10,16 @@ export interface AgentConfig {
   logLimit: number;
   pgidFile: string | undefined;
   portScanMs: number;
+  /** The cloudflared binary for tunnels (a path, or a name looked up on PATH). */
+  cloudflared: string;
+  /** How long a tunnel may take to get its URL and become ready. */
+  tunnelTimeoutMs: number;
 }
 
 export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
 export const DEFAULT_PORT_SCAN_MS = 1000;
+export const DEFAULT_CLOUDFLARED = 'cloudflared';
+export const DEFAULT_TUNNEL_TIMEOUT_MS = 30_000;
 
 function intSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -32,6 +38,8 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     logLimit: intSetting(env, AGENT_ENV.LOG_LIMIT, DEFAULT_LOG_LIMIT, 1024, 1024 * 1024 * 1024),
     pgidFile: env[AGENT_ENV.PGID_FILE] || undefined,
     portScanMs: intSetting(env, AGENT_ENV.PORT_SCAN_MS, DEFAULT_PORT_SCAN_MS, 50, 60_000),
+    cloudflared: env[AGENT_ENV.CLOUDFLARED] || DEFAULT_CLOUDFLARED,
+    tunnelTimeoutMs: intSetting(env, AGENT_ENV.TUNNEL_TIMEOUT_MS, DEFAULT_TUNNEL_TIMEOUT_MS, 100, 10 * 60_000),
   };
 }
 

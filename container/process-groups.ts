@@ -11,15 +11,20 @@ export class ProcessGroups {
   private readonly groups = new Map<number, string | null>();
   /** Groups whose leader exited; dropped once their last member is gone. */
   private readonly lingering = new Set<number>();
+  /** The agent's own helpers (cloudflared): reaped like the rest, but their ports are not the sandbox's. */
+  private readonly hidden = new Set<number>();
 
   constructor(pgidFile: string | undefined) {
     this.file = pgidFile || undefined;
     this.persist();
   }
 
-  add(pgid: number, processId: string | null): void {
+  /** `hidden`: a helper the agent runs for itself, left out of snapshot() (port detection). */
+  add(pgid: number, processId: string | null, opts: { hidden?: boolean } = {}): void {
     this.groups.set(pgid, processId);
     this.lingering.delete(pgid);
+    if (opts.hidden) this.hidden.add(pgid);
+    else this.hidden.delete(pgid);
     this.persist();
   }
 
@@ -27,7 +32,7 @@ export class ProcessGroups {
   leaderExited(pgid: number): void {
     if (!this.groups.has(pgid)) return;
     if (groupAlive(pgid)) this.lingering.add(pgid);
-    else this.groups.delete(pgid);
+    else this.forget(pgid);
     this.persist();
   }
 
@@ -36,8 +41,7 @@ export class ProcessGroups {
     let changed = false;
     for (const pgid of this.lingering) {
       if (!groupAlive(pgid)) {
-        this.lingering.delete(pgid);
-        this.groups.delete(pgid);
+        this.forget(pgid);
         changed = true;
       }
     }
@@ -47,10 +51,7 @@ export class ProcessGroups {
   /** Forgets every group with no live member (at shutdown, after the last signal). */
   forgetDead(): void {
     for (const pgid of [...this.groups.keys()]) {
-      if (!groupAlive(pgid)) {
-        this.groups.delete(pgid);
-        this.lingering.delete(pgid);
-      }
+      if (!groupAlive(pgid)) this.forget(pgid);
     }
     this.persist();
   }
@@ -59,9 +60,11 @@ export class ProcessGroups {
     return this.lingering.has(pgid);
   }
 
-  /** A snapshot: pgid → process id. */
+  /** A snapshot of the sandbox's own groups (hidden helpers left out): pgid → process id. */
   snapshot(): Map<number, string | null> {
-    return new Map(this.groups);
+    const out = new Map(this.groups);
+    for (const pgid of this.hidden) out.delete(pgid);
+    return out;
   }
 
   get size(): number {
@@ -86,6 +89,12 @@ export class ProcessGroups {
   anyAlive(): boolean {
     for (const pgid of this.groups.keys()) if (groupAlive(pgid)) return true;
     return false;
+  }
+
+  private forget(pgid: number): void {
+    this.groups.delete(pgid);
+    this.lingering.delete(pgid);
+    this.hidden.delete(pgid);
   }
 
   private persist(): void {

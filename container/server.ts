@@ -17,6 +17,8 @@ import { ProcessGroups } from './process-groups';
 import { processRoutes } from './process-routes';
 import { ProcessService } from './process-service';
 import { createRouter, json, type Route } from './router';
+import { tunnelRoutes } from './tunnel-routes';
+import { TunnelService } from './tunnel-service';
 
 /** A client this far behind on /events is dropped rather than buffered. */
 const MAX_EVENT_BACKLOG_BYTES = 1024 * 1024;
@@ -26,6 +28,7 @@ export interface Agent {
   processes: ProcessService;
   groups: ProcessGroups;
   scanner: PortScanner;
+  tunnels: TunnelService;
   /** Listens; resolves with the real port. */
   listen(): Promise<number>;
   /** Ends every process group (TERM, then KILL after `graceMs`) and closes the server. */
@@ -47,6 +50,14 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
     logLimit: config.logLimit,
     onStart: () => scanner.wake(),
   });
+  const tunnels = new TunnelService({
+    groups,
+    events,
+    binary: config.cloudflared,
+    cwd: config.workspace,
+    env: baseEnv,
+    timeoutMs: config.tunnelTimeoutMs,
+  });
 
   const health = (): ReturnType<typeof json> => json({ ok: true, sandboxId: config.sandboxId });
   const routes: Route[] = [
@@ -54,6 +65,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
     { method: 'GET', path: '/health', handler: health },
     ...processRoutes({ processes, files, groups, baseEnv }),
     ...fileRoutes({ files, groups, baseEnv }),
+    ...tunnelRoutes(tunnels),
     { method: 'GET', path: '/ports/detected', handler: async () => json({ ports: await scanner.scan() }) },
     {
       method: 'GET',
@@ -88,6 +100,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
     processes,
     groups,
     scanner,
+    tunnels,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -18,6 +18,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+export const FAKE_CLOUDFLARED = path.resolve('test/fixtures/fake-cloudflared/cloudflared');
+
 let shared: Promise<Stack> | null = null;
 const started: Stack[] = [];
 
@@ -39,8 +41,9 @@ export async function newStack(options: Record<string, unknown> = {}): Promise<S
 }
 
 export function sharedStack(): Promise<Stack> {
-  // Ticket links live 4 s here instead of a minute, so a test can watch one expire.
-  shared ??= newStack({ ticketTtlMs: 4000 });
+  // Ticket links live 4 s here instead of a minute, so a test can watch one expire; agents run
+  // the stand-in cloudflared, since no test may reach the internet.
+  shared ??= newStack({ ticketTtlMs: 4000, env: { SANDBOX_CLOUDFLARED: FAKE_CLOUDFLARED } });
   return shared;
 }
 

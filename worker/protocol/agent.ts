@@ -99,6 +99,8 @@ export const AGENT_ENV = {
   PGID_FILE: 'SANDBOX_PGID_FILE',
   /** The cloudflared binary for tunnels (default: `cloudflared` on PATH). */
   CLOUDFLARED: 'SANDBOX_CLOUDFLARED',
+  /** How long PUT /tunnels/:port waits for cloudflared's URL and readiness, milliseconds (default 30000). */
+  TUNNEL_TIMEOUT_MS: 'SANDBOX_TUNNEL_TIMEOUT_MS',
   /** Interval of the listening-port scan, milliseconds. */
   PORT_SCAN_MS: 'SANDBOX_PORT_SCAN_MS',
 } as const;
