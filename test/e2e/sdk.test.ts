@@ -3,7 +3,7 @@ import path from 'node:path';
 import { freePort } from '../helpers/net';
 import { nextMessage, previewRequest, previewSocket } from '../helpers/preview-client';
 import { ECHO_SERVER, NODE_PATH } from '../helpers/services';
-import { newStack, type Stack } from '../helpers/stack';
+import { FAKE_CLOUDFLARED, newStack, type Stack } from '../helpers/stack';
 
 /** The SDK exports (getSandbox, Process objects) used from a user's own Worker, for real. */
 describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)', function () {
@@ -13,7 +13,7 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
 
   before(async function () {
     this.timeout(120000);
-    stack = await newStack({ config: path.resolve('test/fixtures/sdk-worker/wrangler.jsonc') });
+    stack = await newStack({ config: path.resolve('test/fixtures/sdk-worker/wrangler.jsonc'), env: { SANDBOX_CLOUDFLARED: FAKE_CLOUDFLARED } });
   });
 
   after(async function () {
@@ -93,6 +93,15 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
       assert.equal(r.status, 400, bad);
       assert.match(r.json().error, /Port 3000 is reserved|Invalid port number/);
     }
+  });
+
+  it('sandbox.tunnels: get is idempotent, list shows it, destroy takes the record or the port', async () => {
+    const { status, body } = await run('tunnels', `?port=${sdkEchoPort}`);
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.match(body.tunnel.url, /^https:\/\/[a-z0-9-]+\.trycloudflare\.com$/);
+    assert.equal(body.same, true);
+    assert.deepEqual(body.listed.map((t: any) => t.port), [sdkEchoPort]);
+    assert.deepEqual(body.after, []);
   });
 
   it('exposePort refuses an uppercase id without normalizeId, saying how to fix it', async () => {
