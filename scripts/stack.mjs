@@ -112,17 +112,9 @@ export async function startStack(options = {}) {
     env: { ...env, SANDBOX_HOST_PORT: String(options.hostPort ?? 0), SANDBOX_STATE_DIR: stateDir },
   });
   const stack = { url: `http://127.0.0.1:${port}`, port, token, stateDir, host, worker: null, hostUrl: null };
-  stack.stop = async () => {
-    await Promise.all([stopChild(stack.worker, 5000), stopChild(host, 5000)]);
-  };
-  try {
-    if (log) {
-      host.stdout.pipe(log, { end: false });
-      host.stderr.pipe(log, { end: false });
-    }
-    const [, hostPort] = await waitForOutput(host, /container host listening on (\d+)/, 15000, 'the local container host');
-    stack.hostUrl = `http://127.0.0.1:${hostPort}`;
 
+  /** wrangler dev with this stack's state, token and host; restartWorker() runs it again. */
+  async function startWorker() {
     const inspectorPort = await freePort();
     const wrangler = path.join(path.dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
     const args = [
@@ -153,6 +145,24 @@ export async function startStack(options = {}) {
     await Promise.race([ready, waitForHealth(stack.url, 60000)]);
     ready.catch(() => {});
     await waitForHealth(stack.url, 30000);
+  }
+
+  stack.stop = async () => {
+    await Promise.all([stopChild(stack.worker, 5000), stopChild(host, 5000)]);
+  };
+  try {
+    if (log) {
+      host.stdout.pipe(log, { end: false });
+      host.stderr.pipe(log, { end: false });
+    }
+    const [, hostPort] = await waitForOutput(host, /container host listening on (\d+)/, 15000, 'the local container host');
+    stack.hostUrl = `http://127.0.0.1:${hostPort}`;
+
+    stack.restartWorker = async () => {
+      await stopChild(stack.worker, 5000);
+      await startWorker();
+    };
+    await startWorker();
     return stack;
   } catch (err) {
     await stack.stop();

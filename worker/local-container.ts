@@ -62,6 +62,21 @@ export class LocalContainer implements ContainerSeam {
     this.agentPort = started;
   }
 
+  /**
+   * Takes over an agent that kept running while the Durable Object restarted (the host keeps its
+   * agents across Worker reloads). Never starts one.
+   */
+  async attach(key: string): Promise<void> {
+    this.key = key;
+    const res = await this.host(`/containers/${encodeURIComponent(key)}`).catch(() => null);
+    if (!res?.ok) return;
+    const state = (await res.json()) as { running: boolean; port?: number };
+    if (!state.running || !state.port || this.running) return;
+    this.running = true;
+    this.exited = null;
+    this.agentPort = Promise.resolve(state.port);
+  }
+
   monitor(): Promise<void> {
     if (!this.exited) {
       const starting = this.agentPort ?? Promise.reject(new Error('container was never started'));

@@ -6,14 +6,18 @@ import type { Env } from './env';
  * `ctx.container` is undefined AND the local container host is configured. On Cloudflare the
  * platform's handle is always kept.
  */
-export function installLocalContainer(ctx: { id: DurableObjectId }, env: Env): 'platform' | 'local' | 'none' {
+export function installLocalContainer(
+  ctx: { id: DurableObjectId; blockConcurrencyWhile?: DurableObjectState['blockConcurrencyWhile'] },
+  env: Env,
+  knownSandboxId?: string,
+): 'platform' | 'local' | 'none' {
   const holder = ctx as unknown as { container?: unknown };
   if (holder.container !== undefined) return 'platform';
   if (!env.LOCAL_CONTAINER_HOST) return 'none';
-  Object.defineProperty(ctx, 'container', {
-    value: new LocalContainer(env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''), ctx.id.toString(), env.LOCAL_BIND_CHECK || undefined),
-    configurable: true,
-    enumerable: true,
-  });
+  const standIn = new LocalContainer(env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''), ctx.id.toString(), env.LOCAL_BIND_CHECK || undefined);
+  Object.defineProperty(ctx, 'container', { value: standIn, configurable: true, enumerable: true });
+  // The platform knows at once whether the container still runs after the object restarted; the
+  // stand-in asks the host, before the object takes any request.
+  if (knownSandboxId && ctx.blockConcurrencyWhile) void ctx.blockConcurrencyWhile(() => standIn.attach(knownSandboxId));
   return 'local';
 }

@@ -93,7 +93,7 @@ interface ForwardInfo {
 }
 
 async function forward(sb: Sandbox, request: Request, port: number, info: ForwardInfo): Promise<Response> {
-  if (!sb.isRunning()) {
+  if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
     return errorResponse(
       new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`),

@@ -50,15 +50,17 @@ export class Sandbox extends Container<Env> {
   readonly agent: AgentClient;
   private sandboxId: string | null;
   private agentReady = false;
+  private attaching = false;
   /** Running processes and listening ports as the agent last reported them. */
   readonly running = new Map<string, ProcessInfo>();
   readonly detected = new Map<number, DetectedPort>();
   /** Quick tunnels live in the container: they end with it. */
   readonly tunnels = new Map<number, TunnelInfo>();
   private pump: AgentEventPump | null = null;
+  private exposureCache: ExposureMap | undefined;
 
   constructor(ctx: DurableObjectState<{}>, env: Env) {
-    installLocalContainer(ctx, env);
+    installLocalContainer(ctx, env, ctx.storage.kv.get(ID_KEY) as string | undefined);
     super(ctx, env);
     if (env.SANDBOX_SLEEP_AFTER) this.sleepAfter = env.SANDBOX_SLEEP_AFTER;
     this.sandboxId = (ctx.storage.kv.get(ID_KEY) as string | undefined) ?? null;
@@ -142,8 +144,19 @@ export class Sandbox extends Container<Env> {
     return this.ctx.container?.running ?? false;
   }
 
+  /** The container's own word: after this object restarts, a container that kept running is running. */
   status(): SandboxStatus {
-    return this.ctx.container?.running && this.agentReady ? 'running' : 'stopped';
+    return this.ctx.container?.running ? 'running' : 'stopped';
+  }
+
+  /**
+   * Re-attaches to a container that kept running while this object restarted (the event pump and
+   * lifecycle hooks), without ever starting one. Preview traffic calls this.
+   */
+  async attachIfRunning(): Promise<boolean> {
+    if (!this.ctx.container?.running) return false;
+    if (!this.agentReady) await this.ensureAgent();
+    return true;
   }
 
   /** Starts the agent when it is not running; every operation that needs it calls this first. */
@@ -155,6 +168,8 @@ export class Sandbox extends Container<Env> {
       );
     }
     if (this.ctx.container.running && this.agentReady) return this.agent;
+    // A container that runs already is attached to, not started: its URLs stay as they are.
+    this.attaching = this.ctx.container.running;
     this.envVars = { SANDBOX_ID: this.id };
     try {
       await this.startAndWaitForPorts(CONTROL_PORT);
@@ -167,10 +182,15 @@ export class Sandbox extends Container<Env> {
   override async onStart(): Promise<void> {
     if (this.agentReady) return;
     this.agentReady = true;
-    const generation = this.generation() + 1;
-    this.ctx.storage.kv.put(GENERATION_KEY, generation);
-    const { next, rotated } = rotateGeneratedTokens(this.exposures(), generation, () => generateToken());
-    if (rotated.length > 0) this.saveExposures(next);
+    let rotated: Exposure[] = [];
+    if (!this.attaching) {
+      const generation = this.generation() + 1;
+      this.ctx.storage.kv.put(GENERATION_KEY, generation);
+      const result = rotateGeneratedTokens(this.exposures(), generation, () => generateToken());
+      rotated = result.rotated;
+      if (rotated.length > 0) this.saveExposures(result.next);
+    }
+    this.attaching = false;
     await registryStub(this.env).setStatus(this.id, 'running');
     await this.publish({ type: 'sandbox-status', sandboxId: this.id, status: 'running' });
     for (const e of rotated) await this.publish({ type: 'port-exposed', sandboxId: this.id, port: toExposedPort(e, this.id) });
@@ -210,7 +230,7 @@ export class Sandbox extends Container<Env> {
   }
 
   async snapshot(): Promise<SandboxState> {
-    const running = this.status() === 'running';
+    const running = await this.attachIfRunning().catch(() => false);
     const processes = running ? await this.agent.listProcesses().catch(() => []) : [];
     return {
       id: this.id,
@@ -239,6 +259,7 @@ export class Sandbox extends Container<Env> {
     this.ctx.storage.kv.delete(CREATED_KEY);
     this.ctx.storage.kv.delete(ID_KEY);
     this.ctx.storage.kv.delete(EXPOSURES_KEY);
+    this.exposureCache = undefined;
     for (const [key] of this.ctx.storage.kv.list({ prefix: TICKET_PREFIX })) this.ctx.storage.kv.delete(key);
     this.sandboxId = null;
   }
@@ -254,16 +275,20 @@ export class Sandbox extends Container<Env> {
     return this.isRunning() ? this.generation() : this.generation() + 1;
   }
 
+  /** A copy of the exposures; read from storage once, then kept in memory (preview hot path). */
   exposures(): ExposureMap {
-    return (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
+    this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
+    return { ...this.exposureCache };
   }
 
   saveExposures(map: ExposureMap): void {
     this.ctx.storage.kv.put(EXPOSURES_KEY, map);
+    this.exposureCache = { ...map };
   }
 
   exposureFor(port: number): Exposure | undefined {
-    return this.exposures()[String(port)];
+    this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
+    return this.exposureCache[String(port)];
   }
 
   exposedPorts() {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
 import { previewRequest } from '../helpers/preview-client';
 import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack } from '../helpers/stack';
+import { newStack, sharedStack, type Stack } from '../helpers/stack';
 
 async function killAgent(stack: Stack, api: Api, id: string): Promise<void> {
   const stream = await api.stream('/events');
@@ -78,5 +78,27 @@ describe('preview URLs › container restarts and detected ports', function () {
     await api.ok('DELETE', `/sandboxes/${box}/processes/${svc.id}`);
     await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'port-closed' && JSON.parse(m.data).port === svc.port);
     stream.close();
+  });
+});
+
+describe('preview URLs › the Worker restarts while the sandbox keeps running', function () {
+  this.timeout(120000);
+
+  it('keeps serving the same generated-token URL, with no API call in between', async () => {
+    const stack = await newStack();
+    const api = new Api(stack.url, stack.token);
+    const box = 'keeps-running';
+    await api.ok('POST', '/sandboxes', { id: box });
+    const svc = await startEcho(api, box);
+    const url = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: svc.port })).url;
+    assert.equal((await previewRequest(`${url}echo`)).status, 200);
+    await (stack as unknown as { restartWorker(): Promise<void> }).restartWorker();
+    const r = await previewRequest(`${url}echo`);
+    assert.equal(r.status, 200, r.text);
+    const state = await api.ok('GET', `/sandboxes/${box}`);
+    assert.equal(state.status, 'running');
+    assert.ok(state.processes.some((p: any) => p.id === svc.id && p.status === 'running'), 'its processes are still listed');
+    assert.equal(state.ports[0].url, url);
+    await stack.stop();
   });
 });
