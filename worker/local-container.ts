@@ -31,6 +31,7 @@ export class LocalContainer implements ContainerSeam {
   private agentPort: Promise<number> | null = null;
   private exited: Promise<void> | null = null;
   private key: string | null = null;
+  private agentPid: number | null = null;
   running = false;
 
   /** Ports recently seen open on the bind-check address, and until when that holds. */
@@ -53,7 +54,8 @@ export class LocalContainer implements ContainerSeam {
       body: JSON.stringify({ env: options?.env ?? {} }),
     }).then(async (res) => {
       if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
-      const { port } = (await res.json()) as { port: number };
+      const { port, pid } = (await res.json()) as { port: number; pid?: number };
+      this.agentPid = pid ?? null;
       return port;
     });
     started.catch(() => {
@@ -70,8 +72,9 @@ export class LocalContainer implements ContainerSeam {
     this.key = key;
     const res = await this.host(`/containers/${encodeURIComponent(key)}`).catch(() => null);
     if (!res?.ok) return;
-    const state = (await res.json()) as { running: boolean; port?: number };
+    const state = (await res.json()) as { running: boolean; port?: number; pid?: number };
     if (!state.running || !state.port || this.running) return;
+    this.agentPid = state.pid ?? null;
     this.running = true;
     this.exited = null;
     this.agentPort = Promise.resolve(state.port);
@@ -81,7 +84,8 @@ export class LocalContainer implements ContainerSeam {
     if (!this.exited) {
       const starting = this.agentPort ?? Promise.reject(new Error('container was never started'));
       this.exited = starting
-        .then(() => this.host(`/containers/${encodeURIComponent(this.key!)}/wait`))
+        // The pid makes the answer right even when the agent died before this request arrived.
+        .then(() => this.host(`/containers/${encodeURIComponent(this.key!)}/wait${this.agentPid ? `?pid=${this.agentPid}` : ''}`))
         .then(async (res) => {
           const result = res.ok ? ((await res.json()) as { exitCode: number | null; signal: string | null }) : null;
           this.markStopped();

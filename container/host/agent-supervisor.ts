@@ -24,6 +24,11 @@ export interface SupervisorOptions {
   startTimeoutMs?: number;
 }
 
+interface LastExit {
+  pid: number;
+  exit: AgentExit;
+}
+
 interface RunningAgent {
   child: ChildProcess;
   pid: number;
@@ -37,6 +42,8 @@ const LOG_TAIL_BYTES = 4000;
 export class AgentSupervisor {
   private readonly opts: Required<SupervisorOptions>;
   private readonly agents = new Map<string, RunningAgent>();
+  /** How each key's last agent ended, for waiters that arrive just after. */
+  private readonly lastExit = new Map<string, LastExit>();
 
   constructor(opts: SupervisorOptions) {
     this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, ...opts };
@@ -92,6 +99,7 @@ export class AgentSupervisor {
       child.once('exit', (code, signal) => {
         this.reapGroups(key, pid);
         if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
+        this.lastExit.set(key, { pid, exit: { exitCode: code, signal } });
         resolve({ exitCode: code, signal });
       });
     });
@@ -128,10 +136,16 @@ export class AgentSupervisor {
   }
 
   /** Resolves when the agent for `key` exits (at once when none runs). */
-  async wait(key: string): Promise<AgentExit & { running?: false }> {
+  /**
+   * Waits for the agent to exit. With `pid`, a waiter that arrives after that agent already
+   * exited still learns how it ended (its request may lose the race with the exit).
+   */
+  async wait(key: string, pid?: number): Promise<AgentExit & { running?: false }> {
     const agent = this.agents.get(key);
-    if (!agent) return { exitCode: null, signal: null, running: false };
-    return agent.exited;
+    if (agent && (pid === undefined || agent.pid === pid)) return agent.exited;
+    const last = this.lastExit.get(key);
+    if (pid !== undefined && last?.pid === pid) return last.exit;
+    return { exitCode: null, signal: null, running: false };
   }
 
   /** Sends a signal number to the agent; false when none runs. */

@@ -5,7 +5,7 @@
  *   GET    /health                        → { ok: true }
  *   POST   /containers/:key/start  { env? } → { port }        (adopts a running agent)
  *   GET    /containers/:key                → { running, port?, pid? }
- *   GET    /containers/:key/wait           → { exitCode, signal } when the agent exits
+ *   GET    /containers/:key/wait[?pid=]    → { exitCode, signal } when the agent (that pid) exits
  *                                            ({ exitCode: null, signal: null, running: false } if none runs)
  *   POST   /containers/:key/signal { signal } → { sent }
  *   DELETE /containers/:key[?purge=1]      → 204 once the agent and its process groups are gone
@@ -53,17 +53,19 @@ export function createHostServer(supervisor: AgentSupervisor): http.Server {
       path: '/containers/:key/start',
       handler: async ({ req, params }) => {
         const key = checkKey(params.key);
-        return json({ port: await supervisor.start(key, parseEnv(await readJson(req))) });
+        const port = await supervisor.start(key, parseEnv(await readJson(req)));
+        return json({ port, pid: supervisor.state(key).pid });
       },
     },
     { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(supervisor.state(checkKey(params.key))) },
     {
       method: 'GET',
       path: '/containers/:key/wait',
-      handler: async ({ res, params }) => {
+      handler: async ({ res, params, query }) => {
         const key = checkKey(params.key);
         const gone = clientGone(res);
-        const exit = await supervisor.wait(key);
+        const pid = query.get('pid');
+        const exit = await supervisor.wait(key, pid && /^\d+$/.test(pid) ? Number(pid) : undefined);
         return gone.aborted ? undefined : json(exit);
       },
     },

@@ -77,7 +77,8 @@ describe('local container host (real host and agent processes)', function () {
       const agent = agentClient(port);
       const sleeper = await agent.ok('POST', '/processes', { command: 'sleep 1000' });
       const { pid: agentPid } = await api().ok('GET', '/containers/box-kill');
-      const waiting = api().ok('GET', '/containers/box-kill/wait');
+      // With the pid, the answer is the same whether the wait or the kill gets there first.
+      const waiting = api().ok('GET', `/containers/box-kill/wait?pid=${agentPid}`);
       process.kill(agentPid, 'SIGKILL');
       assert.deepEqual(await waiting, { exitCode: null, signal: 'SIGKILL' });
       await waitUntil(() => processGone(sleeper.pid), 'the sleep died with its agent', 5000);
