@@ -1,5 +1,6 @@
 // Bundles the programs that run as plain files: the agent and the local container host (Node).
-// The Worker is bundled by wrangler itself; the extension joins here once it exists.
+// The Worker is bundled by wrangler itself. The VS Code extension is one CommonJS file with `vscode`
+// left to the extension host.
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -10,4 +11,5 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 await Promise.all([
   build({ ...common, entryPoints: [path.join(root, 'container/main.ts')], outfile: path.join(root, 'dist/agent.js') }),
   build({ ...common, entryPoints: [path.join(root, 'container/host/main.ts')], outfile: path.join(root, 'dist/container-host.js') }),
+  build({ ...common, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(root, 'dist/extension.js'), external: ['vscode'] }),
 ]);

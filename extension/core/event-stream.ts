@@ -1,0 +1,150 @@
+/**
+ * The control API's event stream (GET /api/v1/events) as a long-lived client: SSE over fetch,
+ * resumes with Last-Event-ID, reconnects with backoff + jitter when the Worker goes away, and asks
+ * for a full refetch on the first hello and on `reset` (the Worker no longer has our position).
+ */
+import {
+  CONTROL_EVENT_NAME,
+  ErrorCode,
+  HELLO_EVENT_NAME,
+  RESET_EVENT_NAME,
+  SandboxError,
+  type ControlEvent,
+  type SseMessage,
+} from '../../worker/protocol/index';
+import { Backoff } from './backoff';
+import { readSse } from './sse-reader';
+import { realTimers, sleep, type Timers } from './timers';
+
+export type StreamStatus = 'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped';
+
+export interface StreamStatusChange {
+  status: StreamStatus;
+  error?: unknown;
+  /** For `waiting`: how long until the next attempt. */
+  retryInMs?: number;
+}
+
+export type ResyncReason = 'initial' | 'reset';
+
+export interface EventStreamOptions {
+  openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  onEvent(event: ControlEvent): void;
+  /** Our view may be stale: fetch the whole state again. */
+  onResync(reason: ResyncReason): void;
+  onStatus?(change: StreamStatusChange): void;
+  timers?: Timers;
+  backoff?: Backoff;
+}
+
+/** Errors that retrying cannot fix: the token is wrong. */
+function isFatal(err: unknown): boolean {
+  return err instanceof SandboxError && err.code === ErrorCode.UNAUTHORIZED;
+}
+
+export class EventStream {
+  /** The id of the last change applied; sent as Last-Event-ID on every reconnect. */
+  lastEventId: string | undefined;
+  private readonly options: EventStreamOptions;
+  private readonly timers: Timers;
+  private readonly backoff: Backoff;
+  private abort: AbortController | null = null;
+  private running: Promise<void> | null = null;
+  private current: StreamStatus = 'stopped';
+
+  constructor(options: EventStreamOptions) {
+    this.options = options;
+    this.timers = options.timers ?? realTimers;
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  get status(): StreamStatus {
+    return this.current;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.abort = new AbortController();
+    this.running = this.loop(this.abort.signal).finally(() => {
+      this.running = null;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.running;
+    this.setStatus({ status: 'stopped' });
+  }
+
+  /** Ends the current wait and reconnects at once (e.g. after the user pressed Refresh). */
+  reconnectNow(): void {
+    if (this.current === 'waiting' || this.current === 'failed') {
+      void this.stop().then(() => this.start());
+    }
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      this.setStatus({ status: 'connecting' });
+      let error: unknown;
+      try {
+        const body = await this.options.openStream('/events', this.lastEventId, signal);
+        await readSse(body, (msg) => this.handle(msg), signal);
+      } catch (err) {
+        error = err;
+      }
+      if (signal.aborted) return;
+      if (isFatal(error)) {
+        this.setStatus({ status: 'failed', error });
+        return;
+      }
+      const retryInMs = this.backoff.next();
+      this.setStatus({ status: 'waiting', error: error ?? new Error('the event stream ended'), retryInMs });
+      await sleep(this.timers, retryInMs, signal);
+    }
+  }
+
+  private handle(msg: SseMessage): void {
+    if (msg.event === HELLO_EVENT_NAME) {
+      this.backoff.reset();
+      this.setStatus({ status: 'connected' });
+      if (this.lastEventId === undefined) {
+        this.lastEventId = String(parseId(msg.data) ?? 0);
+        this.options.onResync('initial');
+      }
+      return;
+    }
+    if (msg.event === RESET_EVENT_NAME) {
+      const newest = parseId(msg.data);
+      this.lastEventId = newest === undefined ? undefined : String(newest);
+      this.options.onResync('reset');
+      return;
+    }
+    if (msg.event !== CONTROL_EVENT_NAME) return;
+    let event: ControlEvent;
+    try {
+      event = JSON.parse(msg.data) as ControlEvent;
+    } catch {
+      return;
+    }
+    // A replay can overlap what we already applied; ids only grow, so skip the old ones.
+    if (this.lastEventId !== undefined && event.id <= Number(this.lastEventId)) return;
+    this.lastEventId = String(event.id);
+    this.options.onEvent(event);
+  }
+
+  private setStatus(change: StreamStatusChange): void {
+    if (change.status === this.current && change.status !== 'waiting') return;
+    this.current = change.status;
+    this.options.onStatus?.(change);
+  }
+}
+
+function parseId(data: string): number | undefined {
+  try {
+    const value = (JSON.parse(data) as { lastEventId?: unknown }).lastEventId;
+    return typeof value === 'number' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+/** Validation and parsing of what the Expose Port inputs collect, before anything is sent. */
+import { checkCustomToken, checkUserPort, parseDurationMs, type Visibility } from '../../worker/protocol/index';
+import type { ExposeRequest } from './api-client';
+
+/** An error message for an input box, or undefined when the value is fine (the InputBox contract). */
+export function validatePortInput(value: string): string | undefined {
+  const text = value.trim();
+  if (!/^\d+$/.test(text)) return 'A port is a number, e.g. 8080.';
+  return messageOf(() => checkUserPort(Number(text)));
+}
+
+export function validateTokenInput(value: string): string | undefined {
+  if (value === '') return undefined;
+  return messageOf(() => checkCustomToken(value));
+}
+
+export function validateTtlInput(value: string): string | undefined {
+  const text = value.trim();
+  if (text === '') return undefined;
+  try {
+    parseDurationMs(/^\d+$/.test(text) ? Number(text) : text);
+    return undefined;
+  } catch {
+    return "A duration such as '30m', '2h' or '90s' (or empty for no expiry).";
+  }
+}
+
+export interface ExposeAnswers {
+  port: number;
+  name?: string;
+  token?: string;
+  visibility?: Visibility;
+  ttl?: string;
+}
+
+/** The POST /ports body from the answers; empty answers are left out (the Worker's defaults apply). */
+export function exposeRequest(answers: ExposeAnswers): ExposeRequest {
+  const req: ExposeRequest = { port: answers.port };
+  if (answers.name?.trim()) req.name = answers.name.trim();
+  if (answers.token?.trim()) req.token = answers.token.trim();
+  if (answers.visibility) req.visibility = answers.visibility;
+  if (answers.ttl?.trim()) req.ttl = /^\d+$/.test(answers.ttl.trim()) ? Number(answers.ttl.trim()) : answers.ttl.trim();
+  return req;
+}
+
+/** The rule's own message (the Worker would answer the same), or undefined when it passes. */
+function messageOf(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Follows one process's log stream (SSE `log` / `truncated` / `exit`) and resumes after a dropped
+ * connection from the last event id seen, so the output channel gets every line exactly once.
+ */
+import { ErrorCode, SandboxError, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
+import { Backoff } from './backoff';
+import { readSse } from './sse-reader';
+import { realTimers, sleep, type Timers } from './timers';
+
+/** Where each process's stream stopped: the last SSE id, per `${sandboxId}/${processId}`. */
+export class LogCursors {
+  private readonly ids = new Map<string, string>();
+  private readonly ended = new Set<string>();
+
+  static key(sandboxId: string, processId: string): string {
+    return `${sandboxId}/${processId}`;
+  }
+
+  get(key: string): string | undefined {
+    return this.ids.get(key);
+  }
+
+  advance(key: string, id: string | undefined): void {
+    if (id !== undefined) this.ids.set(key, id);
+  }
+
+  markEnded(key: string): void {
+    this.ended.add(key);
+  }
+
+  hasEnded(key: string): boolean {
+    return this.ended.has(key);
+  }
+
+  forget(key: string): void {
+    this.ids.delete(key);
+    this.ended.delete(key);
+  }
+
+  /** Forgets every process of a sandbox (it was destroyed). */
+  forgetSandbox(sandboxId: string): void {
+    for (const key of [...this.ids.keys(), ...this.ended]) if (key.startsWith(`${sandboxId}/`)) this.forget(key);
+  }
+}
+
+export interface LogSink {
+  /** Text as printed (stdout and stderr interleaved in order). */
+  append(text: string): void;
+  /** A line the extension adds (truncation marker, exit status, reconnect notes). */
+  note(text: string): void;
+}
+
+export interface LogFollowerOptions {
+  sandboxId: string;
+  processId: string;
+  path: string;
+  openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  cursors: LogCursors;
+  sink: LogSink;
+  timers?: Timers;
+  backoff?: Backoff;
+  onError?(err: unknown): void;
+}
+
+/** Errors after which reconnecting cannot help: the process or sandbox is gone, or the token is wrong. */
+function isFinal(err: unknown): boolean {
+  return (
+    err instanceof SandboxError &&
+    (err.code === ErrorCode.PROCESS_NOT_FOUND || err.code === ErrorCode.SANDBOX_NOT_FOUND || err.code === ErrorCode.UNAUTHORIZED)
+  );
+}
+
+export class LogFollower {
+  private readonly options: LogFollowerOptions;
+  private readonly key: string;
+  private readonly timers: Timers;
+  private readonly backoff: Backoff;
+  private abort: AbortController | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(options: LogFollowerOptions) {
+    this.options = options;
+    this.key = LogCursors.key(options.sandboxId, options.processId);
+    this.timers = options.timers ?? realTimers;
+    this.backoff = options.backoff ?? new Backoff({ baseMs: 250, maxMs: 10_000 });
+  }
+
+  get active(): boolean {
+    return this.running !== null;
+  }
+
+  /** Starts (or resumes) following; a no-op while already following or after the exit event. */
+  start(): void {
+    if (this.running || this.options.cursors.hasEnded(this.key)) return;
+    this.abort = new AbortController();
+    this.running = this.loop(this.abort.signal).finally(() => {
+      this.running = null;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.running;
+  }
+
+  /** Resolves when following stops by itself (exit event or a final error). */
+  done(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const { cursors, sink } = this.options;
+    let resumed = false;
+    while (!signal.aborted && !cursors.hasEnded(this.key)) {
+      try {
+        const body = await this.options.openStream(this.options.path, cursors.get(this.key), signal);
+        if (resumed) this.backoff.reset();
+        await readSse(body, (msg) => this.handle(msg), signal);
+        if (cursors.hasEnded(this.key) || signal.aborted) return;
+      } catch (err) {
+        if (signal.aborted) return;
+        if (isFinal(err)) {
+          this.options.onError?.(err);
+          cursors.markEnded(this.key);
+          sink.note(`[log stream ended: ${(err as Error).message}]`);
+          return;
+        }
+        this.options.onError?.(err);
+      }
+      resumed = true;
+      await sleep(this.timers, this.backoff.next(), signal);
+    }
+  }
+
+  private handle(msg: SseMessage): void {
+    const { cursors, sink } = this.options;
+    let event: LogStreamEvent;
+    try {
+      event = { type: msg.event, ...JSON.parse(msg.data) } as LogStreamEvent;
+    } catch {
+      return;
+    }
+    if (event.type === 'log') sink.append(event.data);
+    else if (event.type === 'truncated') sink.note(`[… ${event.dropped} bytes of older output were dropped …]`);
+    else if (event.type === 'exit') {
+      sink.note(`[process ${event.status}${event.exitCode !== null && event.exitCode !== undefined ? ` with exit code ${event.exitCode}` : ''}]`);
+      cursors.markEnded(this.key);
+    }
+    cursors.advance(this.key, msg.id);
+  }
+}

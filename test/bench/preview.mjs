@@ -1,0 +1,237 @@
+// `npm run bench:preview`: the preview proxy against its references, side by side, in one run
+// (SPEC 5, issue 3 point 9). One echo service (test/fixtures/services/echo-server.js) runs in a
+// sandbox of the local stack; it is reached
+//   1. directly (the floor),
+//   2. through nginx (Debian package) as a reverse proxy,
+//   3. through a minimal Worker → Durable Object → fetch proxy (test/fixtures/minimal-proxy) under
+//      wrangler dev, the same runtime `npm start` uses,
+//   4. through our preview URL (exposePort) on the local stack,
+// plus, as context, our Worker alone (GET /api/v1/health, no Durable Object hop). Unless
+// BENCH_WORKERD=0, both Worker bundles also run on plain `workerd serve` (the workerd npm package,
+// which wrangler brings), to show the figures without wrangler dev's extra hops.
+// Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_WORKERD=0 (skip plain workerd),
+// BENCH_NO_BIND_CHECK=1 (plain workerd without LOCAL_BIND_CHECK), BENCH_STRICT=1 (exit 1 on a FAIL).
+// Figures: median latency of sequential GETs, requests/s at 32 connections (wrk, median of rounds)
+// and WebSocket echo round trip. Measurements are interleaved in rounds so machine noise hits all
+// targets alike. Every process started here is stopped by its process group, also on error.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, nodeBinary, root, startStack } from '../../scripts/stack.mjs';
+import { median, percentile, fmt } from './lib.mjs';
+import { openEchoSocket, sequentialGets, wrk } from './clients.mjs';
+import { startNginx } from './nginx.mjs';
+import { startWranglerDev, stopAll } from './procs.mjs';
+import { startPlainWorkerd } from './plain-workerd.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const GETS_PER_ROUND = Number(process.env.BENCH_GETS ?? 100);
+const WS_PER_ROUND = Number(process.env.BENCH_WS ?? 100);
+const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 5);
+const CONNECTIONS = 32;
+const ECHO_SERVER = path.join(root, 'test/fixtures/services/echo-server.js');
+
+// ---- tools this benchmark needs from the system ----
+function which(cmd) {
+  const r = spawnSync('/bin/sh', ['-c', `command -v ${cmd} || { [ -x /usr/sbin/${cmd} ] && echo /usr/sbin/${cmd}; }`], { encoding: 'utf8' });
+  return r.stdout?.trim() || null;
+}
+const nginxBin = which('nginx');
+const wrkBin = which('wrk');
+if (!nginxBin || !wrkBin) {
+  const missing = [!nginxBin && 'nginx', !wrkBin && 'wrk'].filter(Boolean).join(' and ');
+  console.error(`npm run bench:preview needs ${missing} (Debian packages). Install both with:\n\n  apt-get install -y nginx wrk\n\n(as root, or with sudo; run apt-get update first on a fresh machine).`);
+  process.exit(2);
+}
+
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-bench-preview-'));
+const logPath = path.join(stateDir, 'bench.log');
+const log = fs.createWriteStream(logPath);
+const started = Date.now();
+const say = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
+
+let stack;
+let exitCode = 0;
+const sockets = [];
+try {
+  say(`starting the local stack (log: ${logPath})`);
+  stack = await startStack({ stateDir: path.join(stateDir, 'stack'), log });
+  const auth = { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' };
+  const api = async (method, p, body) => {
+    const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  const startEcho = async (box) => {
+    const port = await freePort();
+    const proc = await api('POST', `/sandboxes/${box}/processes`, {
+      command: `${nodeBinary()} ${ECHO_SERVER} ${port} 0.0.0.0`,
+      env: { NODE_PATH: path.join(root, 'node_modules') },
+    });
+    await api('POST', `/sandboxes/${box}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
+    return port;
+  };
+
+  say('starting the echo service in a sandbox and exposing it');
+  const box = 'bench-preview';
+  await api('POST', '/sandboxes', { id: box });
+  const servicePort = await startEcho(box);
+  const preview = new URL((await api('POST', `/sandboxes/${box}/ports`, { port: servicePort, token: 'bench' })).url);
+
+  say('starting nginx and the minimal proxy (wrangler dev)');
+  const [nginx, minimal] = await Promise.all([
+    startNginx({ bin: nginxBin, dir: path.join(stateDir, 'nginx'), upstreamPort: servicePort }),
+    startWranglerDev({
+      config: path.join(root, 'test/fixtures/minimal-proxy/wrangler.jsonc'),
+      vars: { SERVICE_PORT: String(servicePort) },
+      persistTo: path.join(stateDir, 'minimal-proxy'),
+      log,
+    }),
+  ]);
+
+  const targets = [
+    { key: 'direct', name: 'direct to the Node service', port: servicePort, host: `localhost:${servicePort}`, path: '/', ws: true },
+    { key: 'nginx', name: 'nginx → service', port: nginx.port, host: `localhost:${nginx.port}`, path: '/', ws: true },
+    { key: 'minimal', name: 'minimal Worker→DO→fetch (wrangler dev)', port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/', ws: true },
+    { key: 'ours', name: 'our preview URL (wrangler dev)', port: stack.port, host: preview.host, path: '/', ws: true, heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }) },
+    { key: 'worker', name: '  context: our Worker alone, /health (wrangler dev)', port: stack.port, host: `127.0.0.1:${stack.port}`, path: '/api/v1/health', ws: false },
+  ];
+
+  const wantWorkerd = process.env.BENCH_WORKERD !== '0';
+  if (wantWorkerd) {
+    try {
+      say('bundling both Workers and starting them on plain workerd');
+      const box2 = 'bench-preview-workerd';
+      const plain = await startPlainWorkerd({ dir: path.join(stateDir, 'workerd'), servicePort, stack, log });
+      // Our Worker on plain workerd has its own Durable Object storage: its own sandbox and exposure.
+      const papi = async (method, p, body) => {
+        const res = await fetch(`${plain.ours.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${plain.ours.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`plain workerd: ${method} ${p} → ${res.status} ${text}`);
+        return text ? JSON.parse(text) : null;
+      };
+      await papi('POST', '/sandboxes', { id: box2 });
+      const port2 = await freePort();
+      const proc = await papi('POST', `/sandboxes/${box2}/processes`, {
+        command: `${nodeBinary()} ${ECHO_SERVER} ${port2} 0.0.0.0`,
+        env: { NODE_PATH: path.join(root, 'node_modules') },
+      });
+      await papi('POST', `/sandboxes/${box2}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
+      const url2 = new URL((await papi('POST', `/sandboxes/${box2}/ports`, { port: port2, token: 'bench' })).url);
+      targets.push(
+        { key: 'minimalWorkerd', name: 'minimal Worker→DO→fetch (plain workerd)', port: plain.minimal.port, host: `127.0.0.1:${plain.minimal.port}`, path: '/', ws: true },
+        { key: 'oursWorkerd', name: 'our preview URL (plain workerd)', port: plain.ours.port, host: url2.host, path: '/', ws: true, heal: () => papi('POST', `/sandboxes/${box2}/exec`, { command: 'true' }) },
+      );
+    } catch (err) {
+      say(`plain workerd skipped: ${err.message.split('\n').slice(0, 6).join(' | ')}`);
+    }
+  }
+
+  // wrangler dev reloads the Worker when a file under worker/ changes; the reloaded Sandbox Durable
+  // Object then answers previews with 503 SANDBOX_NOT_RUNNING until an API call adopts the agent
+  // again. Each measurement of our proxy starts with a check, so a reload shows as a note, not a crash.
+  const heals = [];
+  const ensureServing = async (t) => {
+    if (!t.heal) return;
+    try {
+      await sequentialGets(t, 1);
+    } catch (err) {
+      if (!/answered 503/.test(err.message)) throw err;
+      heals.push(`${t.name}: ${err.message.slice(err.message.indexOf('answered'), 120)}`);
+      await t.heal();
+      await sequentialGets(t, 1);
+    }
+  };
+
+  // ---- warm-up and a check that every target answers the echo service ----
+  say(`warming up ${targets.length} targets`);
+  for (const t of targets) {
+    await ensureServing(t);
+    await sequentialGets(t, 50);
+    await wrk(t, { bin: wrkBin, seconds: 1, connections: CONNECTIONS });
+    if (t.ws) {
+      t.socket = await openEchoSocket(t);
+      sockets.push(t.socket);
+      await t.socket.echo(20);
+    }
+    t.lat = [];
+    t.rps = [];
+    t.wsRtt = [];
+    t.errors = 0;
+  }
+
+  // ---- interleaved rounds: each round visits every target, in a rotated order ----
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+    say(`round ${round + 1}/${ROUNDS}`);
+    for (const t of order) {
+      await ensureServing(t);
+      t.lat.push(...(await sequentialGets(t, GETS_PER_ROUND)));
+      if (t.socket) t.wsRtt.push(...(await t.socket.echo(WS_PER_ROUND)));
+      const r = await wrk(t, { bin: wrkBin, seconds: WRK_SECONDS, connections: CONNECTIONS });
+      t.rps.push(r.rps);
+      t.errors += r.non2xx + r.socketErrors;
+    }
+  }
+
+  // ---- report ----
+  const by = Object.fromEntries(targets.map((t) => [t.key, t]));
+  const num = (n) => Math.round(n).toLocaleString('en-US');
+  console.log(`\nSandbox Ports preview-proxy benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  console.log(`service: echo-server.js (GET / → JSON echo) in sandbox '${box}' on port ${servicePort}; ${ROUNDS} interleaved rounds;`);
+  console.log(`latency: ${GETS_PER_ROUND}×${ROUNDS} sequential GETs on one kept-alive connection; req/s: wrk -t2 -c${CONNECTIONS} -d${WRK_SECONDS}s, median of rounds;`);
+  console.log(`WS echo: ${WS_PER_ROUND}×${ROUNDS} sequential 40-byte messages on one connection.\n`);
+  const header = ['target'.padEnd(52), 'GET median'.padStart(10), 'GET p90'.padStart(9), 'req/s@32'.padStart(9), '  rounds'.padEnd(26), 'WS echo'.padStart(9), 'WS p90'.padStart(9)];
+  console.log(header.join(' '));
+  for (const t of targets) {
+    const rounds = t.rps.map((r) => num(r)).join(' / ');
+    console.log(
+      [
+        t.name.padEnd(52),
+        fmt(median(t.lat)).padStart(10),
+        fmt(percentile(t.lat, 0.9)).padStart(9),
+        num(median(t.rps)).padStart(9),
+        `  ${rounds}`.padEnd(26),
+        (t.ws ? fmt(median(t.wsRtt)) : '—').padStart(9),
+        (t.ws ? fmt(percentile(t.wsRtt, 0.9)) : '—').padStart(9),
+      ].join(' ') + (t.errors ? `  (${t.errors} errors/non-2xx under load)` : ''),
+    );
+  }
+
+  if (heals.length > 0) {
+    console.log(`\nNote: our preview answered 503 ${heals.length}× before a measurement (the Worker was reloaded — wrangler dev watches worker/ — and`);
+    console.log(`the new Sandbox Durable Object reports the sandbox stopped until an API call adopts its agent); an exec call restored it each time.`);
+  }
+
+  const verdicts = [];
+  const judge = (label, ours, ref) => {
+    const checks = [
+      ['median GET latency', median(ours.lat) / median(ref.lat), '≤', 1.3, fmt(median(ours.lat)), fmt(median(ref.lat))],
+      ['req/s at 32 connections', median(ours.rps) / median(ref.rps), '≥', 0.8, num(median(ours.rps)), num(median(ref.rps))],
+      ['WebSocket echo round trip', median(ours.wsRtt) / median(ref.wsRtt), '≤', 1.5, fmt(median(ours.wsRtt)), fmt(median(ref.wsRtt))],
+    ];
+    console.log(`\nSPEC 5 targets, ${label} (ours / minimal Worker→DO→fetch proxy):`);
+    for (const [what, ratio, op, limit, a, b] of checks) {
+      const pass = op === '≤' ? ratio <= limit : ratio >= limit;
+      verdicts.push(pass);
+      console.log(`  ${what.padEnd(27)} ${ratio.toFixed(2)}× (${a} vs ${b})`.padEnd(72) + `target ${op} ${limit}×   ${pass ? 'PASS' : 'FAIL'}`);
+    }
+  };
+  judge('wrangler dev — the runtime `npm start` uses', by.ours, by.minimal);
+  if (by.oursWorkerd) judge('plain workerd', by.oursWorkerd, by.minimalWorkerd);
+
+  console.log(`\nAbsolute figures under wrangler dev (npm start): our preview URL ${fmt(median(by.ours.lat))} median, ${num(median(by.ours.rps))} req/s at ${CONNECTIONS} connections, WS echo ${fmt(median(by.ours.wsRtt))};`);
+  console.log(`the same service direct: ${fmt(median(by.direct.lat))}, ${num(median(by.direct.rps))} req/s, WS echo ${fmt(median(by.direct.wsRtt))}; through nginx: ${fmt(median(by.nginx.lat))}, ${num(median(by.nginx.rps))} req/s.`);
+  console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+  if (process.env.BENCH_STRICT === '1' && verdicts.includes(false)) exitCode = 1;
+} catch (err) {
+  console.error(`\nbench:preview failed: ${err.stack ?? err}\n(log: ${logPath})`);
+  exitCode = 1;
+} finally {
+  for (const s of sockets) s.close();
+  await Promise.all([stopAll(), stack?.stop()]);
+  log.end();
+}
+process.exit(exitCode);

@@ -1,0 +1,132 @@
+/**
+ * The packaged .vsix installed in a real VS Code workbench, driven like a person would in headless
+ * Chromium: connect from the command palette, open the Sandboxes view, right-click a detected
+ * port → "Expose Port…", answer the questions, and read the preview URL off the status bar.
+ * Screenshots go to test-output/ui/.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { Api } from '../helpers/api';
+import { logFile, newStack, type Stack } from '../helpers/stack';
+import { installVsix, openBrowser, startWorkbench, workbenchUrl, type BrowserSession, type Workbench } from '../helpers/workbench';
+// @ts-expect-error plain ESM module without types
+import { freePort } from '../../scripts/stack.mjs';
+
+const outDir = path.resolve('test-output', 'ui');
+const VSIX = path.resolve('sandbox-ports.vsix');
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(outDir, `${name}.png`) });
+}
+
+describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
+  this.timeout(180_000);
+  let stack: Stack;
+  let wb: Workbench;
+  let browser: BrowserSession;
+  let page: Page;
+  const sandboxId = `ui-${Date.now().toString(36)}`;
+  let port: number;
+
+  before(async function () {
+    assert.ok(fs.existsSync(VSIX), 'run `npm run package` first (npm run test:ui does)');
+    fs.mkdirSync(outDir, { recursive: true });
+    stack = await newStack();
+    port = (await freePort()) as number;
+    // The sandbox and its service come from the API: this test is about the UI around them.
+    const api = new Api(stack.url, stack.token);
+    await api.ok('POST', '/sandboxes', { id: sandboxId });
+    const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `mkdir -p site && echo ui-test-page > site/index.html && cd site && exec python3 -u -m http.server ${port} --bind 0.0.0.0` });
+    await api.ok('POST', `/sandboxes/${sandboxId}/processes/${proc.id}/wait-for-port`, { port });
+    wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'silent' }, log: logFile('vscode-server-ui') });
+    await installVsix(wb, VSIX);
+    browser = await openBrowser();
+    page = browser.page;
+    await page.goto(workbenchUrl(wb));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.activitybar').waitFor();
+  });
+
+  after(async function () {
+    if (page) await shot(page, 'final').catch(() => {});
+    await browser?.close().catch(() => {});
+    await wb?.stop();
+  });
+
+  async function runCommand(title: string): Promise<void> {
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 300 } }).catch(() => {});
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input.input');
+    await input.waitFor();
+    await input.fill(`>${title}`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+    await page.keyboard.press('Enter');
+  }
+
+  /** Answers the quick input whose title contains `title` (waiting for it: the widget is reused between questions). */
+  async function answer(title: string, text: string | null, pickRow?: string): Promise<void> {
+    const widget = page.locator('.quick-input-widget');
+    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible' });
+    if (pickRow) await widget.locator('.quick-input-list .monaco-list-row', { hasText: pickRow }).first().waitFor();
+    if (text !== null) await widget.locator('input.input').fill(text);
+    await page.keyboard.press('Enter');
+    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden' });
+  }
+
+  it('shows the Sandboxes view in the activity bar, with the welcome buttons when not connected', async () => {
+    await page.locator('.activitybar [aria-label^="Sandboxes"]').first().click();
+    await page.locator('.welcome-view-content', { hasText: 'Not connected' }).waitFor({ timeout: 30_000 });
+    assert.ok(await page.locator('.welcome-view-content a.monaco-button', { hasText: 'Connect…' }).isVisible());
+    assert.ok(await page.locator('.welcome-view-content a.monaco-button', { hasText: 'Start Local Server' }).isVisible());
+    await shot(page, '1-welcome');
+  });
+
+  it('connects from the command palette and renders the tree', async () => {
+    await runCommand('Sandbox Ports: Connect to Worker…');
+    await answer('Connect to Worker (1/2)', stack.url);
+    await answer('Connect to Worker (2/2)', stack.token);
+    const sandboxRow = page.locator('.monaco-list-row', { hasText: sandboxId });
+    await sandboxRow.first().waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-list-row', { hasText: 'mkdir -p site' }).first().waitFor();
+    await page.locator('.monaco-list-row', { hasText: String(port) }).first().waitFor({ timeout: 30_000 });
+    assert.match((await sandboxRow.first().innerText()).replace(/\s+/g, ' '), /running/);
+    await shot(page, '2-tree');
+  });
+
+  it('exposes a detected port from its context menu and shows the URL in the status bar', async () => {
+    const row = page.locator('.monaco-list-row', { hasText: String(port) }).last();
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Expose Port…' });
+    await item.first().waitFor();
+    await shot(page, '3-context-menu');
+    await item.first().click();
+    await answer('(1/4)', 'web'); // name
+    await answer('(2/4)', null); // generated token
+    await answer('(3/4)', null, 'Public');
+    await answer('(4/4)', null); // no expiry
+    const status = page.locator('.statusbar-item', { hasText: `${port}-${sandboxId}-` });
+    await status.first().waitFor({ timeout: 30_000 });
+    const text = await status.first().innerText();
+    assert.match(text, new RegExp(`http://${port}-${sandboxId}-[a-z0-9]{16}\\.localhost:${stack.port}/`));
+    await page.locator('.monaco-list-row', { hasText: 'web' }).first().waitFor();
+    // Open when ready: the Simple Browser shows the page once the port answers.
+    await page.locator('.tab', { hasText: 'Simple Browser' }).first().waitFor({ timeout: 30_000 });
+    await waitForFrameText(page, 'ui-test-page');
+    await page.waitForTimeout(500); // let the frame paint before the screenshot
+    await shot(page, '4-exposed');
+  });
+});
+
+async function waitForFrameText(page: Page, text: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const body = await frame.evaluate(() => document.body?.innerText ?? '').catch(() => '');
+      if (body.includes(text)) return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no frame shows "${text}"`);
+}

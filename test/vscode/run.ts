@@ -1,0 +1,96 @@
+/**
+ * Runs test/vscode/suite inside a real VS Code extension host: starts the local stack and the
+ * VS Code server, opens the workbench in headless Chromium with this folder as the extension in
+ * development and the bundled suite as the test entry, prints the suite's report and exits with
+ * its result. A small bridge lets the suite ask the browser what the Simple Browser shows.
+ */
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { format } from 'node:util';
+import { frameTexts, openBrowser, startWorkbench, workbenchUrl } from '../helpers/workbench';
+import { logFile, newStack, stopAllStacks } from '../helpers/stack';
+// @ts-expect-error plain ESM module without types
+import { freePort, root } from '../../scripts/stack.mjs';
+
+const outDir = path.join(root as string, 'test-output', 'vscode');
+const TIMEOUT_MS = 5 * 60_000;
+
+async function main(): Promise<number> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const started = Date.now();
+  const suite = path.join(outDir, 'suite.js');
+  await build({ entryPoints: [path.join(root, 'test/vscode/suite/index.ts')], outfile: suite, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning' });
+
+  const stack = await newStack();
+  const session = await openBrowser();
+  const { page } = session;
+  const bridge = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (url.pathname === '/frames') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(await frameTexts(page)));
+      } else if (url.pathname === '/screenshot') {
+        const name = (url.searchParams.get('name') ?? 'shot').replace(/[^\w-]/g, '');
+        await page.screenshot({ path: path.join(outDir, `${name}.png`) });
+        res.end('ok');
+      } else {
+        res.statusCode = 404;
+        res.end();
+      }
+    } catch (err) {
+      res.statusCode = 500;
+      res.end(String(err));
+    }
+  });
+  await new Promise<void>((r) => bridge.listen(0, '127.0.0.1', () => r()));
+  const bridgeUrl = `http://127.0.0.1:${(bridge.address() as { port: number }).port}`;
+  const servicePort = (await freePort()) as number;
+
+  const wb = await startWorkbench({
+    env: {
+      SANDBOX_PORTS_TEST_URL: stack.url,
+      SANDBOX_PORTS_TEST_TOKEN: stack.token,
+      SANDBOX_PORTS_TEST_BRIDGE: bridgeUrl,
+      SANDBOX_PORTS_TEST_PORT: String(servicePort),
+    },
+    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false },
+    log: logFile('vscode-server'),
+  });
+  let exit: (code: number) => void;
+  const exited = new Promise<number>((r) => (exit = r));
+  await page.exposeFunction('codeAutomationLog', (type: string, args: unknown[]) => {
+    const line = format(...(Array.isArray(args) ? args : [args]));
+    if (type === 'error') process.stderr.write(`${line}\n`);
+    else process.stdout.write(`${line}\n`);
+  });
+  await page.exposeFunction('codeAutomationExit', (code: number) => exit(code));
+  const timer = setTimeout(() => {
+    console.error(`the suite did not finish within ${TIMEOUT_MS / 1000} s`);
+    exit(1);
+  }, TIMEOUT_MS);
+  let code = 1;
+  try {
+    await page.goto(workbenchUrl(wb, [['extensionDevelopmentPath', root as string], ['extensionTestsPath', suite]]));
+    code = await exited;
+  } finally {
+    clearTimeout(timer);
+    await page.screenshot({ path: path.join(outDir, 'final.png') }).catch(() => {});
+    await session.close().catch(() => {});
+    await wb.stop();
+    bridge.close();
+    await stopAllStacks();
+  }
+  console.log(`VS Code integration suite: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
