@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { format } from 'node:util';
 import { frameTexts, openBrowser, startWorkbench, workbenchUrl } from '../helpers/workbench';
-import { logFile, newStack, stopAllStacks } from '../helpers/stack';
+import { FAKE_CLOUDFLARED, logFile, newStack, stopAllStacks } from '../helpers/stack';
 // @ts-expect-error plain ESM module without types
 import { freePort, root } from '../../scripts/stack.mjs';
 
@@ -23,7 +23,8 @@ async function main(): Promise<number> {
   const suite = path.join(outDir, 'suite.js');
   await build({ entryPoints: [path.join(root, 'test/vscode/suite/index.ts')], outfile: suite, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning' });
 
-  const stack = await newStack();
+  // Agents run the stand-in cloudflared: tunnels work without the internet.
+  const stack = await newStack({ env: { SANDBOX_CLOUDFLARED: FAKE_CLOUDFLARED } });
   const session = await openBrowser();
   const { page } = session;
   const bridge = http.createServer(async (req, res) => {
@@ -32,6 +33,10 @@ async function main(): Promise<number> {
       if (url.pathname === '/frames') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(await frameTexts(page)));
+      } else if (url.pathname === '/restart-worker') {
+        // The suite checks that the extension reconnects after the Worker restarts.
+        await (stack as unknown as { restartWorker(): Promise<void> }).restartWorker();
+        res.end('ok');
       } else if (url.pathname === '/screenshot') {
         const name = (url.searchParams.get('name') ?? 'shot').replace(/[^\w-]/g, '');
         await page.screenshot({ path: path.join(outDir, `${name}.png`) });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SandboxPortsApi } from '../../../extension/extension';
 import { walk, type TreeNode } from '../../../extension/core/tree-model';
-import type { ExposedPort, ProcessInfo } from '../../../worker/protocol/index';
+import type { ExposedPort, ProcessInfo, TunnelInfo } from '../../../worker/protocol/index';
 import { httpFetch } from '../../../extension/http-fetch';
 
 const env = (name: string) => {
@@ -158,6 +158,18 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('sandboxPorts.unexposePort', { sandboxId, port: PORT });
     });
 
+    it('creates a quick tunnel that shows in the tree, copies its URL, and destroys it', async () => {
+      const tunnel = (await vscode.commands.executeCommand('sandboxPorts.createTunnel', { sandboxId, port: PORT })) as TunnelInfo;
+      assert.match(tunnel?.url ?? '', /^https:\/\/[a-z0-9-]+\.trycloudflare\.com$/);
+      const n = await waitFor('the tunnel node', () => node(`${sandboxId}/tunnel/${PORT}`));
+      assert.equal(n.contextValue, 'tunnel;up;');
+      await vscode.env.clipboard.writeText('something else');
+      await vscode.commands.executeCommand('sandboxPorts.copyTunnelUrl', { sandboxId, port: PORT });
+      assert.equal(await vscode.env.clipboard.readText(), tunnel.url);
+      await vscode.commands.executeCommand('sandboxPorts.destroyTunnel', { sandboxId, port: PORT });
+      await waitFor('the tunnel node to go', () => !node(`${sandboxId}/tunnel/${PORT}`));
+    });
+
     it('kills the process, and its icon shows it killed', async () => {
       await vscode.commands.executeCommand('sandboxPorts.killProcess', { sandboxId, processId: processInfo.id });
       const n = await waitFor('the killed process', () => {
@@ -195,6 +207,23 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
       console.log(`      log line → output channel over ${sorted.length} lines: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${sorted[sorted.length - 1]} ms`);
       assert.ok(pct(0.99) <= 100, `p99 ${pct(0.99)} ms`);
+    });
+  });
+
+  describe('a Worker restart', () => {
+    it('reconnects, and the tree follows changes made after the restart', async function () {
+      this.timeout(120_000);
+      const restarted = await fetch(`${BRIDGE}/restart-worker`);
+      assert.equal(restarted.status, 200);
+      const res = await httpFetch(`${URL_}/api/v1/sandboxes/${sandboxId}/processes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'sleep 60', processId: 'after-restart' }),
+      });
+      assert.equal(res.status, 201);
+      // Only a stream that reconnected (or the fallback poll while it is down) brings this in.
+      await waitFor('the process started after the restart', () => node(`${sandboxId}/process/after-restart`), 60_000);
+      await waitFor('the event stream', () => api.ctx.connection?.connected, 30_000);
     });
   });
 });
