@@ -121,9 +121,9 @@ export class LocalContainer implements ContainerSeam {
         const host = port === CONTROL_PORT ? '127.0.0.1' : 'localhost';
         if (port !== CONTROL_PORT) await this.checkReachable(port);
         const url = `http://${host}:${target}${original.pathname}${original.search}`;
-        const request = init instanceof Request ? new Request(url, init) : new Request(url, init ?? (input instanceof Request ? input : undefined));
         try {
-          return await fetch(request);
+          // A Request passed as init lends its method, headers and body without being copied.
+          return await fetch(url, init ?? (input instanceof Request ? input : undefined));
         } catch (err) {
           // Connection refused and friends: the same signal the platform gives for a closed port.
           throw new Error(`${NOT_LISTENING} on port ${port}: ${(err as Error).message}`);

@@ -10,8 +10,8 @@ import { errorResponse } from './http';
 import { MISS_HEADER, withRoute } from './preview-route';
 
 const MAX_CACHED = 10_000;
-/** host label → sandbox id, for labels a Durable Object confirmed. */
-const splitCache = new Map<string, string>();
+/** host label → the split a Durable Object confirmed, so a known host skips parsing altogether. */
+const splitCache = new Map<string, PreviewRoute>();
 
 function notFound(): Response {
   // The same answer for an unknown sandbox, an unexposed port and a wrong token: nothing to probe.
@@ -31,18 +31,23 @@ function validRoutes(host: string): PreviewRoute[] {
 
 export async function proxyToSandbox(request: Request, env: Env): Promise<Response | null> {
   const url = new URL(request.url);
-  const routes = validRoutes(url.host);
-  if (routes.length === 0) return null;
-  const label = url.host.slice(0, url.host.indexOf('.')).toLowerCase();
+  const dot = url.host.indexOf('.');
+  if (dot <= 0) return null;
+  const label = url.host.slice(0, dot).toLowerCase();
 
-  let route = routes.find((r) => r.sandboxId === splitCache.get(label));
-  if (!route && routes.length === 1) route = routes[0];
+  let route = splitCache.get(label);
+  const cached = route !== undefined;
   if (!route) {
-    for (const candidate of routes) {
-      const stub = env.Sandbox.get(env.Sandbox.idFromName(candidate.sandboxId));
-      if (await stub.previewMatches(candidate.port, candidate.token)) {
-        route = candidate;
-        break;
+    const routes = validRoutes(url.host);
+    if (routes.length === 0) return null;
+    if (routes.length === 1) route = routes[0];
+    else {
+      for (const candidate of routes) {
+        const stub = env.Sandbox.get(env.Sandbox.idFromName(candidate.sandboxId));
+        if (await stub.previewMatches(candidate.port, candidate.token)) {
+          route = candidate;
+          break;
+        }
       }
     }
     if (!route) return notFound();
@@ -54,7 +59,7 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
     port: route.port,
     token: route.token,
     host: url.host,
-    proto: url.protocol.replace(':', ''),
+    proto: url.protocol === 'https:' ? 'https' : 'http',
     clientIp: request.headers.get('cf-connecting-ip'),
   });
   const res = await stub.fetch(forwarded);
@@ -64,7 +69,9 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
     headers.delete(MISS_HEADER);
     return new Response(res.body, { status: res.status, headers });
   }
-  if (splitCache.size >= MAX_CACHED) splitCache.clear();
-  splitCache.set(label, route.sandboxId);
+  if (!cached) {
+    if (splitCache.size >= MAX_CACHED) splitCache.clear();
+    splitCache.set(label, route);
+  }
   return res;
 }

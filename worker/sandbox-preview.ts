@@ -32,7 +32,7 @@ export async function handlePreview(sb: Sandbox, request: Request, route: Extrac
   if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token) || !sb.hasId()) return miss();
   const url = new URL(request.url);
 
-  const ticket = url.searchParams.get(TICKET_PARAM);
+  const ticket = url.search.includes(TICKET_PARAM) ? url.searchParams.get(TICKET_PARAM) : null;
   if (ticket !== null) return redeemTicket(sb, exposure, url, ticket);
 
   if (exposure.visibility === 'private' && !(await authorized(sb, exposure, request))) {
@@ -43,7 +43,7 @@ export async function handlePreview(sb: Sandbox, request: Request, route: Extrac
       ),
     );
   }
-  return forward(sb, request, route.port, {
+  return forward(sb, request, url, route.port, {
     host: route.host,
     proto: route.proto,
     clientIp: route.clientIp,
@@ -61,7 +61,8 @@ export async function handleDirectWebSocket(sb: Sandbox, request: Request, port:
   } catch (err) {
     return errorResponse(err);
   }
-  return forward(sb, request, port, { host: new URL(request.url).host, proto: 'http', clientIp: request.headers.get('cf-connecting-ip'), private: false });
+  const url = new URL(request.url);
+  return forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: request.headers.get('cf-connecting-ip'), private: false });
 }
 
 async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Promise<boolean> {
@@ -92,7 +93,7 @@ interface ForwardInfo {
   private: boolean;
 }
 
-async function forward(sb: Sandbox, request: Request, port: number, info: ForwardInfo): Promise<Response> {
+async function forward(sb: Sandbox, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
     return errorResponse(
@@ -112,7 +113,6 @@ async function forward(sb: Sandbox, request: Request, port: number, info: Forwar
     const prior = headers.get('x-forwarded-for');
     headers.set('x-forwarded-for', prior ? `${prior}, ${info.clientIp}` : info.clientIp);
   }
-  const url = new URL(request.url);
   const target = `http://localhost:${port}${url.pathname}${url.search}`;
   const upstream = new Request(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
   try {
