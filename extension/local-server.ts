@@ -54,7 +54,7 @@ export class LocalServer implements vscode.Disposable {
 
   async start(folder: string, token: vscode.CancellationToken): Promise<LocalConfig> {
     if (this.running) throw new Error('The local server is already running (Stop Local Server first).');
-    const configFile = path.join(folder, ...LOCAL_CONFIG_PATH);
+    const configFile = configPath(folder);
     const before = mtime(configFile);
     this.output ??= vscode.window.createOutputChannel('Sandbox Ports: Local Server');
     const output = this.output;
@@ -135,6 +135,12 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Where `npm start` writes { url, token }: SANDBOX_PORTS_HOME when set (as npm start reads it), else the project's .sandbox-ports/. */
+function configPath(folder: string): string {
+  const home = process.env.SANDBOX_PORTS_HOME;
+  return home ? path.join(path.resolve(home), LOCAL_CONFIG_PATH[1]) : path.join(folder, ...LOCAL_CONFIG_PATH);
+}
+
 function mtime(file: string): number | null {
   try {
     return fs.statSync(file).mtimeMs;
@@ -145,7 +151,7 @@ function mtime(file: string): number | null {
 
 function readConfig(folder: string): LocalConfig | null {
   try {
-    return parseLocalConfig(fs.readFileSync(path.join(folder, ...LOCAL_CONFIG_PATH), 'utf8'));
+    return parseLocalConfig(fs.readFileSync(configPath(folder), 'utf8'));
   } catch {
     return null;
   }

@@ -5,8 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { root, startStack } from './stack.mjs';
 
-const port = Number(process.env.PORT ?? 8787);
-const dir = path.join(root, '.sandbox-ports');
+// SANDBOX_PORTS_PORT and SANDBOX_PORTS_HOME let a second stack run beside yours (the extension's
+// tests use them); by default it is 127.0.0.1:8787 with its state in .sandbox-ports/.
+const port = Number(process.env.SANDBOX_PORTS_PORT ?? 8787);
+const dir = process.env.SANDBOX_PORTS_HOME ? path.resolve(process.env.SANDBOX_PORTS_HOME) : path.join(root, '.sandbox-ports');
 fs.mkdirSync(dir, { recursive: true });
 const token = process.env.SANDBOX_API_TOKEN || readSavedToken() || undefined;
 
@@ -14,6 +16,8 @@ const stack = await startStack({ port, token, stateDir: path.join(dir, 'state'),
   console.error(`Could not start the local stack: ${err.message}`);
   process.exit(1);
 });
+// Who to SIGTERM to stop this stack from outside (Ctrl-C does the same).
+fs.writeFileSync(path.join(dir, 'server.pid'), `${process.pid}\n`);
 fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ url: stack.url, token: stack.token }, null, 2) + '\n', { mode: 0o600 });
 
 console.log(`
@@ -30,6 +34,7 @@ async function shutdown() {
   stopping = true;
   console.log('\nStopping the Worker, the container host and every sandbox process...');
   await stack.stop();
+  fs.rmSync(path.join(dir, 'server.pid'), { force: true });
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

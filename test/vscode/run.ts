@@ -7,6 +7,7 @@
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 import { frameTexts, openBrowser, startWorkbench, workbenchUrl } from '../helpers/workbench';
@@ -16,6 +17,21 @@ import { freePort, root } from '../../scripts/stack.mjs';
 
 const outDir = path.join(root as string, 'test-output', 'vscode');
 const TIMEOUT_MS = 5 * 60_000;
+
+/** A local server the suite started and did not stop (a failed test) is stopped here. */
+async function stopLocalServer(home: string): Promise<void> {
+  const pidFile = path.join(home, 'server.pid');
+  if (fs.existsSync(pidFile)) {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+    try {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      /* already gone */
+    }
+  }
+  fs.rmSync(home, { recursive: true, force: true });
+}
 
 async function main(): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
@@ -53,6 +69,9 @@ async function main(): Promise<number> {
   await new Promise<void>((r) => bridge.listen(0, '127.0.0.1', () => r()));
   const bridgeUrl = `http://127.0.0.1:${(bridge.address() as { port: number }).port}`;
   const servicePort = (await freePort()) as number;
+  // Start Local Server runs this checkout's `npm start` on a port and state folder of its own.
+  const localServerPort = (await freePort()) as number;
+  const localServerHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-local-'));
 
   const wb = await startWorkbench({
     env: {
@@ -60,8 +79,10 @@ async function main(): Promise<number> {
       SANDBOX_PORTS_TEST_TOKEN: stack.token,
       SANDBOX_PORTS_TEST_BRIDGE: bridgeUrl,
       SANDBOX_PORTS_TEST_PORT: String(servicePort),
+      SANDBOX_PORTS_PORT: String(localServerPort),
+      SANDBOX_PORTS_HOME: localServerHome,
     },
-    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false },
+    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false, 'sandboxPorts.localServer.folder': root },
     log: logFile('vscode-server'),
   });
   let exit: (code: number) => void;
@@ -87,6 +108,7 @@ async function main(): Promise<number> {
     await wb.stop();
     bridge.close();
     await stopAllStacks();
+    await stopLocalServer(localServerHome);
   }
   console.log(`VS Code integration suite: exit ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return code;

@@ -226,4 +226,30 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await waitFor('the event stream', () => api.ctx.connection?.connected, 30_000);
     });
   });
+
+  describe('the local server', () => {
+    it('starts this project\'s local stack, connects to it with its token (no typing), and stops it', async function () {
+      this.timeout(240_000);
+      const localPort = Number(env('SANDBOX_PORTS_PORT'));
+      const localUrl = `http://127.0.0.1:${localPort}`;
+      await vscode.commands.executeCommand('sandboxPorts.disconnect');
+      await vscode.commands.executeCommand('sandboxPorts.startLocalServer');
+      await waitFor('a connection to the local server', () => api.ctx.connection?.client.url === localUrl && api.ctx.connection.connected, 120_000);
+      await vscode.commands.executeCommand('sandboxPorts.createSandbox', 'local-one');
+      await waitFor('the sandbox on the local server', () => node('sandbox/local-one'));
+      await vscode.commands.executeCommand('sandboxPorts.stopLocalServer');
+      await waitFor(
+        'the local server to be gone',
+        async () => {
+          try {
+            await httpFetch(`${localUrl}/api/v1/health`);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        30_000,
+      );
+    });
+  });
 });
