@@ -29,6 +29,7 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
   let page: Page;
   const sandboxId = `ui-${Date.now().toString(36)}`;
   let port: number;
+  let api: Api;
 
   before(async function () {
     assert.ok(fs.existsSync(VSIX), 'run `npm run package` first (npm run test:ui does)');
@@ -36,11 +37,11 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     stack = await newStack();
     port = (await freePort()) as number;
     // The sandbox and its service come from the API: this test is about the UI around them.
-    const api = new Api(stack.url, stack.token);
+    api = new Api(stack.url, stack.token);
     await api.ok('POST', '/sandboxes', { id: sandboxId });
     const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `mkdir -p site && echo ui-test-page > site/index.html && cd site && exec python3 -u -m http.server ${port} --bind 0.0.0.0` });
     await api.ok('POST', `/sandboxes/${sandboxId}/processes/${proc.id}/wait-for-port`, { port });
-    wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'silent' }, log: logFile('vscode-server-ui') });
+    wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'notify' }, log: logFile('vscode-server-ui') });
     await installVsix(wb, VSIX);
     browser = await openBrowser();
     page = browser.page;
@@ -116,6 +117,20 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await waitForFrameText(page, 'ui-test-page');
     await page.waitForTimeout(500); // let the frame paint before the screenshot
     await shot(page, '4-exposed');
+  });
+  it('offers Expose / Expose & Open / Ignore when a process starts listening, and Expose exposes it', async () => {
+    const second = (await freePort()) as number;
+    await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `python3 -u -m http.server ${second} --bind 0.0.0.0` });
+    const toast = page.locator('.notification-toast', { hasText: `listening on port ${second}` }).first();
+    await toast.waitFor({ timeout: 30_000 });
+    for (const label of ['Expose', 'Expose & Open', 'Ignore']) {
+      assert.ok(await toast.locator('.monaco-button', { hasText: new RegExp(`^${label.replace('&', '\\&')}$`) }).first().isVisible(), label);
+    }
+    await shot(page, '5-port-detected');
+    await toast.locator('.monaco-button', { hasText: /^Expose$/ }).first().click();
+    const status = page.locator('.statusbar-item', { hasText: `${second}-${sandboxId}-` });
+    await status.first().waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-list-row', { hasText: `${second}-${sandboxId}-` }).first().waitFor({ timeout: 30_000 });
   });
 });
 
