@@ -68,7 +68,7 @@ async function stopChild(child, graceMs) {
 }
 
 /** Resolves when `pattern` appears in the child's output; rejects if it exits first or time runs out. */
-function waitForOutput(child, pattern, timeoutMs, what) {
+export function waitForOutput(child, pattern, timeoutMs, what) {
   return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (buf) => {

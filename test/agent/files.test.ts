@@ -2,27 +2,19 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startAgent, tempDir, type AgentUnderTest } from '../helpers/agent-process';
+import { tempDir, useAgent } from '../helpers/agent-process';
 
 describe('agent › files and checkout (real agent process)', function () {
   this.timeout(30000);
-  let agent: AgentUnderTest;
-
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(async () => {
-    await agent?.stop();
-  });
-
-  const api = () => agent.client;
+  const agent = useAgent();
+  const api = () => agent().client;
 
   describe('PUT /files', () => {
     it('writes a file under /workspace, creating parent folders', async () => {
       const r = await api().call('PUT', '/files?path=/workspace/src/app/index.js', 'console.log("hi")\n');
       assert.equal(r.status, 201);
       assert.deepEqual(r.body, { path: '/workspace/src/app/index.js', size: 18 });
-      assert.equal(fs.readFileSync(path.join(agent.workspace, 'src/app/index.js'), 'utf8'), 'console.log("hi")\n');
+      assert.equal(fs.readFileSync(path.join(agent().workspace, 'src/app/index.js'), 'utf8'), 'console.log("hi")\n');
     });
 
     it('decodes base64 bodies, byte for byte', async () => {
@@ -42,11 +34,11 @@ describe('agent › files and checkout (real agent process)', function () {
       const r = await api().call('PUT', '/files?path=big.bin', Buffer.alloc(32 * 1024 * 1024 + 1));
       assert.equal(r.status, 413);
       assert.equal(r.body.code, 'BODY_TOO_LARGE');
-      assert.ok(!fs.existsSync(path.join(agent.workspace, 'big.bin')));
+      assert.ok(!fs.existsSync(path.join(agent().workspace, 'big.bin')));
     });
 
     it('refuses to write over a directory', async () => {
-      fs.mkdirSync(path.join(agent.workspace, 'adir'), { recursive: true });
+      fs.mkdirSync(path.join(agent().workspace, 'adir'), { recursive: true });
       const r = await api().call('PUT', '/files?path=adir', 'x');
       assert.equal(r.status, 409);
       assert.equal(r.body.code, 'IS_A_DIRECTORY');
@@ -66,11 +58,11 @@ describe('agent › files and checkout (real agent process)', function () {
 
   describe('path confinement', () => {
     before(() => {
-      fs.symlinkSync('/etc', path.join(agent.workspace, 'etc-link'));
-      fs.symlinkSync('/nonexistent/target', path.join(agent.workspace, 'dangling'));
-      fs.mkdirSync(path.join(agent.workspace, 'inner'), { recursive: true });
-      fs.writeFileSync(path.join(agent.workspace, 'inner', 'real.txt'), 'inside');
-      fs.symlinkSync('inner/real.txt', path.join(agent.workspace, 'ok-link'));
+      fs.symlinkSync('/etc', path.join(agent().workspace, 'etc-link'));
+      fs.symlinkSync('/nonexistent/target', path.join(agent().workspace, 'dangling'));
+      fs.mkdirSync(path.join(agent().workspace, 'inner'), { recursive: true });
+      fs.writeFileSync(path.join(agent().workspace, 'inner', 'real.txt'), 'inside');
+      fs.symlinkSync('inner/real.txt', path.join(agent().workspace, 'ok-link'));
     });
 
     for (const [p, code] of [
@@ -116,7 +108,7 @@ describe('agent › files and checkout (real agent process)', function () {
       assert.equal(flat.status, 404);
       assert.match(flat.body.error, /recursive: true/);
       assert.deepEqual(await api().ok('POST', '/mkdir', { path: '/workspace/a/b/c', recursive: true }), { path: '/workspace/a/b/c' });
-      assert.ok(fs.statSync(path.join(agent.workspace, 'a/b/c')).isDirectory());
+      assert.ok(fs.statSync(path.join(agent().workspace, 'a/b/c')).isDirectory());
       assert.deepEqual(await api().ok('POST', '/mkdir', { path: 'a/b/c' }), { path: '/workspace/a/b/c' }, 'an existing folder is fine');
       const outside = await api().call('POST', '/mkdir', { path: '/tmp/x' });
       assert.equal(outside.status, 403);
@@ -143,10 +135,10 @@ describe('agent › files and checkout (real agent process)', function () {
     it('clones into /workspace/<repo name> by default, and into targetDir when given', async () => {
       const r = await api().ok('POST', '/checkout', { repoUrl: `file://${origin}` });
       assert.deepEqual(r, { path: '/workspace/origin' });
-      assert.equal(fs.readFileSync(path.join(agent.workspace, 'origin/README.md'), 'utf8'), '# hello\n');
+      assert.equal(fs.readFileSync(path.join(agent().workspace, 'origin/README.md'), 'utf8'), '# hello\n');
       const b = await api().ok('POST', '/checkout', { repoUrl: `file://${origin}`, branch: 'feature', targetDir: 'clones/feature' });
       assert.deepEqual(b, { path: '/workspace/clones/feature' });
-      assert.ok(fs.existsSync(path.join(agent.workspace, 'clones/feature/README.md')));
+      assert.ok(fs.existsSync(path.join(agent().workspace, 'clones/feature/README.md')));
     });
 
     it("answers 422 COMMAND_FAILED with git's own message", async () => {
@@ -157,7 +149,7 @@ describe('agent › files and checkout (real agent process)', function () {
       const again = await api().call('POST', '/checkout', { repoUrl: `file://${origin}` });
       assert.equal(again.status, 422, 'the folder exists already');
       assert.match(again.body.error, /\/workspace\/origin/);
-      assert.ok(!again.body.error.includes(agent.workspace), 'host paths do not leak into messages');
+      assert.ok(!again.body.error.includes(agent().workspace), 'host paths do not leak into messages');
     });
 
     it('refuses option-like URLs and targets outside the workspace', async () => {

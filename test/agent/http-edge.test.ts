@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { startAgent, type AgentUnderTest } from '../helpers/agent-process';
+import { useAgent } from '../helpers/agent-process';
 
 describe('agent › HTTP edge (real agent process)', function () {
   this.timeout(30000);
-  let agent: AgentUnderTest;
-
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(async () => {
-    await agent?.stop();
-  });
-
-  const api = () => agent.client;
+  const agent = useAgent();
+  const api = () => agent().client;
 
   describe('GET / and GET /health', () => {
     it('answer ok with the sandbox id (the container health check uses /)', async () => {
@@ -67,7 +59,7 @@ describe('agent › HTTP edge (real agent process)', function () {
 
     it('keeps serving after all of the above', async () => {
       assert.equal((await api().call('GET', '/health')).status, 200);
-      assert.doesNotMatch(agent.output(), /uncaught|unexpected error/);
+      assert.doesNotMatch(agent().output(), /uncaught|unexpected error/);
     });
   });
 });

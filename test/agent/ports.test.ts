@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { freePort, startAgent, waitUntil, type AgentUnderTest } from '../helpers/agent-process';
+import { freePort, useAgent, waitUntil } from '../helpers/agent-process';
 
 const pyServer = (port: number, bind = '0.0.0.0') => `exec python3 -m http.server ${port} --bind ${bind}`;
 
 describe('agent › ports (real agent process)', function () {
   this.timeout(30000);
-  let agent: AgentUnderTest;
-
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(async () => {
-    await agent?.stop();
-  });
-
-  const api = () => agent.client;
+  const agent = useAgent();
+  const api = () => agent().client;
 
   describe('POST /processes/:id/wait-for-port', () => {
     it('waits over HTTP for a path and status, and over TCP', async () => {
@@ -87,7 +79,7 @@ describe('agent › ports (real agent process)', function () {
       assert.equal(found.processId, 'py-web');
       assert.equal(found.address, '0.0.0.0');
       const { ports } = await api().ok('GET', '/ports/detected');
-      assert.ok(!ports.some((p: any) => p.port === agent.port), "the agent's own port is not reported");
+      assert.ok(!ports.some((p: any) => p.port === agent().port), "the agent's own port is not reported");
 
       await api().ok('DELETE', '/processes/py-web');
       await waitUntil(async () => {

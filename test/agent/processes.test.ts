@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, processGone, startAgent, waitUntil, type AgentUnderTest } from '../helpers/agent-process';
+import { freePort, processGone, useAgent, waitUntil } from '../helpers/agent-process';
 
 describe('agent › processes (real agent process)', function () {
   this.timeout(30000);
-  let agent: AgentUnderTest;
-
-  before(async () => {
-    agent = await startAgent();
-  });
-  after(async () => {
-    await agent?.stop();
-  });
-
-  const api = () => agent.client;
+  const agent = useAgent();
+  const api = () => agent().client;
 
   describe('POST /processes', () => {
     it('starts python3 -m http.server and waitForPort resolves once it serves', async () => {
@@ -32,7 +24,7 @@ describe('agent › processes (real agent process)', function () {
     });
 
     it('runs in a /workspace sub-folder, with the user env and without the agent settings', async () => {
-      fs.mkdirSync(path.join(agent.workspace, 'app'), { recursive: true });
+      fs.mkdirSync(path.join(agent().workspace, 'app'), { recursive: true });
       const proc = await api().ok('POST', '/processes', {
         command: 'echo "$PWD|$GREETING|${SANDBOX_PGID_FILE:-unset}|${SANDBOX_WORKSPACE:-unset}"',
         cwd: '/workspace/app',
@@ -41,7 +33,7 @@ describe('agent › processes (real agent process)', function () {
       assert.equal(proc.cwd, '/workspace/app');
       await api().ok('POST', `/processes/${proc.id}/wait-for-exit`, { timeout: 5000 });
       const logs = await api().ok('GET', `/processes/${proc.id}/logs`);
-      assert.equal(logs.stdout, `${path.join(agent.workspace, 'app')}|hello|unset|unset\n`);
+      assert.equal(logs.stdout, `${path.join(agent().workspace, 'app')}|hello|unset|unset\n`);
     });
 
     it('answers 201 with status "error" when the working directory does not exist', async () => {
@@ -77,7 +69,7 @@ describe('agent › processes (real agent process)', function () {
 
     it('keeps the pgid file listing exactly the running process groups', async () => {
       const proc = await api().ok('POST', '/processes', { command: 'sleep 30' });
-      const listed = () => fs.readFileSync(agent.pgidFile, 'utf8').split('\n').filter(Boolean).map(Number);
+      const listed = () => fs.readFileSync(agent().pgidFile, 'utf8').split('\n').filter(Boolean).map(Number);
       assert.ok(listed().includes(proc.pid));
       await api().ok('DELETE', `/processes/${proc.id}?signal=SIGKILL`);
       await waitUntil(() => !listed().includes(proc.pid), 'the group leaves the pgid file', 5000);
@@ -183,7 +175,7 @@ describe('agent › processes (real agent process)', function () {
       assert.equal(typeof r.duration, 'number');
       const ok = await api().ok('POST', '/exec', { command: 'pwd', cwd: '/workspace' });
       assert.equal(ok.success, true);
-      assert.equal(ok.stdout.trim(), agent.workspace);
+      assert.equal(ok.stdout.trim(), agent().workspace);
     });
 
     it('kills the whole command on timeout and says so', async () => {

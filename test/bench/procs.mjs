@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { freePort, nodeBinary, root } from '../../scripts/stack.mjs';
+import { freePort, nodeBinary, root, waitForOutput } from '../../scripts/stack.mjs';
 
 const require = createRequire(import.meta.url);
 const children = new Set();
@@ -57,30 +57,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Resolves with the match when `pattern` appears in the child's output; rejects on exit or timeout. */
-export function waitForOutput(child, pattern, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const onData = (buf) => {
-      seen = (seen + buf.toString()).slice(-20000);
-      const m = pattern.exec(seen);
-      if (m) finish(null, m);
-    };
-    const onExit = (code, signal) => finish(new Error(`${what} exited (${signal ?? code}) before it was ready:\n${seen.slice(-4000)}`));
-    const timer = setTimeout(() => finish(new Error(`${what} was not ready within ${timeoutMs} ms:\n${seen.slice(-4000)}`)), timeoutMs);
-    function finish(err, m) {
-      clearTimeout(timer);
-      child.stdout.off('data', onData);
-      child.stderr.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(m);
-    }
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', onExit);
-  });
-}
+export { waitForOutput };
 
 /** Polls `url` until it answers 2xx. */
 export async function waitForHttp(url, timeoutMs, child, what) {

@@ -226,3 +226,18 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ti
 }
 
 export { freePort } from './net';
+
+/**
+ * One real agent for a describe block: started before its tests, stopped after. Answers a getter,
+ * since the agent exists only once the hook ran.
+ */
+export function useAgent(env: Record<string, string> = {}): () => AgentUnderTest {
+  let agent: AgentUnderTest | undefined;
+  before(async () => {
+    agent = await startAgent(env);
+  });
+  after(async () => {
+    await agent?.stop();
+  });
+  return () => agent!;
+}
