@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Api } from '../helpers/api';
+import { previewRequest } from '../helpers/preview-client';
 import { sharedStack } from '../helpers/stack';
 
 /** Every route takes bad input and answers a 4xx JSON error that says what was wrong. */
@@ -23,6 +24,11 @@ describe('control API › bad input sweep', function () {
   after(async () => {
     await api.call('DELETE', `${base}/processes`);
   });
+
+  async function fetchWithHost(host: string, path = '/'): Promise<{ status: number; body: any }> {
+    const r = await previewRequest(`${api.url}${path}`, { headers: { host } });
+    return { status: r.status, body: JSON.parse(r.text) };
+  }
 
   function expect4xx(r: { status: number; body: any }, code?: string, message?: RegExp) {
     assert.ok(r.status >= 400 && r.status < 500, `expected 4xx, got ${r.status} ${JSON.stringify(r.body)}`);
@@ -124,6 +130,42 @@ describe('control API › bad input sweep', function () {
     });
     it('refuses an invalid regular expression', async () => {
       expect4xx(await api.call('POST', `${base}/processes/${pid}/wait-for-log`, { pattern: '([', regex: true, timeout: 100 }), 'INVALID_PATTERN');
+    });
+  });
+
+  describe('ports, tickets and tunnels', () => {
+    it('refuses bad exposePort bodies and ports in paths', async () => {
+      expect4xx(await api.call('POST', `${base}/ports`, '{oops', { 'content-type': 'application/json' }), 'INVALID_JSON');
+      expect4xx(await api.call('POST', `${base}/ports`, {}), 'INVALID_PORT');
+      expect4xx(await api.call('POST', `${base}/ports`, { port: '8080; rm -rf /' }), 'INVALID_PORT');
+      expect4xx(await api.call('POST', `${base}/ports`, { port: 8080, hostname: 'a'.repeat(300) }), 'INVALID_HOSTNAME');
+      expect4xx(await api.call('POST', `${base}/ports`, { port: 8080, hostname: 'exa mple.com' }), 'INVALID_HOSTNAME');
+      expect4xx(await api.call('DELETE', `${base}/ports/abc`), 'INVALID_PORT');
+      expect4xx(await api.call('DELETE', `${base}/ports/3000`), 'RESERVED_PORT');
+      expect4xx(await api.call('POST', `${base}/ports/0/ticket`), 'INVALID_PORT');
+      expect4xx(await api.call('POST', `${base}/ports/41234/ticket`), 'NOT_FOUND');
+      expect4xx(await api.call('PUT', `${base}/tunnels/70000`), 'INVALID_PORT');
+      expect4xx(await api.call('DELETE', `${base}/tunnels/8080.5`), 'INVALID_PORT');
+    });
+
+    it('refuses a 20 MB exposePort body', async () => {
+      const r = await api.call('POST', `${base}/ports`, JSON.stringify({ port: 8080, name: 'x'.repeat(20 * 1024 * 1024) }), { 'content-type': 'application/json' });
+      assert.equal(r.status, 413);
+    });
+  });
+
+  describe('hosts', () => {
+    // Hosts that look like preview hosts but name nothing real, or nothing at all.
+    for (const host of ['99999-a-b.localhost', '8080-www-token.localhost', '8080--x.localhost', `8080-${'a'.repeat(70)}-t.localhost`, '8080-box-TOKEN.localhost', '1-a-b.localhost']) {
+      it(`answers a JSON error for the host ${host.length > 30 ? `${host.slice(0, 24)}…` : host}`, async () => {
+        const r = await fetchWithHost(host);
+        assert.ok(r.status === 404, `status ${r.status}`);
+        assert.equal(typeof r.body.error, 'string');
+      });
+    }
+    it('keeps the API on plain hosts', async () => {
+      const r = await fetchWithHost(`127.0.0.1:${new URL(api.url).port}`, '/api/v1/health');
+      assert.equal(r.status, 200);
     });
   });
 
