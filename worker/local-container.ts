@@ -117,10 +117,12 @@ export class LocalContainer implements ContainerSeam {
     return {
       fetch: async (input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response> => {
         const target = await this.targetFor(port);
-        const original = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+        const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
         const host = port === CONTROL_PORT ? '127.0.0.1' : 'localhost';
         if (port !== CONTROL_PORT) await this.checkReachable(port);
-        const url = `http://${host}:${target}${original.pathname}${original.search}`;
+        // Path and query of the given URL, without parsing it (this is the preview hot path).
+        const pathStart = raw.indexOf('/', raw.indexOf('//') + 2);
+        const url = `http://${host}:${target}${pathStart < 0 ? '/' : raw.slice(pathStart)}`;
         try {
           // A Request passed as init lends its method, headers and body without being copied.
           return await fetch(url, init ?? (input instanceof Request ? input : undefined));

@@ -7,7 +7,7 @@
 import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type PreviewRoute } from './protocol/index';
 import type { Env } from './env';
 import { errorResponse } from './http';
-import { MISS_HEADER, withRoute } from './preview-route';
+import { MISS_HEADER, withoutInternalHeaders } from './preview-route';
 
 const MAX_CACHED = 10_000;
 /** host label → the split a Durable Object confirmed, so a known host skips parsing altogether. */
@@ -54,14 +54,8 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
   }
 
   const stub = env.Sandbox.get(env.Sandbox.idFromName(route.sandboxId));
-  const forwarded = withRoute(request, {
-    kind: 'preview',
-    port: route.port,
-    token: route.token,
-    host: url.host,
-    proto: url.protocol === 'https:' ? 'https' : 'http',
-    clientIp: request.headers.get('cf-connecting-ip'),
-  });
+  // The object reads port and token off the host; the request goes on as it came.
+  const forwarded = withoutInternalHeaders(request);
   const res = await stub.fetch(forwarded);
   if (res.headers.has(MISS_HEADER)) {
     splitCache.delete(label);

@@ -4,7 +4,7 @@
  * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
  * with the service's own response, so frames pass with no JavaScript per message.
  */
-import { ErrorCode, SandboxError, checkUserPort, timingSafeEqualStrings } from './protocol/index';
+import { ErrorCode, SandboxError, checkUserPort, matchPreviewHost, timingSafeEqualStrings } from './protocol/index';
 import { errorResponse } from './http';
 import { isExpired, type Exposure } from './exposures';
 import {
@@ -16,7 +16,7 @@ import {
   signPreviewCookie,
   verifyPreviewCookie,
 } from './preview-auth';
-import { MISS_HEADER, stripInternalHeaders, type InternalRoute } from './preview-route';
+import { MISS_HEADER, ROUTE_HEADER } from './preview-route';
 import type { Sandbox } from './sandbox';
 
 const NOT_LISTENING = 'the container is not listening';
@@ -27,10 +27,13 @@ function miss(): Response {
   });
 }
 
-export async function handlePreview(sb: Sandbox, request: Request, route: Extract<InternalRoute, { kind: 'preview' }>): Promise<Response> {
-  const exposure = sb.exposureFor(route.port);
-  if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token) || !sb.hasId()) return miss();
+export async function handlePreview(sb: Sandbox, request: Request): Promise<Response> {
+  if (!sb.hasId()) return miss();
   const url = new URL(request.url);
+  const route = matchPreviewHost(url.host, sb.id);
+  if (!route) return miss();
+  const exposure = sb.exposureFor(route.port);
+  if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token)) return miss();
 
   const ticket = url.search.includes(TICKET_PARAM) ? url.searchParams.get(TICKET_PARAM) : null;
   if (ticket !== null) return redeemTicket(sb, exposure, url, ticket);
@@ -44,9 +47,9 @@ export async function handlePreview(sb: Sandbox, request: Request, route: Extrac
     );
   }
   return forward(sb, request, url, route.port, {
-    host: route.host,
-    proto: route.proto,
-    clientIp: route.clientIp,
+    host: url.host,
+    proto: url.protocol === 'https:' ? 'https' : 'http',
+    clientIp: request.headers.get('cf-connecting-ip'),
     private: exposure.visibility === 'private',
   });
 }
@@ -102,7 +105,8 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
     );
   }
   sb.renewActivityTimeout();
-  const headers = stripInternalHeaders(request.headers);
+  const headers = new Headers(request.headers);
+  headers.delete(ROUTE_HEADER);
   headers.delete('host');
   // The service gets neither the control API's token nor the preview cookie.
   if (bearerMatches(headers.get('authorization'), sb.apiToken)) headers.delete('authorization');

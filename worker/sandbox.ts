@@ -336,15 +336,17 @@ export class Sandbox extends Container<Env> {
     return !!e && !isExpired(e, Date.now()) && timingSafeEqualStrings(e.token, token);
   }
 
-  /** Preview traffic and wsConnect arrive here, routed by the Worker; nothing else does. */
+  /**
+   * Preview traffic (routed by the Worker, checked here against the host it names) and wsConnect
+   * (its port in the route header) arrive here; nothing else does.
+   */
   override async fetch(request: Request): Promise<Response> {
     const route = readRoute(request);
     try {
-      if (route?.kind === 'preview') return await handlePreview(this, request, route);
       if (route?.kind === 'ws') return await handleDirectWebSocket(this, request, route.port);
+      return await handlePreview(this, request);
     } catch (err) {
       return errorResponse(err);
     }
-    return errorResponse(new SandboxError(ErrorCode.NOT_FOUND, 'Not a preview request'));
   }
 }

@@ -106,3 +106,20 @@ export function parsePreviewHost(host: string): PreviewRoute[] {
   }
   return routes;
 }
+
+/**
+ * For a sandbox that knows its own id: the port and token a request host names, or null when
+ * the host is not `{port}-{sandboxId}-{token}.…` for this sandbox.
+ */
+export function matchPreviewHost(host: string, sandboxId: string): { port: number; token: string } | null {
+  const dot = host.indexOf('.');
+  if (dot <= 0) return null;
+  const label = host.slice(0, dot).toLowerCase();
+  const dash = label.indexOf('-');
+  if (dash < 4 || dash > 5) return null;
+  const port = Number(label.slice(0, dash));
+  const prefix = `${sandboxId}-`;
+  if (!Number.isInteger(port) || !label.startsWith(prefix, dash + 1)) return null;
+  const token = label.slice(dash + 1 + prefix.length);
+  return token.length > 0 ? { port, token } : null;
+}
