@@ -118,9 +118,9 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
     headers.set('x-forwarded-for', prior ? `${prior}, ${info.clientIp}` : info.clientIp);
   }
   const target = `http://localhost:${port}${url.pathname}${url.search}`;
-  const upstream = new Request(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
   try {
-    return await sb.tcpPort(port).fetch(target, upstream);
+    // A plain init, not a Request: the container's fetch builds the one request that goes out.
+    return await sb.tcpPort(port).fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     if (!message.includes(NOT_LISTENING) && !/connection|refused|connect/i.test(message)) throw err;
