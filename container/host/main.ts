@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { AgentSupervisor } from './agent-supervisor';
 import { createHostServer } from './host-server';
+import { runMain, stopOnSignals } from '../process-lifecycle';
 
 export const HOST_PORT_ENV = 'SANDBOX_HOST_PORT';
 export const HOST_STATE_ENV = 'SANDBOX_STATE_DIR';
@@ -38,30 +39,11 @@ async function main(): Promise<void> {
   console.log(`container host listening on ${bound} (state in ${stateDir})`);
   process.send?.({ type: 'ready', port: bound });
 
-  let stopping = false;
-  const stop = (why: string): void => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`container host stopping (${why})`);
+  stopOnSignals('container host', async () => {
     server.closeAllConnections();
     server.close();
-    supervisor.stopAll().then(
-      () => process.exit(0),
-      (err) => {
-        console.error('stopping agents failed:', err);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (process.send) process.on('disconnect', () => stop('parent went away'));
+    await supervisor.stopAll();
+  });
 }
 
-process.on('uncaughtException', (err) => console.error('uncaught exception:', err));
-process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
-
-main().catch((err) => {
-  console.error(`container host failed to start: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runMain('container host', main);
