@@ -14,7 +14,7 @@ import {
 } from './protocol/index';
 import type { Env } from './env';
 import { requireBearer } from './auth';
-import { errorResponse, json, readJsonObject } from './http';
+import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
 import { registryStub } from './registry-client';
 import { sandboxCaller } from './sdk';
 
@@ -130,15 +130,8 @@ const routes: Route[] = [
 
   route('PUT', `/sandboxes/${ID}/files`, async (c) => {
     const path = requireString({ path: c.url.searchParams.get('path') ?? undefined }, 'path', 4096);
-    const declared = Number(c.request.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(declared) && declared > MAX_FILE_BODY_BYTES) {
-      throw new SandboxError(ErrorCode.BODY_TOO_LARGE, `File body is larger than the limit of ${MAX_FILE_BODY_BYTES} bytes`);
-    }
     const encoding = c.url.searchParams.get('encoding') ?? undefined;
-    const bytes = new Uint8Array(await c.request.arrayBuffer());
-    if (bytes.byteLength > MAX_FILE_BODY_BYTES) {
-      throw new SandboxError(ErrorCode.BODY_TOO_LARGE, `File body is larger than the limit of ${MAX_FILE_BODY_BYTES} bytes`);
-    }
+    const bytes = await readBodyBytes(c.request, MAX_FILE_BODY_BYTES);
     return json(await sandbox(c)('writeFile', path, bytes, encoding), 201);
   }),
 

@@ -60,10 +60,6 @@ export class Registry extends DurableObject<Env> {
       .map((r) => ({ id: r.id, createdAt: r.created_at, status: r.status as SandboxStatus }));
   }
 
-  get(id: string): SandboxSummary | null {
-    return this.list().find((s) => s.id === id) ?? null;
-  }
-
   publish(body: ControlEventBody): number {
     const time = new Date().toISOString();
     const text = JSON.stringify({ ...body, time });

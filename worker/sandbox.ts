@@ -23,7 +23,7 @@ import {
   type TunnelInfo,
 } from './protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
-import { exposureUrl, isExpired, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
+import { exposureUrl, isExpired, listExposed, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
 import { errorResponse } from './http';
 import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
 import { readRoute } from './preview-route';
@@ -275,10 +275,14 @@ export class Sandbox extends Container<Env> {
     return this.isRunning() ? this.generation() : this.generation() + 1;
   }
 
-  /** A copy of the exposures; read from storage once, then kept in memory (preview hot path). */
+  /** A copy of the exposures, for callers that change them and save. */
   exposures(): ExposureMap {
-    this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
-    return { ...this.exposureCache };
+    return { ...this.exposureMap() };
+  }
+
+  /** The kept exposures: read from storage once, then served from memory (preview hot path). */
+  private exposureMap(): ExposureMap {
+    return (this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {});
   }
 
   saveExposures(map: ExposureMap): void {
@@ -287,16 +291,11 @@ export class Sandbox extends Container<Env> {
   }
 
   exposureFor(port: number): Exposure | undefined {
-    this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {};
-    return this.exposureCache[String(port)];
+    return this.exposureMap()[String(port)];
   }
 
   exposedPorts() {
-    const now = Date.now();
-    return Object.values(this.exposures())
-      .filter((e) => !isExpired(e, now))
-      .sort((a, b) => a.port - b.port)
-      .map((e) => toExposedPort(e, this.id));
+    return listExposed(this.exposureMap(), this.id, Date.now());
   }
 
   /** Ends an exposure when its ttl is up (called by the Container library's scheduler). */

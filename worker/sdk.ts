@@ -62,34 +62,23 @@ export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, a
 }
 
 export class Process implements ProcessInfo {
-  id: string;
-  pid: number | null;
-  command: string;
-  status: ProcessStatus;
-  startTime: string;
+  id!: string;
+  pid!: number | null;
+  command!: string;
+  status!: ProcessStatus;
+  startTime!: string;
   endTime?: string;
   exitCode?: number | null;
   signal?: string | null;
-  cwd: string;
+  cwd!: string;
 
   constructor(private readonly call: Caller, info: ProcessInfo) {
-    this.id = info.id;
-    this.pid = info.pid;
-    this.command = info.command;
-    this.status = info.status;
-    this.startTime = info.startTime;
-    this.endTime = info.endTime;
-    this.exitCode = info.exitCode;
-    this.signal = info.signal;
-    this.cwd = info.cwd;
+    Object.assign(this, info);
   }
 
+  /** Takes a fresh record's state (null: the process is no longer known, keep what we have). */
   private update(info: ProcessInfo | null): void {
-    if (!info) return;
-    this.status = info.status;
-    this.endTime = info.endTime;
-    this.exitCode = info.exitCode;
-    this.signal = info.signal;
+    if (info) Object.assign(this, info);
   }
 
   async kill(signal: string = 'SIGTERM'): Promise<void> {
