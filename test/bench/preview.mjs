@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, nodeBinary, root, startStack } from '../../scripts/stack.mjs';
-import { median, percentile, fmt } from './lib.mjs';
+import { apiCaller, median, percentile, fmt } from './lib.mjs';
 import { openEchoSocket, sequentialGets, wrk } from './clients.mjs';
 import { startNginx } from './nginx.mjs';
 import { startWranglerDev, stopAll } from './procs.mjs';
@@ -57,13 +57,7 @@ const sockets = [];
 try {
   say(`starting the local stack (log: ${logPath})`);
   stack = await startStack({ stateDir: path.join(stateDir, 'stack'), log });
-  const auth = { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' };
-  const api = async (method, p, body) => {
-    const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
+  const api = apiCaller(stack);
   const startEcho = async (box) => {
     const port = await freePort();
     const proc = await api('POST', `/sandboxes/${box}/processes`, {
@@ -106,12 +100,7 @@ try {
       const box2 = 'bench-preview-workerd';
       const plain = await startPlainWorkerd({ dir: path.join(stateDir, 'workerd'), servicePort, stack, log });
       // Our Worker on plain workerd has its own Durable Object storage: its own sandbox and exposure.
-      const papi = async (method, p, body) => {
-        const res = await fetch(`${plain.ours.url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${plain.ours.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`plain workerd: ${method} ${p} → ${res.status} ${text}`);
-        return text ? JSON.parse(text) : null;
-      };
+      const papi = apiCaller(plain.ours);
       await papi('POST', '/sandboxes', { id: box2 });
       const port2 = await freePort();
       const proc = await papi('POST', `/sandboxes/${box2}/processes`, {

@@ -9,19 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from '../../scripts/stack.mjs';
-import { SseReader, median, percentile, fmt } from './lib.mjs';
+import { SseReader, apiCaller, median, percentile, fmt } from './lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-bench-'));
 const log = fs.createWriteStream(path.join(stateDir, 'stack.log'));
 const stack = await startStack({ stateDir, log });
-const auth = { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' };
-const api = async (method, p, body) => {
-  const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-};
+const api = apiCaller(stack);
 const time = async (fn) => {
   const t0 = performance.now();
   await fn();
@@ -62,7 +56,7 @@ try {
 for i in range(${RUNS * 4}):
     time.sleep(0.05); sys.stdout.write('t %d\\n' % (time.time_ns() // 1000)); sys.stdout.flush()"`,
   });
-  const reader = new SseReader(`${stack.url}/api/v1/sandboxes/bench/processes/${proc.id}/logs/stream`, { authorization: auth.authorization });
+  const reader = new SseReader(`${stack.url}/api/v1/sandboxes/bench/processes/${proc.id}/logs/stream`, { authorization: `Bearer ${stack.token}` });
   const lat = [];
   for await (const msg of reader.messages()) {
     const now = (performance.timeOrigin + performance.now()) * 1000;
