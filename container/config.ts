@@ -14,6 +14,10 @@ export interface AgentConfig {
   cloudflared: string;
   /** How long a tunnel may take to get its URL and become ready. */
   tunnelTimeoutMs: number;
+  /** The secret every request must carry (set by the local container host); none in a container. */
+  secret: string | undefined;
+  /** The sandbox's own environment, given to every command it runs. */
+  commandEnv: Record<string, string>;
 }
 
 export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
@@ -40,12 +44,31 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     portScanMs: intSetting(env, AGENT_ENV.PORT_SCAN_MS, DEFAULT_PORT_SCAN_MS, 50, 60_000),
     cloudflared: env[AGENT_ENV.CLOUDFLARED] || DEFAULT_CLOUDFLARED,
     tunnelTimeoutMs: intSetting(env, AGENT_ENV.TUNNEL_TIMEOUT_MS, DEFAULT_TUNNEL_TIMEOUT_MS, 100, 10 * 60_000),
+    secret: env[AGENT_ENV.SECRET] || undefined,
+    commandEnv: readCommandEnv(env[AGENT_ENV.COMMAND_ENV]),
   };
 }
 
-/** The environment commands start from: the agent's own, without the agent's settings. */
-export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+function readCommandEnv(raw: string | undefined): Record<string, string> {
+  if (raw === undefined || raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error(`${AGENT_ENV.COMMAND_ENV} must be a JSON object of strings`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+    throw new Error(`${AGENT_ENV.COMMAND_ENV} must be a JSON object of strings`);
+  }
+  return parsed as Record<string, string>;
+}
+
+/**
+ * The environment commands start from: the agent's own without its settings (the secret among
+ * them), plus the sandbox's own environment.
+ */
+export function commandEnv(env: NodeJS.ProcessEnv, sandboxEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
   const out = { ...env };
   for (const name of Object.values(AGENT_ENV)) delete out[name];
-  return out;
+  return { ...out, ...sandboxEnv };
 }

@@ -4,12 +4,16 @@
  * started when it is told to stop or its parent goes away.
  */
 import fs from 'node:fs';
+import { AGENT_ENV } from '../worker/protocol/agent';
 import { readAgentConfig } from './config';
 import { createAgent } from './server';
 import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {
   const config = readAgentConfig(process.env);
+  // Commands get their environment from commandEnv(), which leaves the secret out; this keeps it
+  // out of anything else that copies process.env.
+  delete process.env[AGENT_ENV.SECRET];
   fs.mkdirSync(config.workspace, { recursive: true });
   const agent = createAgent(config, process.env);
   const port = await agent.listen();

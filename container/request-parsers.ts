@@ -55,7 +55,8 @@ function optionalBoolean(body: Body, field: string): boolean | undefined {
   return v;
 }
 
-function optionalEnv(body: Body): Record<string, string> | undefined {
+/** The optional `env` field: an object of string values with names that can be variables. */
+export function optionalEnv(body: Body): Record<string, string> | undefined {
   const v = body.env;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`'env' must be an object of string values`);

@@ -1,11 +1,12 @@
 /**
  * A routing table for small JSON servers (the agent and the local container host): patterns with
  * `:params`, 404 for unknown paths, 405 for known paths with another method, and every handler
- * wrapped so that nothing it throws can crash the process.
+ * wrapped so that nothing it throws can crash the process. Every request passes the local door first.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
 import { sendEmpty, sendError, sendJson } from './http-util';
+import { checkDoor } from './local-door';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -62,10 +63,18 @@ function splitPath(p: string): string[] {
   return p.split('/').filter((s) => s !== '');
 }
 
-export function createRouter(routes: Route[], log: (msg: string) => void = console.error) {
+export interface RouterOptions {
+  /** The per-run secret every request must carry (local-door.ts); undefined inside a container. */
+  secret?: string;
+  log?: (msg: string) => void;
+}
+
+export function createRouter(routes: Route[], { secret, log = console.error }: RouterOptions = {}) {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: splitPath(r.path) }));
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
+      // Before routing, so a refused caller learns nothing, not even which paths exist.
+      checkDoor(req.method, req.headers, secret);
       const url = new URL(req.url ?? '/', 'http://agent.invalid');
       const parts = splitPath(url.pathname);
       const allowed: string[] = [];

@@ -36,7 +36,7 @@ export interface Agent {
 }
 
 export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent {
-  const baseEnv = commandEnv(env);
+  const baseEnv = commandEnv(env, config.commandEnv);
   const files = new Files(config.workspace);
   const events = new EventLog<AgentEvent>(1000);
   const groups = new ProcessGroups(config.pgidFile);
@@ -90,7 +90,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
     },
   ];
 
-  const server = http.createServer(createRouter(routes));
+  const server = http.createServer(createRouter(routes, { secret: config.secret }));
   // Waits and streams may be long; the client decides when to give up.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

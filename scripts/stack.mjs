@@ -105,13 +105,19 @@ export async function startStack(options = {}) {
   const log = options.log ?? null;
   const env = { ...process.env, ...(options.env ?? {}) };
 
+  // The door between the Worker and the container host: a secret for this run only, which the
+  // host requires on every request (so no web page or other program can drive it).
+  const hostSecret = newToken();
   const host = spawn(node, [path.join(root, 'dist', 'container-host.js')], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...env, SANDBOX_HOST_PORT: String(options.hostPort ?? 0), SANDBOX_STATE_DIR: stateDir },
+    env: { ...env, SANDBOX_HOST_PORT: String(options.hostPort ?? 0), SANDBOX_STATE_DIR: stateDir, SANDBOX_HOST_SECRET: hostSecret },
   });
-  const stack = { url: `http://127.0.0.1:${port}`, port, token, stateDir, host, worker: null, hostUrl: null };
+  const stack = { url: `http://127.0.0.1:${port}`, port, token, stateDir, host, hostSecret, worker: null, hostUrl: null };
+  // Secrets reach the Worker through a file only its owner can read, not on a command line that
+  // every local user can list.
+  const secretsFile = path.join(stateDir, 'worker-secrets.env');
 
   /** wrangler dev with this stack's state, token and host; restartWorker() runs it again. */
   async function startWorker() {
@@ -122,11 +128,12 @@ export async function startStack(options = {}) {
       '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
       '--persist-to', path.join(stateDir, 'wrangler'),
       '--var', `LOCAL_CONTAINER_HOST:${stack.hostUrl}`,
-      '--var', `SANDBOX_API_TOKEN:${token}`,
+      '--env-file', secretsFile,
       // Linux answers on all of 127.0.0.0/8, which lets the proxy tell 0.0.0.0 from 127.0.0.1 binds.
       ...(process.platform === 'linux' ? ['--var', 'LOCAL_BIND_CHECK:127.0.0.2'] : []),
       '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
     ];
+    fs.writeFileSync(secretsFile, `SANDBOX_API_TOKEN=${token}\nLOCAL_HOST_SECRET=${hostSecret}\n`, { mode: 0o600 });
     if (options.ticketTtlMs) args.push('--var', `PREVIEW_TICKET_TTL_MS:${options.ticketTtlMs}`);
     if (options.previewHostname) args.push('--var', `PREVIEW_HOSTNAME:${options.previewHostname}`);
     else if (port !== 8787) args.push('--var', `PREVIEW_HOSTNAME:localhost:${port}`);
@@ -149,6 +156,7 @@ export async function startStack(options = {}) {
 
   stack.stop = async () => {
     await Promise.all([stopChild(stack.worker, 5000), stopChild(host, 5000)]);
+    fs.rmSync(secretsFile, { force: true });
   };
   try {
     if (log) {

@@ -97,7 +97,7 @@ export class AgentClient {
   writeFile(path: string, content: Uint8Array | ReadableStream, encoding?: string): Promise<{ path: string; size: number }> {
     const q = new URLSearchParams({ path });
     if (encoding) q.set('encoding', encoding);
-    return this.request('PUT', `/files?${q}`, { body: content as BodyInit }).then((r) => r.json());
+    return this.request('PUT', `/files?${q}`, { body: content as BodyInit, headers: { 'content-type': 'application/octet-stream' } }).then((r) => r.json());
   }
   readFile(path: string): Promise<Response> {
     return this.request('GET', `/files?${new URLSearchParams({ path })}`);

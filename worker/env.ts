@@ -11,6 +11,8 @@ export interface Env {
   PREVIEW_HOSTNAME?: string;
   /** Base URL of the local container host; set only by `npm start` and the tests. */
   LOCAL_CONTAINER_HOST?: string;
+  /** The per-run secret the local container host requires on every request (a secret binding). */
+  LOCAL_HOST_SECRET?: string;
   /** A second loopback address (127.0.0.2 on Linux) used to tell 0.0.0.0 from 127.0.0.1 binds locally. */
   LOCAL_BIND_CHECK?: string;
   /** Lifetime of private-preview ticket links in ms (default one minute). */

@@ -10,9 +10,13 @@
  * 127.0.0.1 only is unreachable there. With `bindCheckAddress` (another loopback address, such as
  * 127.0.0.2 on Linux) the stand-in checks that a port answers on that address first, so such a
  * service fails locally the same way it would on Cloudflare.
+ *
+ * Both local doors are locked (container/local-door.ts): every call to the host carries the host's
+ * secret, and every call to the agent the agent's own secret, which the host hands out with the
+ * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT } from './protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER } from './protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {
@@ -27,8 +31,25 @@ export interface ContainerSeam {
 /** The message @cloudflare/containers looks for to keep waiting while a port is not yet open. */
 const NOT_LISTENING = 'the container is not listening';
 
+export interface LocalContainerOptions {
+  hostUrl: string;
+  hostSecret: string;
+  /** The key used when start() names no SANDBOX_ID. */
+  fallbackKey: string;
+  bindCheckAddress?: string;
+}
+
+/** What the host says about an agent (GET /containers/:key, POST …/start). */
+interface AgentState {
+  running: boolean;
+  port?: number;
+  pid?: number;
+  secret?: string;
+}
+
 export class LocalContainer implements ContainerSeam {
   private agentPort: Promise<number> | null = null;
+  private agentSecret = '';
   private exited: Promise<void> | null = null;
   private key: string | null = null;
   private agentPid: number | null = null;
@@ -37,11 +58,17 @@ export class LocalContainer implements ContainerSeam {
   /** Ports recently seen open on the bind-check address, and until when that holds. */
   private readonly reachable = new Map<number, number>();
 
-  constructor(
-    private readonly hostUrl: string,
-    private readonly fallbackKey: string,
-    private readonly bindCheckAddress?: string,
-  ) {}
+  private readonly hostUrl: string;
+  private readonly hostSecret: string;
+  private readonly fallbackKey: string;
+  private readonly bindCheckAddress: string | undefined;
+
+  constructor(options: LocalContainerOptions) {
+    this.hostUrl = options.hostUrl;
+    this.hostSecret = options.hostSecret;
+    this.fallbackKey = options.fallbackKey;
+    this.bindCheckAddress = options.bindCheckAddress;
+  }
 
   start(options?: { env?: Record<string, string> }): void {
     if (this.running) throw new Error('start() cannot be called on a container that is already running');
@@ -54,9 +81,10 @@ export class LocalContainer implements ContainerSeam {
       body: JSON.stringify({ env: options?.env ?? {} }),
     }).then(async (res) => {
       if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
-      const { port, pid } = (await res.json()) as { port: number; pid?: number };
-      this.agentPid = pid ?? null;
-      return port;
+      const state = (await res.json()) as AgentState;
+      if (!state.port) throw new Error('local container host started the agent but named no port');
+      this.adopt(state);
+      return state.port;
     });
     started.catch(() => {
       this.running = false;
@@ -72,9 +100,9 @@ export class LocalContainer implements ContainerSeam {
     this.key = key;
     const res = await this.host(`/containers/${encodeURIComponent(key)}`).catch(() => null);
     if (!res?.ok) return;
-    const state = (await res.json()) as { running: boolean; port?: number; pid?: number };
+    const state = (await res.json()) as AgentState;
     if (!state.running || !state.port || this.running) return;
-    this.agentPid = state.pid ?? null;
+    this.adopt(state);
     this.running = true;
     this.exited = null;
     this.agentPort = Promise.resolve(state.port);
@@ -124,6 +152,7 @@ export class LocalContainer implements ContainerSeam {
         const pathStart = raw.indexOf('/', raw.indexOf('//') + 2);
         const url = `http://${host}:${target}${pathStart < 0 ? '/' : raw.slice(pathStart)}`;
         try {
+          if (port === CONTROL_PORT) return await fetch(this.toAgent(url, input, init));
           // A Request passed as init lends its method, headers and body without being copied.
           return await fetch(url, init ?? (input instanceof Request ? input : undefined));
         } catch (err) {
@@ -132,6 +161,13 @@ export class LocalContainer implements ContainerSeam {
         }
       },
     };
+  }
+
+  /** A control request with the agent's secret added (only the agent's port ever gets it). */
+  private toAgent(url: string, input: RequestInfo | URL, init?: RequestInit | Request): Request {
+    const req = new Request(url, init ?? (input instanceof Request ? input : undefined));
+    req.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
+    return req;
   }
 
   private async checkReachable(port: number): Promise<void> {
@@ -160,12 +196,20 @@ export class LocalContainer implements ContainerSeam {
     }
   }
 
+  private adopt(state: AgentState): void {
+    this.agentPid = state.pid ?? null;
+    this.agentSecret = state.secret ?? '';
+  }
+
   private markStopped(): void {
     this.running = false;
     this.agentPort = null;
   }
 
   private host(path: string, init?: RequestInit): Promise<Response> {
-    return fetch(`${this.hostUrl}${path}`, { ...init, headers: { 'content-type': 'application/json' } });
+    return fetch(`${this.hostUrl}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', [LOCAL_SECRET_HEADER]: this.hostSecret },
+    });
   }
 }

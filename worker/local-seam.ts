@@ -14,7 +14,12 @@ export function installLocalContainer(
   const holder = ctx as unknown as { container?: unknown };
   if (holder.container !== undefined) return 'platform';
   if (!env.LOCAL_CONTAINER_HOST) return 'none';
-  const standIn = new LocalContainer(env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''), ctx.id.toString(), env.LOCAL_BIND_CHECK || undefined);
+  const standIn = new LocalContainer({
+    hostUrl: env.LOCAL_CONTAINER_HOST.replace(/\/$/, ''),
+    hostSecret: env.LOCAL_HOST_SECRET ?? '',
+    fallbackKey: ctx.id.toString(),
+    bindCheckAddress: env.LOCAL_BIND_CHECK || undefined,
+  });
   Object.defineProperty(ctx, 'container', { value: standIn, configurable: true, enumerable: true });
   // The platform knows at once whether the container still runs after the object restarted; the
   // stand-in asks the host, before the object takes any request.

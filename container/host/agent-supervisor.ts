@@ -4,6 +4,7 @@
  * with it (the agent keeps their ids in its pgid file).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_ENV } from '../../worker/protocol/agent';
@@ -18,7 +19,7 @@ export interface SupervisorOptions {
   stateDir: string;
   /** The agent bundle (dist/agent.js). */
   agentScript: string;
-  /** The environment agents start from. */
+  /** The environment agents start from (agentBaseEnv of the host's). */
   baseEnv: NodeJS.ProcessEnv;
   nodePath?: string;
   startTimeoutMs?: number;
@@ -32,12 +33,39 @@ interface LastExit {
 interface RunningAgent {
   child: ChildProcess;
   pid: number;
+  /** What the Worker must send this agent in LOCAL_SECRET_HEADER; one per agent, so a sandbox that
+   *  reads its own agent's secret can drive nothing else. */
+  secret: string;
   port: Promise<number>;
   knownPort: number | null;
   exited: Promise<AgentExit>;
 }
 
 const LOG_TAIL_BYTES = 4000;
+
+/** Variables of the host's environment that an agent keeps: what commands need to run at all. */
+const KEPT_VARIABLES = ['PATH', 'HOME', 'LANG'];
+/** Agent settings the host passes on from its own environment (the tests set them there). */
+const FORWARDED_SETTINGS = [AGENT_ENV.CLOUDFLARED, AGENT_ENV.LOG_LIMIT, AGENT_ENV.PORT_SCAN_MS, AGENT_ENV.TUNNEL_TIMEOUT_MS];
+
+export interface AgentState {
+  running: boolean;
+  port?: number;
+  pid?: number;
+  secret?: string;
+}
+
+/**
+ * The environment every agent starts from: PATH, HOME and LANG, and the agent settings the host
+ * was given; nothing else of the host's (no npm_* variables, no tokens, no NODE_OPTIONS).
+ */
+export function agentBaseEnv(hostEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const name of [...KEPT_VARIABLES, ...FORWARDED_SETTINGS]) {
+    if (hostEnv[name] !== undefined) out[name] = hostEnv[name];
+  }
+  return out;
+}
 
 export class AgentSupervisor {
   private readonly opts: Required<SupervisorOptions>;
@@ -63,20 +91,25 @@ export class AgentSupervisor {
     return path.join(this.agentsDir, `${key}.${ext}`);
   }
 
-  /** Starts the agent for `key`, or adopts the one already running; resolves with its port. */
+  /**
+   * Starts the agent for `key`, or adopts the one already running; resolves with its port. `env`
+   * is the sandbox's environment: the agent hands it to its commands and never runs with it.
+   */
   start(key: string, env: Record<string, string> = {}): Promise<number> {
     const existing = this.agents.get(key);
     if (existing) return existing.port;
     this.reapLeftovers(key);
     const workspace = this.workspaceOf(key);
     fs.mkdirSync(workspace, { recursive: true });
+    const secret = randomBytes(24).toString('base64url');
     const log = fs.openSync(this.file(key, 'log'), 'a');
     let child: ChildProcess;
     try {
       child = spawn(this.opts.nodePath, [this.opts.agentScript], {
         env: {
           ...this.opts.baseEnv,
-          ...env,
+          [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env),
+          [AGENT_ENV.SECRET]: secret,
           [AGENT_ENV.PORT]: '0',
           [AGENT_ENV.BIND]: '127.0.0.1',
           [AGENT_ENV.WORKSPACE]: workspace,
@@ -124,15 +157,17 @@ export class AgentSupervisor {
       void exited.then((e) => fail(`exited (${e.signal ?? `code ${e.exitCode}`}) before it was ready`));
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
-    const agent: RunningAgent = { child, pid, port, knownPort: null, exited };
+    const agent: RunningAgent = { child, pid, secret, port, knownPort: null, exited };
     this.agents.set(key, agent);
     return port;
   }
 
-  state(key: string): { running: boolean; port?: number; pid?: number } {
+  state(key: string): AgentState {
     const agent = this.agents.get(key);
     if (!agent) return { running: false };
-    return agent.knownPort === null ? { running: true, pid: agent.pid } : { running: true, port: agent.knownPort, pid: agent.pid };
+    const state: AgentState = { running: true, pid: agent.pid, secret: agent.secret };
+    if (agent.knownPort !== null) state.port = agent.knownPort;
+    return state;
   }
 
   /** Resolves when the agent for `key` exits (at once when none runs). */

@@ -1,10 +1,11 @@
 /**
- * The local container host's HTTP API (loopback only), which the Worker's local stand-in for
- * `ctx.container` calls:
+ * The local container host's HTTP API (loopback only, behind the local door: every request
+ * carries the host's secret), which the Worker's local stand-in for `ctx.container` calls:
  *
  *   GET    /health                        → { ok: true }
- *   POST   /containers/:key/start  { env? } → { port }        (adopts a running agent)
- *   GET    /containers/:key                → { running, port?, pid? }
+ *   POST   /containers/:key/start  { env? } → { running, port, pid, secret } (adopts a running agent;
+ *                                            `env` is the sandbox's, for its commands)
+ *   GET    /containers/:key                → { running, port?, pid?, secret? }  (`secret`: the agent's)
  *   GET    /containers/:key/wait[?pid=]    → { exitCode, signal } when the agent (that pid) exits
  *                                            ({ exitCode: null, signal: null, running: false } if none runs)
  *   POST   /containers/:key/signal { signal } → { sent }
@@ -14,7 +15,7 @@ import http from 'node:http';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { checkSandboxId } from '../../worker/protocol/ids';
 import { readJson } from '../http-util';
-import { asObject } from '../request-parsers';
+import { asObject, optionalEnv } from '../request-parsers';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
 import type { AgentSupervisor } from './agent-supervisor';
@@ -29,12 +30,9 @@ export function checkKey(value: string | undefined): string {
   return key;
 }
 
+/** The sandbox's environment: it reaches the agent's commands only, never the agent itself. */
 function parseEnv(raw: unknown): Record<string, string> {
-  const env = asObject(raw).env ?? {};
-  if (typeof env !== 'object' || env === null || Array.isArray(env) || Object.values(env).some((v) => typeof v !== 'string')) {
-    throw new SandboxError(ErrorCode.INVALID_REQUEST, `'env' must be an object of string values`);
-  }
-  return env as Record<string, string>;
+  return optionalEnv(asObject(raw)) ?? {};
 }
 
 function parseSignal(raw: unknown): number {
@@ -45,7 +43,7 @@ function parseSignal(raw: unknown): number {
   return signal;
 }
 
-export function createHostServer(supervisor: AgentSupervisor): http.Server {
+export function createHostServer(supervisor: AgentSupervisor, secret: string): http.Server {
   const routes: Route[] = [
     { method: 'GET', path: '/health', handler: () => json({ ok: true }) },
     {
@@ -53,8 +51,8 @@ export function createHostServer(supervisor: AgentSupervisor): http.Server {
       path: '/containers/:key/start',
       handler: async ({ req, params }) => {
         const key = checkKey(params.key);
-        const port = await supervisor.start(key, parseEnv(await readJson(req)));
-        return json({ port, pid: supervisor.state(key).pid });
+        await supervisor.start(key, parseEnv(await readJson(req)));
+        return json(supervisor.state(key));
       },
     },
     { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(supervisor.state(checkKey(params.key))) },
@@ -86,7 +84,7 @@ export function createHostServer(supervisor: AgentSupervisor): http.Server {
       },
     },
   ];
-  const server = http.createServer(createRouter(routes));
+  const server = http.createServer(createRouter(routes, { secret }));
   server.requestTimeout = 0; // /wait is a long poll
   return server;
 }

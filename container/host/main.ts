@@ -4,10 +4,12 @@
  *
  *   SANDBOX_HOST_PORT   port to listen on (default 8790; 0 picks a free one)
  *   SANDBOX_STATE_DIR   folder for workspaces, agent logs and pgid files (default ./.sandbox-ports/state)
+ *   SANDBOX_HOST_SECRET the secret every request must carry (required; the Worker has the same)
  */
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { AgentSupervisor } from './agent-supervisor';
+import { HOST_SECRET_ENV } from '../../worker/protocol/agent';
+import { AgentSupervisor, agentBaseEnv } from './agent-supervisor';
 import { createHostServer } from './host-server';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 
@@ -25,11 +27,11 @@ function readPort(raw: string | undefined): number {
 async function main(): Promise<void> {
   const port = readPort(process.env[HOST_PORT_ENV]);
   const stateDir = path.resolve(process.env[HOST_STATE_ENV] || path.join('.sandbox-ports', 'state'));
-  const baseEnv = { ...process.env };
-  delete baseEnv[HOST_PORT_ENV];
-  delete baseEnv[HOST_STATE_ENV];
-  const supervisor = new AgentSupervisor({ stateDir, agentScript: path.join(__dirname, 'agent.js'), baseEnv });
-  const server = createHostServer(supervisor);
+  const secret = process.env[HOST_SECRET_ENV];
+  if (!secret || secret.length < 16) throw new Error(`${HOST_SECRET_ENV} must be set to a secret of at least 16 characters (npm start makes one)`);
+  delete process.env[HOST_SECRET_ENV];
+  const supervisor = new AgentSupervisor({ stateDir, agentScript: path.join(__dirname, 'agent.js'), baseEnv: agentBaseEnv(process.env) });
+  const server = createHostServer(supervisor, secret);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

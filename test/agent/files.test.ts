@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ describe('agent › files and checkout (real agent process)', function () {
     it('decodes base64 bodies, byte for byte', async () => {
       const bytes = Buffer.from([0, 1, 2, 254, 255]);
       await api().ok('PUT', '/files?path=bin/data.bin&encoding=base64', bytes.toString('base64'));
-      const back = await fetch(`${api().base}/files?path=/workspace/bin/data.bin`);
+      const back = await fetch(`${api().base}/files?path=/workspace/bin/data.bin`, { headers: { [LOCAL_SECRET_HEADER]: agent().secret } });
       assert.equal(back.headers.get('content-type'), 'application/octet-stream');
       assert.deepEqual(Buffer.from(await back.arrayBuffer()), bytes);
       const bad = await api().call('PUT', '/files?path=x.bin&encoding=base64', '***');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { useAgent } from '../helpers/agent-process';
 
 describe('agent › HTTP edge (real agent process)', function () {
@@ -52,7 +53,8 @@ describe('agent › HTTP edge (real agent process)', function () {
           controller.enqueue(chunk);
         },
       });
-      const res = await fetch(`${api().base}/processes`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+      const headers = { [LOCAL_SECRET_HEADER]: agent().secret, 'content-type': 'application/json' };
+      const res = await fetch(`${api().base}/processes`, { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
       assert.equal(res.status, 413);
       assert.equal(((await res.json()) as { code: string }).code, 'BODY_TOO_LARGE');
     });

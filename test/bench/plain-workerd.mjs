@@ -58,6 +58,7 @@ const ours :Workerd.Worker = (
     (name = "Registry", durableObjectNamespace = "Registry"),
     (name = "LOCAL_CONTAINER_HOST", text = ${text(stack.hostUrl)}),
     (name = "SANDBOX_API_TOKEN", text = ${text(token)}),
+    (name = "LOCAL_HOST_SECRET", text = ${text(stack.hostSecret)}),
     (name = "PREVIEW_HOSTNAME", text = ${text(`localhost:${oursPort}`)}),
     ${process.platform === 'linux' && process.env.BENCH_NO_BIND_CHECK !== '1' ? '(name = "LOCAL_BIND_CHECK", text = "127.0.0.2"),' : ''}
   ],

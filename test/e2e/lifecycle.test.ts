@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
 import { eventually, pidAlive } from '../helpers/net';
-import { newStack, sharedStack, type Stack } from '../helpers/stack';
+import { newStack, sharedStack, type Stack, hostState } from '../helpers/stack';
 
 async function agentPid(stack: Stack, id: string): Promise<number> {
-  const r = await fetch(`${stack.hostUrl}/containers/${id}`);
-  const body = (await r.json()) as { running: boolean; pid?: number };
+  const body = await hostState(stack, id);
   assert.ok(body.running && body.pid, `agent for ${id} runs: ${JSON.stringify(body)}`);
   return body.pid!;
 }

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
 import { previewRequest } from '../helpers/preview-client';
 import { startEcho } from '../helpers/services';
-import { newStack, sharedStack, type Stack } from '../helpers/stack';
+import { newStack, sharedStack, type Stack, hostState } from '../helpers/stack';
 
 async function killAgent(stack: Stack, api: Api, id: string): Promise<void> {
   const stream = await api.stream('/events');
   await stream.waitFor((m) => m.event === 'hello');
-  const { pid } = (await fetch(`${stack.hostUrl}/containers/${id}`).then((r) => r.json())) as { pid: number };
-  process.kill(pid, 'SIGKILL');
+  const { pid } = await hostState(stack, id);
+  process.kill(pid!, 'SIGKILL');
   await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).sandboxId === id && JSON.parse(m.data).status === 'stopped');
   stream.close();
 }

@@ -5,7 +5,7 @@ import { Api } from '../helpers/api';
 import { freePort, groupRssMb } from '../helpers/net';
 import { nextMessage, previewRequest, previewSocket, previewStream } from '../helpers/preview-client';
 import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack } from '../helpers/stack';
+import { sharedStack, type Stack, hostState } from '../helpers/stack';
 
 /** What passes through a preview URL (SPEC 2.4), over real sockets. */
 describe('preview proxy › transport', function () {
@@ -164,8 +164,8 @@ describe('preview proxy › transport', function () {
       const id = `stopped-${Date.now().toString(36)}`;
       await api.ok('POST', '/sandboxes', { id });
       const u = (await api.ok('POST', `/sandboxes/${id}/ports`, { port: 41000, token: 'stop' })).url;
-      const host = await fetch(`${stack.hostUrl}/containers/${id}`).then((r) => r.json() as any);
-      process.kill(host.pid, 'SIGKILL');
+      const host = await hostState(stack, id);
+      process.kill(host.pid!, 'SIGKILL');
       const events = await api.stream('/events');
       await events.waitFor((m) => m.event === 'hello');
       await events.waitFor((m) => m.event === 'change' && JSON.parse(m.data).sandboxId === id && JSON.parse(m.data).status === 'stopped').catch(() => {});
@@ -174,7 +174,7 @@ describe('preview proxy › transport', function () {
       assert.equal(r.status, 503);
       assert.equal(r.json().code, 'SANDBOX_NOT_RUNNING');
       assert.ok(Number(r.headers['retry-after']) > 0);
-      const state = await fetch(`${stack.hostUrl}/containers/${id}`).then((x) => x.json() as any);
+      const state = await hostState(stack, id);
       assert.equal(state.running, false, 'the preview request did not start it');
     });
   });

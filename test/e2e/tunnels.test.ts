@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
 import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack } from '../helpers/stack';
+import { sharedStack, type Stack, hostState } from '../helpers/stack';
 
 /**
  * Quick tunnels through the control API (SPEC 2.5). The stack's agents run the stand-in
@@ -67,8 +67,8 @@ describe('tunnels › through the control API', function () {
     const before = await api.ok('PUT', `${base}/tunnels/${port}`);
     const events = await api.stream('/events');
     await events.waitFor((m) => m.event === 'hello');
-    const { pid } = (await fetch(`${stack.hostUrl}/containers/${box}`).then((r) => r.json())) as { pid: number };
-    process.kill(pid, 'SIGKILL');
+    const { pid } = await hostState(stack, box);
+    process.kill(pid!, 'SIGKILL');
     await events.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'tunnel-down' && JSON.parse(m.data).sandboxId === box);
     events.close();
     await startEcho(api, box, { port });

@@ -6,6 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { SseParser, type SseMessage } from '../../worker/protocol/sse';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -28,17 +30,27 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
-/** A JSON client for one server. Objects are sent as JSON; strings and Buffers as they are. */
+/**
+ * A JSON client for one server. Objects are sent as JSON; strings and Buffers as they are (as
+ * application/octet-stream unless a content-type is given). `secret` goes into every request's
+ * LOCAL_SECRET_HEADER, as the Worker sends it.
+ */
 export class Client {
   readonly base: string;
-  constructor(base: string) {
+  private readonly defaults: Record<string, string>;
+  constructor(base: string, secret?: string) {
     this.base = base;
+    this.defaults = secret === undefined ? {} : { [LOCAL_SECRET_HEADER]: secret };
   }
 
   async call<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
-    const init: RequestInit = { method, headers: { ...headers } };
+    const init: RequestInit & { headers: Record<string, string> } = { method, headers: { ...this.defaults, ...headers } };
     if (body !== undefined) {
-      init.body = typeof body === 'string' || Buffer.isBuffer(body) ? (body as BodyInit) : JSON.stringify(body);
+      const raw = typeof body === 'string' || Buffer.isBuffer(body);
+      init.body = raw ? (body as BodyInit) : JSON.stringify(body);
+      if (!Object.keys(init.headers).some((h) => h.toLowerCase() === 'content-type')) {
+        init.headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
+      }
     }
     const res = await fetch(this.base + url, init);
     const type = res.headers.get('content-type') ?? '';
@@ -57,7 +69,7 @@ export class Client {
   /** Opens an SSE stream; messages arrive in `messages`, `next()` waits for the next one. */
   async sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
     const ac = new AbortController();
-    const res = await fetch(this.base + url, { headers, signal: ac.signal });
+    const res = await fetch(this.base + url, { headers: { ...this.defaults, ...headers }, signal: ac.signal });
     if (res.status !== 200) throw new Error(`GET ${url} → ${res.status} ${await res.text()}`);
     return new SseClient(res, ac);
   }
@@ -122,14 +134,19 @@ export interface RunningProgram {
   child: ChildProcess;
   pid: number;
   port: number;
+  /** The secret its door requires. */
+  secret: string;
   client: Client;
   /** Everything it printed so far. */
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts a bundle with IPC and waits for its ready message; `dir` is removed when it stops. */
-async function startProgram(script: string, dir: string, env: Record<string, string>): Promise<RunningProgram> {
+/**
+ * Starts a bundle with IPC and waits for its ready message; `dir` is removed when it stops. The
+ * client sends `secret`, the program's door secret.
+ */
+async function startProgram(script: string, dir: string, env: Record<string, string>, secret: string): Promise<RunningProgram> {
   buildBundles();
   const child = spawn(process.execPath, [path.join(root, 'dist', script)], {
     env: { ...process.env, ...env },
@@ -153,7 +170,8 @@ async function startProgram(script: string, dir: string, env: Record<string, str
     child,
     pid: child.pid!,
     port,
-    client: new Client(`http://127.0.0.1:${port}`),
+    secret,
+    client: new Client(`http://127.0.0.1:${port}`, secret),
     output: () => out,
     // SIGTERM lets the program end what it started; SIGKILL follows if it takes too long.
     stop: async (signal = 'SIGTERM') => {
@@ -173,12 +191,18 @@ export interface AgentUnderTest extends RunningProgram {
   pgidFile: string;
 }
 
-/** Starts dist/agent.js on a free loopback port with a fresh workspace. */
+export function newSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Starts dist/agent.js on a free loopback port with a fresh workspace, behind a door secret. */
 export async function startAgent(env: Record<string, string> = {}): Promise<AgentUnderTest> {
   const dir = tempDir('agent');
   const workspace = path.join(dir, 'workspace');
   const pgidFile = path.join(dir, 'agent.pgids');
+  const secret = env.SANDBOX_AGENT_SECRET ?? newSecret();
   const program = await startProgram('agent.js', dir, {
+    SANDBOX_AGENT_SECRET: secret,
     SANDBOX_AGENT_PORT: '0',
     SANDBOX_AGENT_BIND: '127.0.0.1',
     SANDBOX_WORKSPACE: workspace,
@@ -186,7 +210,7 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Agen
     SANDBOX_ID: 'test-box',
     SANDBOX_PORT_SCAN_MS: '200',
     ...env,
-  });
+  }, secret);
   return { ...program, dir, workspace, pgidFile };
 }
 
@@ -196,7 +220,8 @@ export interface HostUnderTest extends RunningProgram {
 
 export async function startHost(env: Record<string, string> = {}): Promise<HostUnderTest> {
   const stateDir = tempDir('host');
-  const program = await startProgram('container-host.js', stateDir, { SANDBOX_HOST_PORT: '0', SANDBOX_STATE_DIR: stateDir, ...env });
+  const secret = newSecret();
+  const program = await startProgram('container-host.js', stateDir, { SANDBOX_HOST_PORT: '0', SANDBOX_STATE_DIR: stateDir, [HOST_SECRET_ENV]: secret, ...env }, secret);
   return { ...program, stateDir };
 }
 

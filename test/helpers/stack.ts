@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 // @ts-expect-error plain ESM module without types
 import { startStack } from '../../scripts/stack.mjs';
 
@@ -14,6 +15,8 @@ export interface Stack {
   token: string;
   stateDir: string;
   hostUrl: string;
+  /** The per-run secret the container host requires (LOCAL_SECRET_HEADER). */
+  hostSecret: string;
   host: { pid: number };
   stop(): Promise<void>;
 }
@@ -38,6 +41,13 @@ export async function newStack(options: Record<string, unknown> = {}): Promise<S
   const stack = (await startStack({ stateDir: tempDir('state'), log: logFile('stack'), ...options })) as Stack;
   started.push(stack);
   return stack;
+}
+
+/** What the container host says about a sandbox's agent: { running, port?, pid?, secret? }. */
+export async function hostState(stack: Stack, id: string): Promise<{ running: boolean; port?: number; pid?: number; secret?: string }> {
+  const res = await fetch(`${stack.hostUrl}/containers/${encodeURIComponent(id)}`, { headers: { [LOCAL_SECRET_HEADER]: stack.hostSecret } });
+  if (!res.ok) throw new Error(`container host answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { running: boolean; port?: number; pid?: number; secret?: string };
 }
 
 export function sharedStack(): Promise<Stack> {

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { Client, processGone, startHost, waitUntil, type HostUnderTest } from '../helpers/agent-process';
 
 describe('local container host (real host and agent processes)', function () {
   this.timeout(30000);
   let host: HostUnderTest;
   const api = () => host.client;
-  const agentClient = (port: number) => new Client(`http://127.0.0.1:${port}`);
+  const agentClient = (agent: { port: number; secret: string }) => new Client(`http://127.0.0.1:${agent.port}`, agent.secret);
 
   before(async () => {
     host = await startHost();
@@ -28,9 +29,9 @@ describe('local container host (real host and agent processes)', function () {
       const a = await api().ok('POST', '/containers/box-a/start', { env: { GREETING: 'from-a' } });
       const b = await api().ok('POST', '/containers/box-b/start', {});
       assert.notEqual(a.port, b.port);
-      assert.deepEqual(await agentClient(a.port).ok('GET', '/health'), { ok: true, sandboxId: 'box-a' });
-      assert.deepEqual(await agentClient(b.port).ok('GET', '/health'), { ok: true, sandboxId: 'box-b' });
-      const r = await agentClient(a.port).ok('POST', '/exec', { command: 'echo "$GREETING"; pwd' });
+      assert.deepEqual(await agentClient(a).ok('GET', '/health'), { ok: true, sandboxId: 'box-a' });
+      assert.deepEqual(await agentClient(b).ok('GET', '/health'), { ok: true, sandboxId: 'box-b' });
+      const r = await agentClient(a).ok('POST', '/exec', { command: 'echo "$GREETING"; pwd' });
       assert.equal(r.stdout, `from-a\n${path.join(host.stateDir, 'workspaces', 'box-a')}\n`);
     });
 
@@ -53,7 +54,8 @@ describe('local container host (real host and agent processes)', function () {
       // '..' never names a container: the path is normalised before routing (fetch would do it
       // already, so a raw request sends it as it is).
       const raw = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port: host.port, method: 'POST', path: '/containers/%2E%2E/start' }, (res) => {
+        const headers = { [LOCAL_SECRET_HEADER]: host.secret, 'content-type': 'application/json' };
+        const req = http.request({ host: '127.0.0.1', port: host.port, method: 'POST', path: '/containers/%2E%2E/start', headers }, (res) => {
           let body = '';
           res.on('data', (c) => (body += c));
           res.on('end', () => resolve({ status: res.statusCode!, body }));
@@ -73,8 +75,8 @@ describe('local container host (real host and agent processes)', function () {
     });
 
     it('answers when the agent is killed from outside, and its process groups die with it', async () => {
-      const { port } = await api().ok('POST', '/containers/box-kill/start', {});
-      const agent = agentClient(port);
+      const started = await api().ok('POST', '/containers/box-kill/start', {});
+      const agent = agentClient(started);
       const sleeper = await agent.ok('POST', '/processes', { command: 'sleep 1000' });
       const { pid: agentPid } = await api().ok('GET', '/containers/box-kill');
       // With the pid, the answer is the same whether the wait or the kill gets there first.
@@ -85,14 +87,14 @@ describe('local container host (real host and agent processes)', function () {
       assert.deepEqual(await api().ok('GET', '/containers/box-kill'), { running: false });
       assert.ok(!fs.existsSync(path.join(host.stateDir, 'agents', 'box-kill.pgids')));
       const restarted = await api().ok('POST', '/containers/box-kill/start', {});
-      assert.deepEqual(await agentClient(restarted.port).ok('GET', '/health'), { ok: true, sandboxId: 'box-kill' });
+      assert.deepEqual(await agentClient(restarted).ok('GET', '/health'), { ok: true, sandboxId: 'box-kill' });
     });
   });
 
   describe('POST /containers/:key/signal', () => {
     it('sends a signal number to the agent, which ends its processes and exits 0 on SIGTERM', async () => {
-      const { port } = await api().ok('POST', '/containers/box-term/start', {});
-      const sleeper = await agentClient(port).ok('POST', '/processes', { command: 'sleep 1000' });
+      const started = await api().ok('POST', '/containers/box-term/start', {});
+      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
       const waiting = api().ok('GET', '/containers/box-term/wait');
       assert.deepEqual(await api().ok('POST', '/containers/box-term/signal', { signal: 15 }), { sent: true });
       assert.deepEqual(await waiting, { exitCode: 0, signal: null });
@@ -105,9 +107,9 @@ describe('local container host (real host and agent processes)', function () {
 
   describe('DELETE /containers/:key', () => {
     it('stops the agent and its processes, and with purge=1 removes the workspace', async () => {
-      const { port } = await api().ok('POST', '/containers/box-del/start', {});
-      const sleeper = await agentClient(port).ok('POST', '/processes', { command: 'sleep 1000' });
-      await agentClient(port).ok('PUT', '/files?path=keep.txt', 'x');
+      const started = await api().ok('POST', '/containers/box-del/start', {});
+      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
+      await agentClient(started).ok('PUT', '/files?path=keep.txt', 'x');
       const workspace = path.join(host.stateDir, 'workspaces', 'box-del');
       assert.ok(fs.existsSync(path.join(workspace, 'keep.txt')));
       assert.equal((await api().call('DELETE', '/containers/box-del')).status, 204);
@@ -124,9 +126,9 @@ describe('local container host (real host and agent processes)', function () {
       try {
         const pids: number[] = [];
         for (const key of ['t-1', 't-2']) {
-          const { port } = await own.client.ok('POST', `/containers/${key}/start`, {});
+          const started = await own.client.ok('POST', `/containers/${key}/start`, {});
           pids.push((await own.client.ok('GET', `/containers/${key}`)).pid);
-          pids.push((await agentClient(port).ok('POST', '/processes', { command: 'sleep 1000' })).pid);
+          pids.push((await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' })).pid);
         }
         await own.stop('SIGTERM');
         assert.equal(own.child.exitCode, 0);
@@ -138,9 +140,9 @@ describe('local container host (real host and agent processes)', function () {
 
     it('agents stop with their host even when the host is SIGKILLed', async () => {
       const own = await startHost();
-      const { port } = await own.client.ok('POST', '/containers/orphan/start', {});
+      const started = await own.client.ok('POST', '/containers/orphan/start', {});
       const agentPid = (await own.client.ok('GET', '/containers/orphan')).pid;
-      const sleeper = await agentClient(port).ok('POST', '/processes', { command: 'sleep 1000' });
+      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
       own.child.kill('SIGKILL');
       await waitUntil(() => processGone(agentPid) && processGone(sleeper.pid), 'the agent and its sleep are gone', 5000);
       // Only now that nothing writes into the state folder can it be removed.

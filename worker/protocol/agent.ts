@@ -103,7 +103,27 @@ export const AGENT_ENV = {
   TUNNEL_TIMEOUT_MS: 'SANDBOX_TUNNEL_TIMEOUT_MS',
   /** Interval of the listening-port scan, milliseconds. */
   PORT_SCAN_MS: 'SANDBOX_PORT_SCAN_MS',
+  /**
+   * The secret every request must carry in LOCAL_SECRET_HEADER (set by the local container host,
+   * one per agent). Without it only the browser checks of the door apply (a container's port 3000
+   * is reachable from its Durable Object alone).
+   */
+  SECRET: 'SANDBOX_AGENT_SECRET',
+  /**
+   * The sandbox's own environment as a JSON object of strings: what its commands see on top of
+   * PATH, HOME and LANG. It never becomes the agent's own environment.
+   */
+  COMMAND_ENV: 'SANDBOX_COMMAND_ENV',
 } as const;
+
+/**
+ * The header that carries the per-run secret to the local container host and to each local agent.
+ * Browsers cannot add it to a cross-origin request without a CORS preflight, which neither answers.
+ */
+export const LOCAL_SECRET_HEADER = 'x-sandbox-secret';
+
+/** Environment variable that gives the local container host its secret (read once, then removed). */
+export const HOST_SECRET_ENV = 'SANDBOX_HOST_SECRET';
 
 /** The folder sandbox paths are written against. */
 export const WORKSPACE_ROOT = '/workspace';
