@@ -18,6 +18,10 @@ export interface AgentConfig {
   secret: string | undefined;
   /** The sandbox's own environment, given to every command it runs. */
   commandEnv: Record<string, string>;
+  /** Every path the agent sees is the sandbox's own (namespaces): no path needs confining. */
+  ownView: boolean;
+  /** The Unix socket to relay from (the isolated local runtime's door), if any. */
+  relaySocket: string | undefined;
 }
 
 export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
@@ -46,6 +50,8 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     tunnelTimeoutMs: intSetting(env, AGENT_ENV.TUNNEL_TIMEOUT_MS, DEFAULT_TUNNEL_TIMEOUT_MS, 100, 10 * 60_000),
     secret: env[AGENT_ENV.SECRET] || undefined,
     commandEnv: readCommandEnv(env[AGENT_ENV.COMMAND_ENV]),
+    ownView: env[AGENT_ENV.OWN_VIEW] === '1',
+    relaySocket: env[AGENT_ENV.RELAY_SOCKET] || undefined,
   };
 }
 

@@ -48,7 +48,9 @@ export function fileRoutes({ files, groups, baseEnv }: FileRouteDeps): Route[] {
       path: '/files',
       handler: async ({ res, query }) => {
         const file = await files.open(query.get('path'));
-        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.size });
+        // No content-length: the file may change size while it is read (a process writing it), and a
+        // body shorter or longer than a promised length would break the connection it travels on.
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
         pipeline(file.stream, res, () => {}); // closes the file when the client goes away
         return undefined;
       },

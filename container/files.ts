@@ -1,25 +1,31 @@
 /**
  * File operations confined to the workspace: the textual rules of workspace-path.ts, plus a check
  * on disk that no symbolic link along the way leads outside (the real path of the deepest part
- * that exists must stay inside the real workspace).
+ * that exists must stay inside the real workspace). With `ownView` (the agent runs in namespaces
+ * of its own, where everything it can see is the sandbox's) any path is the sandbox's and none is
+ * confined: the mount namespace is the boundary, symbolic links and races included.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { isInside, outsideWorkspace, resolveWorkspacePath, type WorkspacePath } from './workspace-path';
+import { isInside, outsideWorkspace, resolveOwnPath, resolveWorkspacePath, type WorkspacePath } from './workspace-path';
 
 export class Files {
   readonly hostRoot: string;
   private readonly realRoot: string;
 
+  private readonly ownView: boolean;
+
   /** The workspace folder must exist (main creates it). */
-  constructor(hostRoot: string) {
+  constructor(hostRoot: string, { ownView = false }: { ownView?: boolean } = {}) {
     this.hostRoot = path.resolve(hostRoot);
     this.realRoot = fs.realpathSync(this.hostRoot);
+    this.ownView = ownView;
   }
 
   /** Maps and checks a sandbox path; `what` names it in messages ("Path", "cwd", …). */
   async resolve(input: unknown, what = 'Path'): Promise<WorkspacePath> {
+    if (this.ownView) return resolveOwnPath(input, this.hostRoot, what);
     const wp = resolveWorkspacePath(input, this.hostRoot, what);
     let existing = wp.hostPath;
     for (;;) {
@@ -44,7 +50,7 @@ export class Files {
 
   async write(input: unknown, data: Buffer): Promise<{ path: string; size: number }> {
     const wp = await this.resolve(input);
-    if (wp.relative === '') throw isDirectory(wp.sandboxPath);
+    if (wp.relative === '' || wp.hostPath === this.hostRoot) throw isDirectory(wp.sandboxPath);
     try {
       await fs.promises.mkdir(path.dirname(wp.hostPath), { recursive: true });
       await fs.promises.writeFile(wp.hostPath, data);
@@ -117,6 +123,8 @@ export function fsError(err: unknown, sandboxPath: string): unknown {
     case 'EACCES':
     case 'EPERM':
       return new SandboxError(ErrorCode.INVALID_PATH, `Permission denied: ${sandboxPath}`);
+    case 'EROFS':
+      return new SandboxError(ErrorCode.INVALID_PATH, `${sandboxPath} is on a read-only file system (the system folders are; write under /workspace or /tmp)`);
     case 'ENAMETOOLONG':
       return new SandboxError(ErrorCode.INVALID_PATH, `Path is too long: ${sandboxPath}`);
     default:

@@ -48,22 +48,31 @@ function hasBody(method: string | undefined, headers: IncomingHttpHeaders): bool
   return !Number.isFinite(length) || length > 0;
 }
 
-/** Throws LOCAL_ACCESS_DENIED (403) with the reason when a request may not come in. */
-export function checkDoor(method: string | undefined, headers: IncomingHttpHeaders, secret: string | undefined): void {
-  for (const mark of BROWSER_MARKS) {
+/**
+ * Throws LOCAL_ACCESS_DENIED (403) unless the caller is the Worker: no browser marks, a loopback
+ * Host, the secret (when there is one). `forwarded`: the request is one the Worker passes on for
+ * a browser (a preview, through the port relay), so it may carry a browser's marks; the secret,
+ * which no page can attach, is what shows the Worker sent it.
+ */
+export function checkCaller(headers: IncomingHttpHeaders, secret: string | undefined, { forwarded = false } = {}): void {
+  for (const mark of forwarded ? [] : BROWSER_MARKS) {
     const value = headers[mark];
     if (value !== undefined) throw denied(`Requests from web pages are refused here (the request carries ${mark}: ${String(value).slice(0, 100)})`);
   }
-  if (secret !== undefined) {
-    const host = headers.host;
-    const name = host === undefined ? null : hostName(host);
-    if (name === null || !LOOPBACK_NAMES.has(name)) {
-      throw denied(`Host ${JSON.stringify(host ?? '')} is refused: only loopback names (127.0.0.1, localhost, [::1]) reach this listener`);
-    }
-    const given = headers[LOCAL_SECRET_HEADER];
-    if (typeof given !== 'string' || given === '') throw denied(`The ${LOCAL_SECRET_HEADER} header is missing: only the Worker that started this listener may call it`);
-    if (!timingSafeEqualStrings(given, secret)) throw denied(`The ${LOCAL_SECRET_HEADER} header does not match this run's secret`);
+  if (secret === undefined) return;
+  const host = headers.host;
+  const name = host === undefined ? null : hostName(host);
+  if (name === null || !LOOPBACK_NAMES.has(name)) {
+    throw denied(`Host ${JSON.stringify(host ?? '')} is refused: only loopback names (127.0.0.1, localhost, [::1]) reach this listener`);
   }
+  const given = headers[LOCAL_SECRET_HEADER];
+  if (typeof given !== 'string' || given === '') throw denied(`The ${LOCAL_SECRET_HEADER} header is missing: only the Worker that started this listener may call it`);
+  if (!timingSafeEqualStrings(given, secret)) throw denied(`The ${LOCAL_SECRET_HEADER} header does not match this run's secret`);
+}
+
+/** Throws LOCAL_ACCESS_DENIED (403) with the reason when a request may not come in. */
+export function checkDoor(method: string | undefined, headers: IncomingHttpHeaders, secret: string | undefined): void {
+  checkCaller(headers, secret);
   if (hasBody(method, headers) && !BODY_TYPES.has(mediaType(headers['content-type']))) {
     throw denied(`A request body must be application/json (or application/octet-stream for file content), not ${JSON.stringify(headers['content-type'] ?? 'none')}`);
   }

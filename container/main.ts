@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { AGENT_ENV } from '../worker/protocol/agent';
 import { readAgentConfig } from './config';
 import { createAgent } from './server';
+import { startSocketRelay } from './socket-relay';
 import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {
@@ -17,10 +18,15 @@ async function main(): Promise<void> {
   fs.mkdirSync(config.workspace, { recursive: true });
   const agent = createAgent(config, process.env);
   const port = await agent.listen();
-  console.log(`agent listening on ${port}`);
+  // In the isolated local runtime the host reaches the sandbox only through this socket.
+  const relay = config.relaySocket ? await startSocketRelay(config.relaySocket) : null;
+  console.log(`agent listening on ${port}${relay ? ` (relay on ${config.relaySocket})` : ''}`);
   process.send?.({ type: 'ready', port });
 
-  stopOnSignals('agent', () => agent.shutdown());
+  stopOnSignals('agent', async () => {
+    relay?.close();
+    await agent.shutdown();
+  });
 }
 
 runMain('agent', main);

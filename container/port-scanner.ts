@@ -17,6 +17,8 @@ export interface PortScannerDeps {
   intervalMs: number;
   /** The agent's own port, never reported. */
   ownPort: () => number;
+  /** Everything the agent sees is the sandbox's (namespaces, a container): any listener is its own. */
+  ownView?: boolean;
   procRoot?: string;
 }
 
@@ -57,11 +59,30 @@ export class PortScanner {
     return this.inFlight;
   }
 
-  /** Who holds `port` on this machine, any process at all (for "bound to 127.0.0.1 only"). */
+  /**
+   * Who holds `port`, any process at all (for "bound to 127.0.0.1 only"), and whether it is this
+   * sandbox: as plain processes, a port on the machine may be another sandbox's or program's.
+   */
   async listener(port: number): Promise<ListenerInfo> {
     const sockets = (await this.listenSockets()).filter((s) => s.port === port);
     const best = widestPerPort(sockets)[0];
-    return best ? { listening: true, address: best.address } : { listening: false };
+    if (!best) return { listening: false };
+    if (this.deps.ownView) return { listening: true, address: best.address, owner: 'sandbox' };
+    const own = (await this.ownedPorts()).find((p) => p.port === port);
+    if (own) return { listening: true, address: own.address, owner: 'sandbox' };
+    const holder = await this.holderOf(new Set(sockets.map((s) => s.inode)));
+    return { listening: true, address: best.address, owner: 'other', holder: holder ?? 'a process this agent cannot see' };
+  }
+
+  /** `pid N (command)` of a process holding one of `inodes`, or null. */
+  private async holderOf(inodes: Set<number>): Promise<string | null> {
+    for (const pid of (await this.readStats()).keys()) {
+      if ((await this.socketInodes(pid)).some((i) => inodes.has(i))) {
+        const cmd = (await readText(path.join(this.proc, String(pid), 'cmdline'))).split('\0').filter(Boolean).join(' ');
+        return `pid ${pid} (${cmd.length > 80 ? `${cmd.slice(0, 77)}...` : cmd})`;
+      }
+    }
+    return null;
   }
 
   private async tick(): Promise<void> {

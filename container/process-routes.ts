@@ -8,7 +8,7 @@ import { lastEventId, openSse, readJson } from './http-util';
 import { followLogs } from './log-stream';
 import type { ProcessGroups } from './process-groups';
 import type { ProcessService } from './process-service';
-import { waitForExit, waitForLog, waitForPort } from './process-waits';
+import { waitForExit, waitForLog, waitForPort, type ListenerCheck } from './process-waits';
 import { parseExecRequest, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from './request-parsers';
 import { json, noContent, type Route } from './router';
 
@@ -20,9 +20,11 @@ export interface ProcessRouteDeps {
   files: Files;
   groups: ProcessGroups;
   baseEnv: NodeJS.ProcessEnv;
+  /** Who holds a port, where the agent shares the machine's ports (the local fallback). */
+  listener?: ListenerCheck;
 }
 
-export function processRoutes({ processes, files, groups, baseEnv }: ProcessRouteDeps): Route[] {
+export function processRoutes({ processes, files, groups, baseEnv, listener }: ProcessRouteDeps): Route[] {
   return [
     {
       method: 'POST',
@@ -59,7 +61,7 @@ export function processRoutes({ processes, files, groups, baseEnv }: ProcessRout
       path: '/processes/:id/wait-for-port',
       handler: async ({ req, res, params }) => {
         const p = processes.get(params.id!);
-        return json(await waitForPort(p, parseWaitForPort(await readJson(req)), clientGone(res)));
+        return json(await waitForPort(p, parseWaitForPort(await readJson(req)), clientGone(res), listener));
       },
     },
     {

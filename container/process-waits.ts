@@ -3,7 +3,7 @@
  * 408 TIMEOUT, or 409 PROCESS_EXITED, and never outlives its client.
  */
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import type { WaitForLogRequest } from '../worker/protocol/agent';
+import type { ListenerInfo, WaitForLogRequest } from '../worker/protocol/agent';
 import type { WaitForLogResult } from '../worker/protocol/process';
 import { withDeadline } from './deadline';
 import { LineMatcher, makeLineTest } from './line-matcher';
@@ -68,8 +68,15 @@ export function describeTarget(params: Pick<WaitForPortParams, 'port' | 'mode' |
   return `port ${params.port} (${params.mode === 'http' ? `HTTP ${params.path}` : 'TCP'})`;
 }
 
-export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal?: AbortSignal): Promise<{ ready: true }> {
+/**
+ * Who holds a port, when the agent shares the machine's ports with other programs (the local
+ * fallback): an answering port only counts as ready when it is the sandbox's own.
+ */
+export type ListenerCheck = (port: number) => Promise<ListenerInfo>;
+
+export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal?: AbortSignal, listener?: ListenerCheck): Promise<{ ready: true }> {
   const target = describeTarget(params);
+  let heldBy: string | null = null;
   const probe: Probe =
     params.mode === 'http'
       ? { mode: 'http', port: params.port, path: params.path, status: params.status }
@@ -80,7 +87,11 @@ export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal
       timeoutMs: params.timeout,
       signal,
       onTimeout: () =>
-        new SandboxError(ErrorCode.TIMEOUT, `Process did not become ready within ${params.timeout}ms. Waiting for: ${target}`),
+        new SandboxError(
+          ErrorCode.TIMEOUT,
+          `Process did not become ready within ${params.timeout}ms. Waiting for: ${target}` +
+            (heldBy ? `. Port ${params.port} answers, but it is held by another program on this machine: ${heldBy}` : ''),
+        ),
     },
     (settle) => {
       let stopped = false;
@@ -97,7 +108,11 @@ export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal
       const attempt = async (): Promise<void> => {
         if (stopped) return;
         const budget = Math.max(1, Math.min(MAX_PROBE_MS, deadline - Date.now()));
-        if (await probeOnce(probe, budget)) return settle.resolve({ ready: true });
+        if (await probeOnce(probe, budget)) {
+          const info = listener ? await listener(params.port) : null;
+          if (info?.owner !== 'other') return settle.resolve({ ready: true });
+          heldBy = info.holder ?? 'unknown';
+        }
         if (!stopped) sleep = setTimeout(() => void attempt().catch(settle.reject), params.interval);
       };
       void attempt().catch(settle.reject);

@@ -37,11 +37,11 @@ export interface Agent {
 
 export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent {
   const baseEnv = commandEnv(env, config.commandEnv);
-  const files = new Files(config.workspace);
+  const files = new Files(config.workspace, { ownView: config.ownView });
   const events = new EventLog<AgentEvent>(1000);
   const groups = new ProcessGroups(config.pgidFile);
   let boundPort = config.port;
-  const scanner = new PortScanner({ groups, events, intervalMs: config.portScanMs, ownPort: () => boundPort });
+  const scanner = new PortScanner({ groups, events, intervalMs: config.portScanMs, ownPort: () => boundPort, ownView: config.ownView });
   const processes = new ProcessService({
     files,
     groups,
@@ -63,7 +63,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
   const routes: Route[] = [
     { method: 'GET', path: '/', handler: health },
     { method: 'GET', path: '/health', handler: health },
-    ...processRoutes({ processes, files, groups, baseEnv }),
+    ...processRoutes({ processes, files, groups, baseEnv, listener: config.ownView ? undefined : (port) => scanner.listener(port) }),
     ...fileRoutes({ files, groups, baseEnv }),
     ...tunnelRoutes(tunnels),
     { method: 'GET', path: '/ports/detected', handler: async () => json({ ports: await scanner.scan() }) },

@@ -53,6 +53,18 @@ export function resolveWorkspacePath(input: unknown, hostRoot: string, what = 'P
   };
 }
 
+/**
+ * A path in a sandbox whose every visible path is its own (namespaces, or a container): any
+ * absolute path is taken as it is, normalised; a relative one is relative to /workspace, which is
+ * `workspace` here.
+ */
+export function resolveOwnPath(input: unknown, workspace: string, what = 'Path'): WorkspacePath {
+  if (typeof input !== 'string' || input.length === 0) throw new SandboxError(ErrorCode.INVALID_PATH, `${what} must be a non-empty string`);
+  if (input.includes('\0')) throw new SandboxError(ErrorCode.INVALID_PATH, `${what} '${input.replace(/\0/g, '\\0')}' contains a NUL byte`);
+  const absolute = path.posix.resolve(workspace, input);
+  return { sandboxPath: absolute, relative: absolute.slice(1), hostPath: absolute };
+}
+
 /** True when `candidate` is `root` or inside it (both absolute, already resolved). */
 export function isInside(root: string, candidate: string): boolean {
   if (candidate === root) return true;

@@ -97,6 +97,22 @@ export class Ctx implements vscode.Disposable {
     this.log.info(`connected to ${client.url}`);
     connection.start();
     await connection.refresh();
+    void this.warnIfNotIsolated(client);
+  }
+
+  /** Worker URLs already warned about in this window: the warning is said once, not on every reconnect. */
+  private readonly warnedNotIsolated = new Set<string>();
+
+  /** A local Worker whose sandboxes run as plain processes says so, once, in plain words. */
+  private async warnIfNotIsolated(client: ApiClient): Promise<void> {
+    const health = await client.health().catch(() => null);
+    if (health?.isolation !== 'none' || this.warnedNotIsolated.has(client.url)) return;
+    this.warnedNotIsolated.add(client.url);
+    const why = health.isolationReason ? ` (${health.isolationReason})` : '';
+    this.log.warn(`sandboxes on ${client.url} are not isolated${why}`);
+    void vscode.window.showWarningMessage(
+      `Sandboxes on ${client.url} are not isolated${why}: their commands run as plain processes with your rights and share this machine's network.`,
+    );
   }
 
   async disconnect(forget = true): Promise<void> {

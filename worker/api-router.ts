@@ -17,6 +17,7 @@ import { requireBearer } from './auth';
 import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
 import { registryStub } from './registry-client';
 import { sandboxCaller } from './sdk';
+import { isolationOf } from './local-seam';
 
 export const VERSION = '0.1.0';
 
@@ -53,7 +54,7 @@ function sandbox(c: RouteContext) {
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' };
 
 const routes: Route[] = [
-  route('GET', '/health', () => json({ ok: true, version: VERSION }), false),
+  route('GET', '/health', async ({ env }) => json({ ok: true, version: VERSION, ...(await isolationOf(env)) }), false),
 
   route('GET', '/sandboxes', async ({ env }) => {
     // The registry remembers the last status it was told; each sandbox knows its live one (after a
@@ -69,7 +70,8 @@ const routes: Route[] = [
     const body = await readJsonObject(c.request);
     const normalize = optionalBoolean(body, 'normalizeId') ?? false;
     const id = checkSandboxId(body.id, normalize);
-    const { state, created } = await sandboxCaller(c.env.Sandbox, id, false)('create', id);
+    const enableInternet = optionalBoolean(body, 'enableInternet');
+    const { state, created } = await sandboxCaller(c.env.Sandbox, id, false)('create', id, enableInternet === undefined ? {} : { enableInternet });
     return json(state, created ? 201 : 200);
   }),
 

@@ -16,7 +16,7 @@
  * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT, LOCAL_SECRET_HEADER } from './protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from './protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {
@@ -45,11 +45,17 @@ interface AgentState {
   port?: number;
   pid?: number;
   secret?: string;
+  isolation?: 'namespaces' | 'none';
+  /** The host's port relay, the way to an isolated sandbox's ports. */
+  relayPort?: number;
 }
 
 export class LocalContainer implements ContainerSeam {
   private agentPort: Promise<number> | null = null;
   private agentSecret = '';
+  private relayPort: number | null = null;
+  /** How the host runs this sandbox; learnt when it starts (isolated sandboxes need the relay). */
+  isolation: 'namespaces' | 'none' | 'unknown' = 'unknown';
   private exited: Promise<void> | null = null;
   private key: string | null = null;
   private agentPid: number | null = null;
@@ -70,7 +76,7 @@ export class LocalContainer implements ContainerSeam {
     this.bindCheckAddress = options.bindCheckAddress;
   }
 
-  start(options?: { env?: Record<string, string> }): void {
+  start(options?: { env?: Record<string, string>; enableInternet?: boolean }): void {
     if (this.running) throw new Error('start() cannot be called on a container that is already running');
     const key = options?.env?.SANDBOX_ID ?? this.key ?? this.fallbackKey;
     this.key = key;
@@ -78,7 +84,7 @@ export class LocalContainer implements ContainerSeam {
     this.exited = null;
     const started = this.host(`/containers/${encodeURIComponent(key)}/start`, {
       method: 'POST',
-      body: JSON.stringify({ env: options?.env ?? {} }),
+      body: JSON.stringify({ env: options?.env ?? {}, internet: options?.enableInternet ?? true }),
     }).then(async (res) => {
       if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
       const state = (await res.json()) as AgentState;
@@ -146,16 +152,18 @@ export class LocalContainer implements ContainerSeam {
       fetch: async (input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response> => {
         const target = await this.targetFor(port);
         const raw = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-        const host = port === CONTROL_PORT ? '127.0.0.1' : 'localhost';
-        if (port !== CONTROL_PORT) await this.checkReachable(port);
         // Path and query of the given URL, without parsing it (this is the preview hot path).
         const pathStart = raw.indexOf('/', raw.indexOf('//') + 2);
-        const url = `http://${host}:${target}${pathStart < 0 ? '/' : raw.slice(pathStart)}`;
+        const path = pathStart < 0 ? '/' : raw.slice(pathStart);
+        // A Request passed as init lends its method, headers and body without being copied.
+        const source = init ?? (input instanceof Request ? input : undefined);
         try {
-          if (port === CONTROL_PORT) return await fetch(this.toAgent(url, input, init));
-          // A Request passed as init lends its method, headers and body without being copied.
-          return await fetch(url, init ?? (input instanceof Request ? input : undefined));
+          if (this.relayPort !== null) return await fetch(this.viaRelay(port, path, source));
+          if (port === CONTROL_PORT) return await fetch(this.toAgent(`http://127.0.0.1:${target}${path}`, source));
+          await this.checkReachable(port);
+          return await fetch(`http://localhost:${target}${path}`, source);
         } catch (err) {
+          if ((err as Error).message.startsWith(NOT_LISTENING)) throw err;
           // Connection refused and friends: the same signal the platform gives for a closed port.
           throw new Error(`${NOT_LISTENING} on port ${port}: ${(err as Error).message}`);
         }
@@ -164,30 +172,59 @@ export class LocalContainer implements ContainerSeam {
   }
 
   /** A control request with the agent's secret added (only the agent's port ever gets it). */
-  private toAgent(url: string, input: RequestInfo | URL, init?: RequestInit | Request): Request {
-    const req = new Request(url, init ?? (input instanceof Request ? input : undefined));
+  private toAgent(url: string, source: RequestInit | Request | undefined): Request {
+    const req = new Request(url, source);
     req.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
     return req;
   }
 
+  /**
+   * An isolated sandbox's port, through the host's port relay: which sandbox, which port inside,
+   * and the sandbox's secret. The service inside still sees `Host: localhost:{port}`.
+   */
+  private viaRelay(port: number, path: string, source: RequestInit | Request | undefined): Request {
+    const req = new Request(`http://127.0.0.1:${this.relayPort}${path}`, source);
+    req.headers.set(RELAY_KEY_HEADER, this.key!);
+    req.headers.set(RELAY_PORT_HEADER, String(port));
+    req.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
+    return req;
+  }
+
+  /**
+   * A plain sandbox shares this machine's ports, so before a port is proxied: it must answer from
+   * outside loopback (the bind check), and its listener must be this sandbox's, not another
+   * sandbox's or program's (the agent can tell).
+   */
   private async checkReachable(port: number): Promise<void> {
-    if (!this.bindCheckAddress) return;
     const until = this.reachable.get(port);
     if (until !== undefined && until > Date.now()) return;
-    try {
-      const socket = connect({ hostname: this.bindCheckAddress, port });
-      await socket.opened;
-      await socket.close();
-    } catch {
-      this.reachable.delete(port);
-      throw new Error(`${NOT_LISTENING} on port ${port} from outside the sandbox's loopback`);
+    this.reachable.delete(port);
+    if (this.bindCheckAddress) {
+      try {
+        const socket = connect({ hostname: this.bindCheckAddress, port });
+        await socket.opened;
+        await socket.close();
+      } catch {
+        throw new Error(`${NOT_LISTENING} on port ${port} from outside the sandbox's loopback`);
+      }
+    }
+    if (this.running && this.agentPort) {
+      const agentPort = await this.agentPort;
+      const res = await fetch(this.toAgent(`http://127.0.0.1:${agentPort}/ports/${port}/listener`, undefined));
+      const info = res.ok ? ((await res.json()) as { owner?: string }) : null;
+      if (info?.owner === 'other') throw new Error(`${NOT_LISTENING} on port ${port}: it is held by another program`);
     }
     // Only successes are remembered, briefly: a failing port is checked again on every request.
     this.reachable.set(port, Date.now() + 2000);
   }
 
+  /**
+   * The loopback port to call for `port`. A plain sandbox's services are on this machine's ports
+   * (no wait: the preview hot path); the agent, and everything in an isolated sandbox, can only
+   * be reached once the agent has started.
+   */
   private async targetFor(port: number): Promise<number> {
-    if (port !== CONTROL_PORT) return port;
+    if (port !== CONTROL_PORT && this.relayPort === null && this.isolation !== 'namespaces') return port;
     if (!this.running || !this.agentPort) throw new Error(`${NOT_LISTENING}: the agent is not running`);
     try {
       return await this.agentPort;
@@ -199,6 +236,8 @@ export class LocalContainer implements ContainerSeam {
   private adopt(state: AgentState): void {
     this.agentPid = state.pid ?? null;
     this.agentSecret = state.secret ?? '';
+    this.relayPort = state.relayPort ?? null;
+    if (state.isolation) this.isolation = state.isolation;
   }
 
   private markStopped(): void {

@@ -21,6 +21,7 @@ import {
   type ExecResult,
   type ProcessInfo,
   type ProcessLogs,
+  type SandboxCreateOptions,
   type SandboxState,
   type SandboxStatus,
   type TunnelInfo,
@@ -134,8 +135,8 @@ export const sandboxOps = {
     return sb.createTicket(e);
   },
 
-  async create(sb: Sandbox, sandboxId: string): Promise<{ state: SandboxState; created: boolean }> {
-    const { created } = await sb.register(sandboxId);
+  async create(sb: Sandbox, sandboxId: string, options: SandboxCreateOptions = {}): Promise<{ state: SandboxState; created: boolean }> {
+    const { created } = await sb.register(sandboxId, options);
     await sb.ensureAgent();
     return { state: await sb.snapshot(), created };
   },

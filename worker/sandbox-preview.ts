@@ -4,7 +4,7 @@
  * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
  * with the service's own response, so frames pass with no JavaScript per message.
  */
-import { ErrorCode, SandboxError, checkUserPort, matchPreviewHost, timingSafeEqualStrings } from './protocol/index';
+import { ErrorCode, SandboxError, checkUserPort, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from './protocol/index';
 import { errorResponse } from './http';
 import { isExpired, type Exposure } from './exposures';
 import {
@@ -129,7 +129,13 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
 }
 
 async function unavailable(sb: Sandbox, port: number): Promise<SandboxError> {
-  const listener = await sb.agent.listener(port).catch(() => ({ listening: false, address: undefined }));
+  const listener: ListenerInfo = await sb.agent.listener(port).catch(() => ({ listening: false }));
+  if (listener.owner === 'other') {
+    return new SandboxError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `Port ${port} is not served by sandbox '${sb.id}': it is held by another program on this machine, ${listener.holder ?? 'unknown'}. Local sandboxes are not isolated here and share this machine's ports: use another port`,
+    );
+  }
   if (listener.listening && listener.address && /^(127\.|::1$|::ffff:127\.)/.test(listener.address)) {
     return new SandboxError(
       ErrorCode.SERVICE_UNAVAILABLE,

@@ -7,6 +7,7 @@
 import { Container } from '@cloudflare/containers';
 import { AgentClient } from './agent-client';
 import type { Env } from './env';
+import { LocalContainer } from './local-container';
 import { installLocalContainer } from './local-seam';
 import { capture, type Outcome } from './outcome';
 import { publishEvent, registryStub } from './registry-client';
@@ -17,7 +18,9 @@ import {
   SandboxError,
   type ControlEventBody,
   type DetectedPort,
+  type IsolationKind,
   type ProcessInfo,
+  type SandboxCreateOptions,
   type SandboxState,
   type SandboxStatus,
   type TunnelInfo,
@@ -32,6 +35,8 @@ import { generateToken, timingSafeEqualStrings } from './protocol/index';
 
 const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';
+/** Stored (false) only for a sandbox created with enableInternet: false. */
+const INTERNET_KEY = 'internet';
 const EXPOSURES_KEY = 'exposures';
 /** Counts container runs; generated preview tokens belong to one run. */
 const GENERATION_KEY = 'generation';
@@ -76,11 +81,12 @@ export class Sandbox extends Container<Env> {
     op: K,
     args: Parameters<SandboxOps[K]>,
     autoCreate: boolean,
+    createOptions: SandboxCreateOptions = {},
   ): Promise<Outcome<unknown>> {
     return capture(async () => {
       if (op !== 'create' && !this.isCreated()) {
         if (!autoCreate) throw new SandboxError(ErrorCode.SANDBOX_NOT_FOUND, `Sandbox '${sandboxId}' does not exist`);
-        await this.register(sandboxId);
+        await this.register(sandboxId, createOptions);
       }
       if (!this.sandboxId) this.remember(sandboxId);
       this.renewActivityTimeout();
@@ -125,15 +131,29 @@ export class Sandbox extends Container<Env> {
   }
 
   /** Records the sandbox here and in the registry; answers whether it is new. */
-  async register(sandboxId: string): Promise<{ created: boolean; createdAt: string }> {
+  async register(sandboxId: string, options: SandboxCreateOptions = {}): Promise<{ created: boolean; createdAt: string }> {
     this.remember(sandboxId);
     const existing = this.ctx.storage.kv.get(CREATED_KEY) as string | undefined;
     if (existing) return { created: false, createdAt: existing };
     const createdAt = new Date().toISOString();
+    if (options.enableInternet === false) this.ctx.storage.kv.put(INTERNET_KEY, false);
     this.ctx.storage.kv.put(CREATED_KEY, createdAt);
     await registryStub(this.env).register(sandboxId, createdAt);
     await this.publish({ type: 'sandbox-created', sandboxId, status: 'stopped' });
     return { created: true, createdAt };
+  }
+
+  /** Whether the sandbox has outbound network (chosen when it was created). */
+  internet(): boolean {
+    return this.ctx.storage.kv.get(INTERNET_KEY) !== false;
+  }
+
+  /** How the container that runs this sandbox is isolated, once known. */
+  isolation(): IsolationKind | undefined {
+    const container = this.ctx.container as unknown as { isolation?: string } | undefined;
+    if (!container) return undefined;
+    if (!(container instanceof LocalContainer)) return 'container';
+    return container.isolation === 'unknown' ? undefined : container.isolation;
   }
 
   createdAt(): string {
@@ -171,6 +191,7 @@ export class Sandbox extends Container<Env> {
     // A container that runs already is attached to, not started: its URLs stay as they are.
     this.attaching = this.ctx.container.running;
     this.envVars = { SANDBOX_ID: this.id };
+    this.enableInternet = this.internet();
     try {
       await this.startAndWaitForPorts(CONTROL_PORT);
     } catch (err) {
@@ -232,10 +253,13 @@ export class Sandbox extends Container<Env> {
   async snapshot(): Promise<SandboxState> {
     const running = await this.attachIfRunning().catch(() => false);
     const processes = running ? await this.agent.listProcesses().catch(() => []) : [];
+    const isolation = this.isolation();
     return {
       id: this.id,
       status: this.status(),
       createdAt: this.createdAt(),
+      ...(isolation ? { isolation } : {}),
+      internet: this.internet(),
       processes,
       ports: this.exposedPorts(),
       detectedPorts: running ? [...this.detected.values()] : [],

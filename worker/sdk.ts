@@ -19,6 +19,7 @@ import {
   type ProcessInfo,
   type ProcessLogs,
   type ProcessStatus,
+  type SandboxCreateOptions,
   type SandboxState,
   type StartProcessOptions,
   type TunnelInfo,
@@ -33,19 +34,21 @@ import { withRoute } from './preview-route';
 export interface SandboxOptions {
   /** Lowercase the id before it names the Durable Object (needed for preview URLs). */
   normalizeId?: boolean;
+  /** false: a sandbox created through this handle has no outbound network at all. */
+  enableInternet?: boolean;
 }
 
 type Caller = <K extends keyof SandboxOps>(op: K, ...args: Parameters<SandboxOps[K]>) => Promise<Awaited<ReturnType<SandboxOps[K]>>>;
 
 /** Resolves the Durable Object stub for an id and returns a callable for its operations. */
-export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, autoCreate: boolean): Caller {
+export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, autoCreate: boolean, createOptions: SandboxCreateOptions = {}): Caller {
   const stub = ns.get(ns.idFromName(id)) as unknown as {
-    call(sandboxId: string, op: string, args: unknown[], autoCreate: boolean): Promise<Outcome<unknown>>;
+    call(sandboxId: string, op: string, args: unknown[], autoCreate: boolean, createOptions: SandboxCreateOptions): Promise<Outcome<unknown>>;
   };
   return (async (op: string, ...args: unknown[]) => {
     let outcome: Outcome<unknown>;
     try {
-      outcome = await stub.call(id, op, args, autoCreate);
+      outcome = await stub.call(id, op, args, autoCreate, createOptions);
     } catch (err) {
       // The object itself failed (it could not even be constructed): say what to do about it.
       const message = (err as Error).message ?? String(err);
@@ -132,9 +135,9 @@ export class SandboxHandle {
   readonly tunnels: Tunnels;
   private readonly call: Caller;
 
-  constructor(private readonly ns: DurableObjectNamespace<Sandbox>, id: string) {
+  constructor(private readonly ns: DurableObjectNamespace<Sandbox>, id: string, createOptions: SandboxCreateOptions = {}) {
     this.id = id;
-    this.call = sandboxCaller(ns, id, true);
+    this.call = sandboxCaller(ns, id, true, createOptions);
     this.tunnels = new Tunnels(this.call);
   }
 
@@ -211,5 +214,6 @@ export class SandboxHandle {
 
 /** A handle on the sandbox named `id`; created on first use. Throws on ids SPEC 2.1 refuses. */
 export function getSandbox(ns: DurableObjectNamespace<Sandbox>, id: string, options: SandboxOptions = {}): SandboxHandle {
-  return new SandboxHandle(ns, checkSandboxId(id, options.normalizeId ?? false));
+  const createOptions = options.enableInternet === undefined ? {} : { enableInternet: options.enableInternet };
+  return new SandboxHandle(ns, checkSandboxId(id, options.normalizeId ?? false), createOptions);
 }

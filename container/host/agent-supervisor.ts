@@ -1,14 +1,19 @@
 /**
- * Runs one agent process per sandbox key on this machine, each in a process group of its own,
- * and makes sure that when an agent ends — however it ends — every process group it started ends
- * with it (the agent keeps their ids in its pgid file).
+ * Runs one agent per sandbox key on this machine and makes sure that when an agent ends — however
+ * it ends — everything it started ends with it. Isolated (`namespaces`), each agent runs in
+ * namespaces of its own and the namespace takes its processes along; as plain processes (the
+ * fallback), each agent has a process group of its own and keeps the ids of the groups it started
+ * in its pgid file, which are reaped here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_ENV } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { launchIsolated, launchPlain, type Launched } from './agent-launch';
+import { insideSettings, SOCKET_NAME, type IsolationMode, type SystemEntry } from './isolation';
+import { onPath } from './isolation-probe';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -23,6 +28,17 @@ export interface SupervisorOptions {
   baseEnv: NodeJS.ProcessEnv;
   nodePath?: string;
   startTimeoutMs?: number;
+  /** `namespaces` when this host isolates its sandboxes (isolation-probe.ts). */
+  isolation?: IsolationMode;
+  /** The system folders a sandbox sees (readSystemEntries), when isolated. */
+  system?: SystemEntry[];
+}
+
+export interface StartOptions {
+  /** The sandbox's environment, for its commands. */
+  env?: Record<string, string>;
+  /** Outbound network (isolated sandboxes only; plain processes always have the host's). */
+  internet?: boolean;
 }
 
 interface LastExit {
@@ -32,10 +48,12 @@ interface LastExit {
 
 interface RunningAgent {
   child: ChildProcess;
+  launched: Launched;
   pid: number;
   /** What the Worker must send this agent in LOCAL_SECRET_HEADER; one per agent, so a sandbox that
    *  reads its own agent's secret can drive nothing else. */
   secret: string;
+  internet: boolean;
   port: Promise<number>;
   knownPort: number | null;
   exited: Promise<AgentExit>;
@@ -50,9 +68,14 @@ const FORWARDED_SETTINGS = [AGENT_ENV.CLOUDFLARED, AGENT_ENV.LOG_LIMIT, AGENT_EN
 
 export interface AgentState {
   running: boolean;
+  /** The agent's port: on this machine's loopback (plain), or inside the sandbox (namespaces). */
   port?: number;
+  /** The process this host started (the agent, or bubblewrap around it). */
   pid?: number;
   secret?: string;
+  isolation?: IsolationMode;
+  /** Whether the sandbox has outbound network. */
+  internet?: boolean;
 }
 
 /**
@@ -74,9 +97,22 @@ export class AgentSupervisor {
   private readonly lastExit = new Map<string, LastExit>();
 
   constructor(opts: SupervisorOptions) {
-    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, ...opts };
+    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], ...opts };
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
+  }
+
+  get isolation(): IsolationMode {
+    return this.opts.isolation;
+  }
+
+  /** The Unix socket that is the door into `key`'s sandbox (isolated mode). */
+  socketOf(key: string): string {
+    return path.join(this.runDirOf(key), SOCKET_NAME);
+  }
+
+  private runDirOf(key: string): string {
+    return path.join(this.opts.stateDir, 'run', key);
   }
 
   private get agentsDir(): string {
@@ -95,42 +131,59 @@ export class AgentSupervisor {
    * Starts the agent for `key`, or adopts the one already running; resolves with its port. `env`
    * is the sandbox's environment: the agent hands it to its commands and never runs with it.
    */
-  start(key: string, env: Record<string, string> = {}): Promise<number> {
+  start(key: string, { env = {}, internet = true }: StartOptions = {}): Promise<number> {
     const existing = this.agents.get(key);
     if (existing) return existing.port;
     this.reapLeftovers(key);
     const workspace = this.workspaceOf(key);
     fs.mkdirSync(workspace, { recursive: true });
     const secret = randomBytes(24).toString('base64url');
-    const log = fs.openSync(this.file(key, 'log'), 'a');
-    let child: ChildProcess;
+    const common = { ...this.opts.baseEnv, [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env), [AGENT_ENV.SECRET]: secret };
+    const isolated = this.opts.isolation === 'namespaces';
+    const logFd = fs.openSync(this.file(key, 'log'), 'a');
+    let launched: Launched;
     try {
-      child = spawn(this.opts.nodePath, [this.opts.agentScript], {
-        env: {
-          ...this.opts.baseEnv,
-          [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env),
-          [AGENT_ENV.SECRET]: secret,
-          [AGENT_ENV.PORT]: '0',
-          [AGENT_ENV.BIND]: '127.0.0.1',
-          [AGENT_ENV.WORKSPACE]: workspace,
-          [AGENT_ENV.SANDBOX_ID]: key,
-          [AGENT_ENV.PGID_FILE]: this.file(key, 'pgids'),
-        },
-        detached: true,
-        stdio: ['ignore', log, log, 'ipc'],
-      });
+      if (isolated) {
+        const runDir = this.runDirOf(key);
+        fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
+        const tools = this.lentTools();
+        launched = launchIsolated({
+          layout: { sandboxId: key, workspace, runDir, nodeBinary: this.opts.nodePath, agentScript: this.opts.agentScript, system: this.opts.system, tools },
+          env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools) },
+          logFd,
+          internet,
+          networkTimeoutMs: this.opts.startTimeoutMs,
+        });
+      } else {
+        launched = launchPlain({
+          nodePath: this.opts.nodePath,
+          agentScript: this.opts.agentScript,
+          logFd,
+          env: {
+            ...common,
+            [AGENT_ENV.PORT]: '0',
+            [AGENT_ENV.BIND]: '127.0.0.1',
+            [AGENT_ENV.WORKSPACE]: workspace,
+            [AGENT_ENV.SANDBOX_ID]: key,
+            [AGENT_ENV.PGID_FILE]: this.file(key, 'pgids'),
+          },
+        });
+      }
     } finally {
-      fs.closeSync(log);
+      fs.closeSync(logFd);
     }
+    const child = launched.child;
     if (child.pid === undefined) {
-      return Promise.reject(new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Could not start the agent for '${key}' (${this.opts.nodePath})`));
+      const what = isolated ? 'bwrap' : this.opts.nodePath;
+      return Promise.reject(new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Could not start the agent for '${key}' (${what})`));
     }
     const pid = child.pid;
     fs.writeFileSync(this.file(key, 'pid'), `${pid}\n`);
 
     const exited = new Promise<AgentExit>((resolve) => {
       child.once('exit', (code, signal) => {
-        this.reapGroups(key, pid);
+        launched.cleanup();
+        this.reapGroups(key, pid, isolated);
         if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
         this.lastExit.set(key, { pid, exit: { exitCode: code, signal } });
         resolve({ exitCode: code, signal });
@@ -148,16 +201,26 @@ export class AgentSupervisor {
       child.on('message', (msg: unknown) => {
         const m = msg as { type?: unknown; port?: unknown };
         if (m?.type === 'ready' && typeof m.port === 'number') {
-          clearTimeout(timer);
-          agent.knownPort = m.port;
-          resolve(m.port);
+          const reported = m.port;
+          // Ready once the sandbox's network is up as well (pasta, when isolated).
+          launched.ready.then(
+            () => {
+              clearTimeout(timer);
+              agent.knownPort = reported;
+              resolve(reported);
+            },
+            (err: Error) => {
+              fail(`has no network: ${err.message}`);
+              child.kill('SIGKILL');
+            },
+          );
         }
       });
       child.once('error', (err) => fail(`could not start: ${err.message}`));
       void exited.then((e) => fail(`exited (${e.signal ?? `code ${e.exitCode}`}) before it was ready`));
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
-    const agent: RunningAgent = { child, pid, secret, port, knownPort: null, exited };
+    const agent: RunningAgent = { child, launched, pid, secret, internet: isolated ? internet : true, port, knownPort: null, exited };
     this.agents.set(key, agent);
     return port;
   }
@@ -165,7 +228,7 @@ export class AgentSupervisor {
   state(key: string): AgentState {
     const agent = this.agents.get(key);
     if (!agent) return { running: false };
-    const state: AgentState = { running: true, pid: agent.pid, secret: agent.secret };
+    const state: AgentState = { running: true, pid: agent.pid, secret: agent.secret, isolation: this.opts.isolation, internet: agent.internet };
     if (agent.knownPort !== null) state.port = agent.knownPort;
     return state;
   }
@@ -183,12 +246,13 @@ export class AgentSupervisor {
     return { exitCode: null, signal: null, running: false };
   }
 
-  /** Sends a signal number to the agent; false when none runs. */
+  /** Sends a signal number to the agent itself (inside its namespaces, when isolated); false when none runs. */
   signal(key: string, signo: number): boolean {
     const agent = this.agents.get(key);
-    if (!agent) return false;
+    const target = agent?.launched.agentPid();
+    if (!agent || !target) return false;
     try {
-      process.kill(agent.pid, signo);
+      process.kill(target, signo);
       return true;
     } catch {
       return false;
@@ -202,7 +266,10 @@ export class AgentSupervisor {
       agent.child.kill('SIGKILL');
       await agent.exited;
     }
-    if (purge) fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
+    if (purge) {
+      fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
+      fs.rmSync(this.runDirOf(key), { recursive: true, force: true });
+    }
   }
 
   async stopAll(): Promise<void> {
@@ -213,10 +280,13 @@ export class AgentSupervisor {
     return [...this.agents.keys()];
   }
 
-  /** Kills every group listed in the agent's pgid file (and the agent's own), then forgets them. */
-  private reapGroups(key: string, agentPid: number): void {
+  /**
+   * Kills every group listed in the agent's pgid file (and the agent's own), then forgets them.
+   * An isolated agent's groups died with its pid namespace (and their ids are the namespace's).
+   */
+  private reapGroups(key: string, agentPid: number, isolated: boolean): void {
     const pgidFile = this.file(key, 'pgids');
-    for (const pgid of readPgids(pgidFile)) killGroup(pgid);
+    if (!isolated) for (const pgid of readPgids(pgidFile)) killGroup(pgid);
     killGroup(agentPid);
     fs.rmSync(pgidFile, { force: true });
     fs.rmSync(this.file(key, 'pid'), { force: true });
@@ -238,6 +308,15 @@ export class AgentSupervisor {
     }
     fs.rmSync(this.file(key, 'pgids'), { force: true });
     fs.rmSync(this.file(key, 'pid'), { force: true });
+  }
+
+  /**
+   * Host programs a sandbox borrows, read-only: cloudflared where it lives outside the system
+   * folders a sandbox already sees.
+   */
+  private lentTools(): Record<string, string> {
+    const found = onPath(this.opts.baseEnv[AGENT_ENV.CLOUDFLARED] || 'cloudflared', this.opts.baseEnv.PATH ?? '');
+    return found ? { cloudflared: found } : {};
   }
 
   private logTail(key: string): string {

@@ -2,10 +2,11 @@
  * The local container host's HTTP API (loopback only, behind the local door: every request
  * carries the host's secret), which the Worker's local stand-in for `ctx.container` calls:
  *
- *   GET    /health                        → { ok: true }
- *   POST   /containers/:key/start  { env? } → { running, port, pid, secret } (adopts a running agent;
- *                                            `env` is the sandbox's, for its commands)
- *   GET    /containers/:key                → { running, port?, pid?, secret? }  (`secret`: the agent's)
+ *   GET    /health                        → { ok: true, isolation, reason?, relayPort? }
+ *   POST   /containers/:key/start  { env?, internet? } → AgentState (adopts a running agent; `env`
+ *                                            is the sandbox's, for its commands)
+ *   GET    /containers/:key                → AgentState: { running, port?, pid?, secret?, isolation?,
+ *                                            internet?, relayPort? } (`secret`: the agent's)
  *   GET    /containers/:key/wait[?pid=]    → { exitCode, signal } when the agent (that pid) exits
  *                                            ({ exitCode: null, signal: null, running: false } if none runs)
  *   POST   /containers/:key/signal { signal } → { sent }
@@ -18,7 +19,15 @@ import { readJson } from '../http-util';
 import { asObject, optionalEnv } from '../request-parsers';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
-import type { AgentSupervisor } from './agent-supervisor';
+import type { AgentState, AgentSupervisor, StartOptions } from './agent-supervisor';
+
+export interface HostInfo {
+  /** How this host runs sandboxes, and why not isolated when it is not. */
+  isolation: 'namespaces' | 'none';
+  reason?: string;
+  /** The port relay's port on 127.0.0.1 (isolated mode): the way to a sandbox's ports. */
+  relayPort?: number;
+}
 
 /**
  * A sandbox id names folders here, so the two names that mean "this folder" or "the parent" are
@@ -30,9 +39,15 @@ export function checkKey(value: string | undefined): string {
   return key;
 }
 
-/** The sandbox's environment: it reaches the agent's commands only, never the agent itself. */
-function parseEnv(raw: unknown): Record<string, string> {
-  return optionalEnv(asObject(raw)) ?? {};
+/**
+ * `{ env?, internet? }`: the sandbox's environment (it reaches the agent's commands only, never
+ * the agent itself) and whether it gets outbound network (default true).
+ */
+function parseStart(raw: unknown): StartOptions {
+  const body = asObject(raw);
+  const internet = body.internet ?? true;
+  if (typeof internet !== 'boolean') throw new SandboxError(ErrorCode.INVALID_REQUEST, `'internet' must be true or false`);
+  return { env: optionalEnv(body) ?? {}, internet };
 }
 
 function parseSignal(raw: unknown): number {
@@ -43,19 +58,21 @@ function parseSignal(raw: unknown): number {
   return signal;
 }
 
-export function createHostServer(supervisor: AgentSupervisor, secret: string): http.Server {
+export function createHostServer(supervisor: AgentSupervisor, secret: string, info: HostInfo): http.Server {
+  // Every agent state says how to reach it: through the relay when isolated.
+  const described = (state: AgentState) => (state.running && info.relayPort ? { ...state, relayPort: info.relayPort } : state);
   const routes: Route[] = [
-    { method: 'GET', path: '/health', handler: () => json({ ok: true }) },
+    { method: 'GET', path: '/health', handler: () => json({ ok: true, ...info }) },
     {
       method: 'POST',
       path: '/containers/:key/start',
       handler: async ({ req, params }) => {
         const key = checkKey(params.key);
-        await supervisor.start(key, parseEnv(await readJson(req)));
-        return json(supervisor.state(key));
+        await supervisor.start(key, parseStart(await readJson(req)));
+        return json(described(supervisor.state(key)));
       },
     },
-    { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(supervisor.state(checkKey(params.key))) },
+    { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(described(supervisor.state(checkKey(params.key)))) },
     {
       method: 'GET',
       path: '/containers/:key/wait',

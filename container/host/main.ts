@@ -6,11 +6,14 @@
  *   SANDBOX_STATE_DIR   folder for workspaces, agent logs and pgid files (default ./.sandbox-ports/state)
  *   SANDBOX_HOST_SECRET the secret every request must carry (required; the Worker has the same)
  */
+import type http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { HOST_SECRET_ENV } from '../../worker/protocol/agent';
 import { AgentSupervisor, agentBaseEnv } from './agent-supervisor';
-import { createHostServer } from './host-server';
+import { createHostServer, type HostInfo } from './host-server';
+import { probeIsolation, readSystemEntries } from './isolation-probe';
+import { createPortRelay } from './port-relay';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 
 export const HOST_PORT_ENV = 'SANDBOX_HOST_PORT';
@@ -30,21 +33,49 @@ async function main(): Promise<void> {
   const secret = process.env[HOST_SECRET_ENV];
   if (!secret || secret.length < 16) throw new Error(`${HOST_SECRET_ENV} must be set to a secret of at least 16 characters (npm start makes one)`);
   delete process.env[HOST_SECRET_ENV];
-  const supervisor = new AgentSupervisor({ stateDir, agentScript: path.join(__dirname, 'agent.js'), baseEnv: agentBaseEnv(process.env) });
-  const server = createHostServer(supervisor, secret);
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
+  const support = probeIsolation();
+  const isolated = support.mode === 'namespaces';
+  const supervisor = new AgentSupervisor({
+    stateDir,
+    agentScript: path.join(__dirname, 'agent.js'),
+    baseEnv: agentBaseEnv(process.env),
+    isolation: support.mode,
+    system: isolated ? readSystemEntries() : [],
   });
-  const bound = (server.address() as AddressInfo).port;
-  console.log(`container host listening on ${bound} (state in ${stateDir})`);
+  const info: HostInfo = { isolation: support.mode };
+  if (support.reason) info.reason = support.reason;
+  let relay: http.Server | null = null;
+  if (isolated) {
+    relay = createPortRelay({
+      target: (key) => {
+        const state = supervisor.state(key);
+        return state.running && state.secret ? { socketPath: supervisor.socketOf(key), secret: state.secret } : null;
+      },
+    });
+    info.relayPort = await listen(relay, 0);
+  }
+  const server = createHostServer(supervisor, secret, info);
+  const bound = await listen(server, port);
+  if (!isolated) {
+    // Said once, loudly: the sandboxes started here are plain processes.
+    console.warn(`WARNING: sandboxes are NOT isolated (${support.reason}); they run as plain processes with your rights and share this machine's network.`);
+  }
+  console.log(`container host listening on ${bound} (state in ${stateDir}; isolation: ${support.mode})`);
   process.send?.({ type: 'ready', port: bound });
 
   stopOnSignals('container host', async () => {
-    server.closeAllConnections();
-    server.close();
+    for (const s of [server, relay]) {
+      s?.closeAllConnections();
+      s?.close();
+    }
     await supervisor.stopAll();
+  });
+}
+
+function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
 }
 

@@ -89,10 +89,14 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
   const running = s.processes.filter((p) => p.status === 'running').length;
   const parts: string[] = [s.status];
   if (s.ports.length > 0) parts.push(plural(s.ports.length, 'port'));
+  if (s.isolation === 'none') parts.push('not isolated');
+  if (s.internet === false) parts.push('no internet');
   const tooltip = [
     `**Sandbox \`${s.id}\`** — ${s.status}`,
     `${plural(running, 'running process', 'running processes')} · ${plural(s.ports.length, 'exposed port')} · ${plural(s.tunnels.length, 'tunnel')}`,
     ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
+    ...(s.isolation ? [ISOLATION_TEXT[s.isolation]] : []),
+    ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
     `Created ${s.createdAt}`,
   ].join('\n\n');
   return {
@@ -108,6 +112,12 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
     children,
   };
 }
+
+const ISOLATION_TEXT: Record<NonNullable<SandboxState['isolation']>, string> = {
+  container: 'Isolated: a container of its own.',
+  namespaces: 'Isolated: namespaces of its own (network, files, processes) on this machine.',
+  none: '**Not isolated:** its commands run as plain processes with your rights and share this machine’s network.',
+};
 
 /** Running first, then newest first. */
 function processOrder(a: ProcessInfo, b: ProcessInfo): number {

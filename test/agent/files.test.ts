@@ -57,6 +57,24 @@ describe('agent › files and checkout (real agent process)', function () {
     });
   });
 
+  describe('GET /files while the file changes', () => {
+    it('answers every read in full while a process rewrites the file, and the connection stays usable', async () => {
+      const writer = await api().ok('POST', '/processes', {
+        command: `while true; do printf '%s' "${'x'.repeat(4000)}" > churn.txt; : > churn.txt; printf 'short' > churn.txt; done`,
+      });
+      try {
+        // One kept-alive connection (fetch reuses it): a body that ended short of its declared
+        // length would stall the next answer on it until the test's time ran out.
+        for (let i = 0; i < 300; i++) {
+          const r = await api().call('GET', '/files?path=churn.txt');
+          assert.ok(r.status === 200 || r.status === 404, `read ${i}: ${r.status}`);
+        }
+      } finally {
+        await api().ok('DELETE', `/processes/${writer.id}?signal=SIGKILL`);
+      }
+    });
+  });
+
   describe('path confinement', () => {
     before(() => {
       fs.symlinkSync('/etc', path.join(agent().workspace, 'etc-link'));

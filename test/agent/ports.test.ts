@@ -114,11 +114,21 @@ describe('agent › ports (real agent process)', function () {
   });
 
   describe('GET /ports/:port/listener', () => {
-    it('says who holds a port on the machine, and on which address', async () => {
+    it('says who holds a port on the machine, on which address, and whether it is the sandbox', async () => {
       const server = net.createServer().listen(0, '127.0.0.1');
       await new Promise((r) => server.once('listening', r));
       const port = (server.address() as net.AddressInfo).port;
-      assert.deepEqual(await api().ok('GET', `/ports/${port}/listener`), { listening: true, address: '127.0.0.1' });
+      // This agent runs as a plain process: a port of this test's is another program's.
+      const other = await api().ok('GET', `/ports/${port}/listener`);
+      assert.equal(other.listening, true);
+      assert.equal(other.address, '127.0.0.1');
+      assert.equal(other.owner, 'other');
+      assert.match(other.holder, new RegExp(`^pid ${process.pid} \\(`));
+      const ownPort = await freePort();
+      const proc = await api().ok('POST', '/processes', { command: pyServer(ownPort) });
+      await api().ok('POST', `/processes/${proc.id}/wait-for-port`, { port: ownPort, timeout: 15000 });
+      assert.deepEqual(await api().ok('GET', `/ports/${ownPort}/listener`), { listening: true, address: '0.0.0.0', owner: 'sandbox' });
+      await api().ok('DELETE', `/processes/${proc.id}?signal=SIGKILL`);
       server.close();
       await new Promise((r) => server.once('close', r));
       assert.deepEqual(await api().ok('GET', `/ports/${port}/listener`), { listening: false });

@@ -42,11 +42,13 @@ export class SseReader {
   }
 }
 
-/** A control-API caller for a stack: JSON in and out, throws on a non-2xx answer. */
+/** A control-API caller for a stack: JSON in and out (bytes go as they are), throws on a non-2xx answer. */
 export function apiCaller(stack) {
   const headers = { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' };
   return async (method, p, body) => {
-    const res = await fetch(`${stack.url}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const raw = body instanceof Uint8Array;
+    const init = { method, headers: raw ? { authorization: headers.authorization } : headers, body: body === undefined ? undefined : raw ? body : JSON.stringify(body) };
+    const res = await fetch(`${stack.url}/api/v1${p}`, init);
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
     return text ? JSON.parse(text) : null;

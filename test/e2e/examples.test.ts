@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Api } from '../helpers/api';
 import { freePort } from '../helpers/net';
 import { nextMessage, previewRequest, previewSocket } from '../helpers/preview-client';
-import { NODE_PATH } from '../helpers/services';
-import { sharedStack, tempDir } from '../helpers/stack';
+import { installWs } from '../helpers/fixtures';
+import { sharedStack } from '../helpers/stack';
 
 /** The source documents' examples, end to end against the local stack (through the control API). */
 describe('the documents’ examples, end to end', function () {
@@ -61,7 +58,8 @@ const wss = new WebSocket.Server({ port: ${port} });
 wss.on('connection', (ws) => ws.on('message', (message) => ws.send(\`Echo: \${message}\`)));
 console.log('WebSocket server listening on port ${port}');
 `);
-    const server = await api.ok('POST', `${base}/processes`, { command: 'node ws-server.js', env: { NODE_PATH } });
+    await installWs(api, box);
+    const server = await api.ok('POST', `${base}/processes`, { command: 'node ws-server.js' });
     await api.ok('POST', `${base}/processes/${server.id}/wait-for-log`, { pattern: 'WebSocket server listening' });
     const exposed = await api.ok('POST', `${base}/ports`, { port, name: 'websocket' });
     const ws = previewSocket(exposed.url.replace('http://', 'ws://'));
@@ -93,13 +91,13 @@ console.log('WebSocket server listening on port ${port}');
   });
 
   it('a static site cloned with checkout and served from its folder', async () => {
-    const repo = path.join(tempDir('site'), 'static-site');
-    fs.mkdirSync(repo, { recursive: true });
-    fs.writeFileSync(path.join(repo, 'index.html'), '<h1>Static site</h1>');
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
-    git('init', '-q', '-b', 'main');
-    git('add', '.');
-    git('commit', '-q', '-m', 'site');
+    // The repository lives in the sandbox's own /tmp (it sees nothing of this machine's).
+    const repo = '/tmp/repos/static-site';
+    const make = await api.ok('POST', `${base}/exec`, {
+      command: `mkdir -p ${repo} && cd ${repo} && echo '<h1>Static site</h1>' > index.html && git init -q -b main && git add . && git commit -q -m site`,
+      env: { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+    });
+    assert.equal(make.exitCode, 0, make.stderr);
     const out = await api.ok('POST', `${base}/checkout`, { repoUrl: `file://${repo}` });
     assert.equal(out.path, '/workspace/static-site');
     const port = await freePort();
@@ -107,6 +105,6 @@ console.log('WebSocket server listening on port ${port}');
     await api.ok('POST', `${base}/processes/${server.id}/wait-for-port`, { port });
     const exposed = await api.ok('POST', `${base}/ports`, { port, name: 'static-site' });
     const r = await previewRequest(exposed.url);
-    assert.equal(r.text, '<h1>Static site</h1>');
+    assert.equal(r.text, '<h1>Static site</h1>\n');
   });
 });

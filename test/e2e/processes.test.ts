@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Api } from '../helpers/api';
-import { freePort, pidAlive, eventually } from '../helpers/net';
+import { freePort, eventually } from '../helpers/net';
 import { sharedStack } from '../helpers/stack';
 
 describe('control API › processes (real Worker, real agent)', function () {
@@ -33,8 +33,10 @@ describe('control API › processes (real Worker, real agent)', function () {
     assert.ok(proc.pid > 0);
     const ready = await api.call('POST', `${base}/processes/${proc.id}/wait-for-port`, { port, timeout: 20000 });
     assert.equal(ready.status, 200, JSON.stringify(ready.body));
-    const page = await fetch(`http://127.0.0.1:${port}/`);
-    assert.equal(page.status, 200);
+    // It serves inside the sandbox; nothing of it appears on this machine's loopback.
+    const inside = await api.ok('POST', `${base}/exec`, { command: `python3 -c "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:${port}/').status)"` });
+    assert.equal(inside.stdout.trim(), '200');
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/`));
     await api.ok('DELETE', `${base}/processes/${proc.id}`);
   });
 
@@ -68,10 +70,12 @@ describe('control API › processes (real Worker, real agent)', function () {
   it('kills the whole process group: a shell and the children it spawned', async () => {
     const proc = await api.ok('POST', `${base}/processes`, { command: 'sleep 300 & sleep 301 & echo "children $!"; wait' });
     const { line } = await api.ok('POST', `${base}/processes/${proc.id}/wait-for-log`, { pattern: 'children', timeout: 10000 });
+    // The pid is the sandbox's own (its pid namespace): asked about inside.
     const child = Number(line.split(' ')[1]);
-    assert.ok(pidAlive(child), 'the child runs before the kill');
+    const alive = async () => (await api.ok('POST', `${base}/exec`, { command: `kill -0 ${child} 2>/dev/null && echo alive || echo gone` })).stdout.trim() === 'alive';
+    assert.ok(await alive(), 'the child runs before the kill');
     await api.ok('DELETE', `${base}/processes/${proc.id}`);
-    await eventually(() => !pidAlive(child), 10000, 'the child process is gone');
+    await eventually(async () => !(await alive()), 10000, 'the child process is gone');
   });
 
   it('exec reports exit codes, stdout and stderr', async () => {

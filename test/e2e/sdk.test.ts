@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { freePort } from '../helpers/net';
 import { nextMessage, previewRequest, previewSocket } from '../helpers/preview-client';
-import { ECHO_SERVER, NODE_PATH } from '../helpers/services';
+import { bundled } from '../helpers/fixtures';
+import { ECHO_SERVER } from '../helpers/services';
 import { FAKE_CLOUDFLARED, newStack, type Stack } from '../helpers/stack';
 
 /** The SDK exports (getSandbox, Process objects) used from a user's own Worker, for real. */
@@ -21,8 +22,8 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     await stack?.stop();
   });
 
-  async function run(name: string, query = ''): Promise<{ status: number; body: any }> {
-    const res = await fetch(`${stack.url}/${name}${query}`);
+  async function run(name: string, query = '', body?: Uint8Array): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${stack.url}/${name}${query}`, body ? { method: 'POST', body } : {});
     return { status: res.status, body: await res.json() };
   }
 
@@ -67,7 +68,7 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
 
   it('exposePort(port, name) gives a preview URL that proxyToSandbox serves; closePort ends it', async () => {
     const port = await freePort();
-    const { status, body } = await run('expose', `?port=${port}&script=${encodeURIComponent(ECHO_SERVER)}&nodePath=${encodeURIComponent(NODE_PATH)}`);
+    const { status, body } = await run('expose', `?port=${port}`, new Uint8Array(bundled(ECHO_SERVER)));
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.exposed.name, 'web-server');
     assert.equal(body.exposed.url, body.exposed.exposedAt);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
+import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from '../../worker/protocol/agent';
 import { SseParser, type SseMessage } from '../../worker/protocol/sse';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -38,9 +38,9 @@ export interface Reply<T = any> {
 export class Client {
   readonly base: string;
   private readonly defaults: Record<string, string>;
-  constructor(base: string, secret?: string) {
+  constructor(base: string, secret?: string, headers: Record<string, string> = {}) {
     this.base = base;
-    this.defaults = secret === undefined ? {} : { [LOCAL_SECRET_HEADER]: secret };
+    this.defaults = secret === undefined ? { ...headers } : { ...headers, [LOCAL_SECRET_HEADER]: secret };
   }
 
   async call<T = any>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
@@ -251,6 +251,50 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ti
 }
 
 export { freePort } from './net';
+
+/** What the host answers about an agent (POST …/start, GET /containers/:key). */
+export interface AgentState {
+  running: boolean;
+  port: number;
+  pid: number;
+  secret: string;
+  isolation?: 'namespaces' | 'none';
+  relayPort?: number;
+}
+
+/**
+ * A client for a sandbox's agent as the Worker reaches it: on its loopback port (plain), or
+ * through the host's port relay to port 3000 inside (isolated).
+ */
+export function agentClient(key: string, state: AgentState): Client {
+  if (state.relayPort) {
+    return new Client(`http://127.0.0.1:${state.relayPort}`, state.secret, { [RELAY_KEY_HEADER]: key, [RELAY_PORT_HEADER]: '3000' });
+  }
+  return new Client(`http://127.0.0.1:${state.port}`, state.secret);
+}
+
+/**
+ * A command that sleeps and carries a mark no other process has, so a test can find it on this
+ * machine whatever pid namespace it runs in.
+ */
+export function markedSleep(): { command: string; mark: string } {
+  const mark = `1000.${Math.floor(Math.random() * 1e9)}`;
+  return { command: `sleep ${mark}`, mark };
+}
+
+/** True while some process on this machine runs `sleep <mark>`. */
+export function markedAlive(mark: string): boolean {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('sleep') && argv[1] === mark && !processGone(Number(entry))) return true;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return false;
+}
 
 /**
  * One real agent for a describe block: started before its tests, stopped after. Answers a getter,

@@ -3,42 +3,61 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
-import { Client, processGone, startHost, waitUntil, type HostUnderTest } from '../helpers/agent-process';
+import { agentClient as clientFor, markedAlive, markedSleep, processGone, startHost, waitUntil, type AgentState, type HostUnderTest } from '../helpers/agent-process';
 
-describe('local container host (real host and agent processes)', function () {
+for (const mode of ['namespaces', 'none'] as const) describe(`local container host, isolation ${mode} (real host and agent processes)`, function () {
   this.timeout(30000);
   let host: HostUnderTest;
   const api = () => host.client;
-  const agentClient = (agent: { port: number; secret: string }) => new Client(`http://127.0.0.1:${agent.port}`, agent.secret);
+  // The key travels with the state, so each call below reads as before.
+  const keyed = new WeakMap<object, string>();
+  const agentClient = (agent: AgentState) => clientFor(keyed.get(agent)!, agent);
+  const start = async (client: HostUnderTest['client'], key: string, body: unknown = {}): Promise<AgentState> => {
+    const state = await client.ok('POST', `/containers/${key}/start`, body);
+    keyed.set(state, key);
+    return state;
+  };
+  const sleeper = async (agent: AgentState): Promise<string> => {
+    const { command, mark } = markedSleep();
+    await agentClient(agent).ok('POST', '/processes', { command });
+    await waitUntil(() => markedAlive(mark), 'the sleep runs', 5000);
+    return mark;
+  };
 
   before(async () => {
-    host = await startHost();
+    host = await startHost({ SANDBOX_ISOLATION: mode });
   });
   after(async () => {
     await host?.stop();
   });
 
   describe('GET /health', () => {
-    it('answers ok', async () => {
-      assert.deepEqual(await api().ok('GET', '/health'), { ok: true });
+    it('answers ok and says how it runs sandboxes', async () => {
+      const health = await api().ok('GET', '/health');
+      assert.equal(health.ok, true);
+      assert.equal(health.isolation, mode);
+      if (mode === 'none') assert.match(health.reason, /SANDBOX_ISOLATION=none/);
+      else assert.ok(health.relayPort > 0);
     });
   });
 
   describe('POST /containers/:key/start', () => {
     it('runs one agent per key, each on its own loopback port with its own workspace', async () => {
-      const a = await api().ok('POST', '/containers/box-a/start', { env: { GREETING: 'from-a' } });
-      const b = await api().ok('POST', '/containers/box-b/start', {});
-      assert.notEqual(a.port, b.port);
+      const a = await start(api(), 'box-a', { env: { GREETING: 'from-a' } });
+      const b = await start(api(), 'box-b');
+      if (mode === 'none') assert.notEqual(a.port, b.port);
       assert.deepEqual(await agentClient(a).ok('GET', '/health'), { ok: true, sandboxId: 'box-a' });
       assert.deepEqual(await agentClient(b).ok('GET', '/health'), { ok: true, sandboxId: 'box-b' });
+      await agentClient(a).ok('PUT', '/files?path=/workspace/mine.txt', 'a');
+      assert.ok(fs.existsSync(path.join(host.stateDir, 'workspaces', 'box-a', 'mine.txt')));
       const r = await agentClient(a).ok('POST', '/exec', { command: 'echo "$GREETING"; pwd' });
-      assert.equal(r.stdout, `from-a\n${path.join(host.stateDir, 'workspaces', 'box-a')}\n`);
+      assert.equal(r.stdout, `from-a\n${mode === 'none' ? path.join(host.stateDir, 'workspaces', 'box-a') : '/workspace'}\n`);
     });
 
     it('adopts a running agent instead of starting a second one', async () => {
-      const first = await api().ok('POST', '/containers/box-a/start', {});
+      const first = await start(api(), 'box-a');
       const state = await api().ok('GET', '/containers/box-a');
-      const again = await api().ok('POST', '/containers/box-a/start', {});
+      const again = await start(api(), 'box-a');
       assert.equal(again.port, first.port);
       assert.deepEqual(await api().ok('GET', '/containers/box-a'), state);
       assert.equal(state.running, true);
@@ -75,30 +94,29 @@ describe('local container host (real host and agent processes)', function () {
     });
 
     it('answers when the agent is killed from outside, and its process groups die with it', async () => {
-      const started = await api().ok('POST', '/containers/box-kill/start', {});
-      const agent = agentClient(started);
-      const sleeper = await agent.ok('POST', '/processes', { command: 'sleep 1000' });
+      const started = await start(api(), 'box-kill');
+      const mark = await sleeper(started);
       const { pid: agentPid } = await api().ok('GET', '/containers/box-kill');
       // With the pid, the answer is the same whether the wait or the kill gets there first.
       const waiting = api().ok('GET', `/containers/box-kill/wait?pid=${agentPid}`);
       process.kill(agentPid, 'SIGKILL');
       assert.deepEqual(await waiting, { exitCode: null, signal: 'SIGKILL' });
-      await waitUntil(() => processGone(sleeper.pid), 'the sleep died with its agent', 5000);
+      await waitUntil(() => !markedAlive(mark), 'the sleep died with its agent', 5000);
       assert.deepEqual(await api().ok('GET', '/containers/box-kill'), { running: false });
       assert.ok(!fs.existsSync(path.join(host.stateDir, 'agents', 'box-kill.pgids')));
-      const restarted = await api().ok('POST', '/containers/box-kill/start', {});
+      const restarted = await start(api(), 'box-kill');
       assert.deepEqual(await agentClient(restarted).ok('GET', '/health'), { ok: true, sandboxId: 'box-kill' });
     });
   });
 
   describe('POST /containers/:key/signal', () => {
     it('sends a signal number to the agent, which ends its processes and exits 0 on SIGTERM', async () => {
-      const started = await api().ok('POST', '/containers/box-term/start', {});
-      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
+      const started = await start(api(), 'box-term');
+      const mark = await sleeper(started);
       const waiting = api().ok('GET', '/containers/box-term/wait');
       assert.deepEqual(await api().ok('POST', '/containers/box-term/signal', { signal: 15 }), { sent: true });
       assert.deepEqual(await waiting, { exitCode: 0, signal: null });
-      assert.ok(processGone(sleeper.pid));
+      await waitUntil(() => !markedAlive(mark), 'the sleep ended with its agent', 5000);
       const bad = await api().call('POST', '/containers/box-term/signal', { signal: 'TERM' });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.code, 'INVALID_SIGNAL');
@@ -107,13 +125,13 @@ describe('local container host (real host and agent processes)', function () {
 
   describe('DELETE /containers/:key', () => {
     it('stops the agent and its processes, and with purge=1 removes the workspace', async () => {
-      const started = await api().ok('POST', '/containers/box-del/start', {});
-      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
+      const started = await start(api(), 'box-del');
+      const mark = await sleeper(started);
       await agentClient(started).ok('PUT', '/files?path=keep.txt', 'x');
       const workspace = path.join(host.stateDir, 'workspaces', 'box-del');
       assert.ok(fs.existsSync(path.join(workspace, 'keep.txt')));
       assert.equal((await api().call('DELETE', '/containers/box-del')).status, 204);
-      assert.ok(processGone(sleeper.pid));
+      await waitUntil(() => !markedAlive(mark), 'the sleep is gone', 5000);
       assert.ok(fs.existsSync(workspace), 'kept without purge');
       assert.equal((await api().call('DELETE', '/containers/box-del?purge=1')).status, 204);
       assert.ok(!fs.existsSync(workspace));
@@ -122,29 +140,35 @@ describe('local container host (real host and agent processes)', function () {
 
   describe('SIGTERM', () => {
     it('stops every agent and every process they started, then exits', async () => {
-      const own = await startHost();
+      const own = await startHost({ SANDBOX_ISOLATION: mode });
       try {
         const pids: number[] = [];
+        const marks: string[] = [];
         for (const key of ['t-1', 't-2']) {
-          const started = await own.client.ok('POST', `/containers/${key}/start`, {});
+          const started = await start(own.client, key);
           pids.push((await own.client.ok('GET', `/containers/${key}`)).pid);
-          pids.push((await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' })).pid);
+          marks.push(await sleeper(started));
         }
         await own.stop('SIGTERM');
         assert.equal(own.child.exitCode, 0);
         for (const pid of pids) await waitUntil(() => processGone(pid), `pid ${pid} is gone`, 5000);
+        for (const mark of marks) await waitUntil(() => !markedAlive(mark), `sleep ${mark} is gone`, 5000);
       } finally {
         await own.stop('SIGKILL');
       }
     });
 
     it('agents stop with their host even when the host is SIGKILLed', async () => {
-      const own = await startHost();
-      const started = await own.client.ok('POST', '/containers/orphan/start', {});
+      const own = await startHost({ SANDBOX_ISOLATION: mode });
+      const started = await start(own.client, 'orphan');
       const agentPid = (await own.client.ok('GET', '/containers/orphan')).pid;
-      const sleeper = await agentClient(started).ok('POST', '/processes', { command: 'sleep 1000' });
+      const mark = await sleeper(started);
+      // Isolated, the host also runs pasta beside each agent: it must not outlive the host either.
+      const helpers = fs.readFileSync(`/proc/${own.pid}/task/${own.pid}/children`, 'utf8').trim().split(/\s+/).map(Number).filter((p) => p !== agentPid);
+      if (mode === 'namespaces') assert.ok(helpers.length > 0, 'pasta runs beside the agent');
       own.child.kill('SIGKILL');
-      await waitUntil(() => processGone(agentPid) && processGone(sleeper.pid), 'the agent and its sleep are gone', 5000);
+      await waitUntil(() => processGone(agentPid) && !markedAlive(mark), 'the agent and its sleep are gone', 5000);
+      for (const pid of helpers) await waitUntil(() => processGone(pid), `helper ${pid} is gone`, 5000);
       // Only now that nothing writes into the state folder can it be removed.
       await own.stop('SIGKILL');
     });

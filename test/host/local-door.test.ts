@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
-import { Client, startHost, tempDir, type HostUnderTest } from '../helpers/agent-process';
+import { LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from '../../worker/protocol/agent';
+import { agentClient, startHost, tempDir, type AgentState, type HostUnderTest } from '../helpers/agent-process';
 
 interface RawReply {
   status: number;
@@ -29,25 +29,39 @@ function raw(port: number, method: string, urlPath: string, headers: Record<stri
   });
 }
 
-describe('local doors (real host and agent processes)', function () {
+for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isolation ${mode} (real host and agent processes)`, function () {
   this.timeout(30000);
   let host: HostUnderTest;
-  let agent: { port: number; secret: string; pid: number };
+  let agent: AgentState;
   let markers: string;
 
   before(async () => {
     markers = tempDir('door-markers');
-    host = await startHost({ npm_package_name: 'leaky-host-variable' });
+    host = await startHost({ npm_package_name: 'leaky-host-variable', SANDBOX_ISOLATION: mode });
     agent = await host.client.ok('POST', '/containers/door-box/start', {});
   });
+
+  /**
+   * The host's second door: the agent's own port (plain), or the port relay that leads to every
+   * isolated sandbox's ports. `to` addresses a request to `key`'s agent through it.
+   */
+  const door = (state: AgentState) => (state.relayPort ? state.relayPort : state.port);
+  const to = (key: string, state: AgentState): Record<string, string> => (state.relayPort ? { [RELAY_KEY_HEADER]: key, [RELAY_PORT_HEADER]: '3000' } : {});
   after(async () => {
     await host?.stop();
     fs.rmSync(markers, { recursive: true, force: true });
   });
 
   const listeners = () => [
-    { name: 'container host', port: host.port, secret: host.secret, path: '/containers/evil-box/start', body: JSON.stringify({ env: { X: '1' } }) },
-    { name: 'agent', port: agent.port, secret: agent.secret, path: '/exec', body: JSON.stringify({ command: `touch ${path.join(markers, 'pwned')}` }) },
+    { name: 'container host', port: host.port, secret: host.secret, path: '/containers/evil-box/start', body: JSON.stringify({ env: { X: '1' } }), extra: {} },
+    {
+      name: mode === 'none' ? 'agent' : 'port relay',
+      port: door(agent),
+      secret: agent.secret,
+      path: '/exec',
+      body: JSON.stringify({ command: `touch ${path.join(markers, 'pwned')}` }),
+      extra: to('door-box', agent),
+    },
   ];
 
   async function assertNothingChanged(): Promise<void> {
@@ -68,7 +82,7 @@ describe('local doors (real host and agent processes)', function () {
   for (const [what, headers, message] of refusals) {
     it(`refuses a request with ${what} with 403 on both listeners, and nothing happens`, async () => {
       for (const l of listeners()) {
-        const r = await raw(l.port, 'POST', l.path, headers(l), l.body);
+        const r = await raw(l.port, 'POST', l.path, { ...l.extra, ...headers(l) }, l.body);
         assert.equal(r.status, 403, `${l.name}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.code, 'LOCAL_ACCESS_DENIED', l.name);
         assert.match(r.body.error, message, l.name);
@@ -80,28 +94,49 @@ describe('local doors (real host and agent processes)', function () {
 
   it('answers a CORS preflight with 403 and no CORS grant, and refuses paths it does not have the same way', async () => {
     for (const l of listeners()) {
-      const pre = await raw(l.port, 'OPTIONS', l.path, { host: '127.0.0.1', origin: 'https://evil.example', 'access-control-request-method': 'POST' });
+      const pre = await raw(l.port, 'OPTIONS', l.path, { ...l.extra, host: '127.0.0.1', origin: 'https://evil.example', 'access-control-request-method': 'POST' });
       assert.equal(pre.status, 403, l.name);
       assert.equal(pre.headers['access-control-allow-origin'], undefined);
-      const unknown = await raw(l.port, 'GET', '/no/such/path', { host: '127.0.0.1' });
+      const unknown = await raw(l.port, 'GET', '/no/such/path', { ...l.extra, host: '127.0.0.1' });
       assert.equal(unknown.status, 403, `${l.name}: a caller without the secret learns nothing about the routes`);
     }
   });
 
   it("the host's secret does not open an agent, and an agent's secret does not open the host or another agent", async () => {
-    const other = await host.client.ok('POST', '/containers/door-other/start', {});
+    const other: AgentState = await host.client.ok('POST', '/containers/door-other/start', {});
     const asWorker = { host: '127.0.0.1', 'content-type': 'application/json' };
-    assert.equal((await raw(agent.port, 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: host.secret })).status, 403);
+    const agentHealth = (state: AgentState, key: string, secret: string) => raw(door(state), 'GET', '/health', { ...asWorker, ...to(key, state), [LOCAL_SECRET_HEADER]: secret });
+    assert.equal((await agentHealth(agent, 'door-box', host.secret)).status, 403);
     assert.equal((await raw(host.port, 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: agent.secret })).status, 403);
-    assert.equal((await raw(other.port, 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: agent.secret })).status, 403);
+    assert.equal((await agentHealth(other, 'door-other', agent.secret)).status, 403);
     assert.notEqual(other.secret, agent.secret);
-    assert.equal((await raw(other.port, 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: other.secret })).status, 200);
+    assert.equal((await agentHealth(other, 'door-other', other.secret)).status, 200);
     await host.client.ok('DELETE', '/containers/door-other?purge=1');
   });
 
+  if (mode === 'namespaces') {
+    it("serves a sandbox's port only with that sandbox's secret, passing a browser's headers on as a preview would", async () => {
+      const client = agentClient('door-box', agent);
+      const proc = await client.ok('POST', '/processes', { command: 'python3 -m http.server 8000' });
+      await client.ok('POST', `/processes/${proc.id}/wait-for-port`, { port: 8000, timeout: 15000 });
+      const service = { [RELAY_KEY_HEADER]: 'door-box', [RELAY_PORT_HEADER]: '8000', host: '127.0.0.1' };
+      for (const secret of [undefined, 'guess', host.secret]) {
+        const r = await raw(agent.relayPort!, 'GET', '/', { ...service, ...(secret ? { [LOCAL_SECRET_HEADER]: secret } : {}) });
+        assert.equal(r.status, 403, `secret ${secret}`);
+      }
+      const r = await raw(agent.relayPort!, 'GET', '/', { ...service, [LOCAL_SECRET_HEADER]: agent.secret, origin: 'http://8000-door-box-tok.localhost:8787', 'sec-fetch-site': 'same-origin' });
+      assert.equal(r.status, 200);
+      assert.match(String(r.body), /Directory listing/);
+      const unknown = await raw(agent.relayPort!, 'GET', '/', { ...service, [RELAY_KEY_HEADER]: 'no-such-box', [LOCAL_SECRET_HEADER]: agent.secret });
+      assert.equal(unknown.status, 403);
+      await client.ok('DELETE', `/processes/${proc.id}?signal=SIGKILL`);
+    });
+  }
+
   it('lets the Worker in: loopback Host, the secret, a JSON body', async () => {
-    for (const hostHeader of ['127.0.0.1', `localhost:${agent.port}`]) {
-      const r = await raw(agent.port, 'POST', '/exec', { host: hostHeader, 'content-type': 'application/json', [LOCAL_SECRET_HEADER]: agent.secret }, JSON.stringify({ command: 'echo in' }));
+    for (const hostHeader of ['127.0.0.1', `localhost:${door(agent)}`]) {
+      const headers = { ...to('door-box', agent), host: hostHeader, 'content-type': 'application/json', [LOCAL_SECRET_HEADER]: agent.secret };
+      const r = await raw(door(agent), 'POST', '/exec', headers, JSON.stringify({ command: 'echo in' }));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.stdout, 'in\n');
     }
@@ -117,7 +152,7 @@ describe('local doors (real host and agent processes)', function () {
         const agentEnv = fs.readFileSync(`/proc/${started.pid}/environ`, 'utf8').split('\0');
         assert.ok(!agentEnv.some((v) => v.startsWith('NODE_OPTIONS=')), 'the agent process has no NODE_OPTIONS');
         assert.ok(!agentEnv.some((v) => v.startsWith('GREETING=')));
-        const r = await new Client(`http://127.0.0.1:${started.port}`, started.secret).ok('POST', '/exec', { command: 'echo "$GREETING"' });
+        const r = await agentClient('env-box', started).ok('POST', '/exec', { command: 'echo "$GREETING"' });
         assert.equal(r.stdout, 'hi\n', 'the commands see the sandbox env');
       } finally {
         await host.client.ok('DELETE', '/containers/env-box?purge=1');
@@ -127,7 +162,7 @@ describe('local doors (real host and agent processes)', function () {
     });
 
     it("keeps the host's environment out of the sandbox: PATH, HOME and LANG only, and no secret", async () => {
-      const r = await new Client(`http://127.0.0.1:${agent.port}`, agent.secret).ok('POST', '/exec', { command: 'env' });
+      const r = await agentClient('door-box', agent).ok('POST', '/exec', { command: 'env' });
       const names = (r.stdout as string).split('\n').filter(Boolean).map((l) => l.split('=')[0]);
       assert.ok(names.includes('PATH'));
       assert.ok(!names.includes('npm_package_name'), r.stdout);

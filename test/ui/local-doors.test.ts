@@ -11,7 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startHost, tempDir, type HostUnderTest } from '../helpers/agent-process';
+import { startHost, tempDir, type AgentState, type HostUnderTest } from '../helpers/agent-process';
 
 const PUBLIC_ORIGIN = 'https://attacker.example';
 
@@ -55,10 +55,15 @@ function formPost(action: string, json: string): string {
 <script>document.getElementById('f').submit()</script>`;
 }
 
-describe('local doors against a real browser (headless Chromium)', function () {
+for (const mode of ['namespaces', 'none'] as const) describe(`local doors against a real browser (headless Chromium), isolation ${mode}`, function () {
   this.timeout(120000);
   let host: HostUnderTest;
-  let agent: { port: number; secret: string };
+  let agent: AgentState;
+  /**
+   * The port a page would find for the agent: the agent's own (plain processes), or the host's
+   * port relay, the one way to an isolated sandbox's agent.
+   */
+  let agentDoor: number;
   let browser: Browser;
   let pages: http.Server;
   let pagesPort: number;
@@ -68,8 +73,9 @@ describe('local doors against a real browser (headless Chromium)', function () {
 
   before(async () => {
     markers = tempDir('browser-markers');
-    host = await startHost();
+    host = await startHost({ SANDBOX_ISOLATION: mode });
     agent = await host.client.ok('POST', '/containers/door-box/start', {});
+    agentDoor = agent.relayPort ?? agent.port;
     // The attacking pages' own server: whatever page the test puts in `pageHtml`.
     pages = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -106,7 +112,7 @@ describe('local doors against a real browser (headless Chromium)', function () {
     });
     context.on('response', (res) => {
       const port = Number(new URL(res.url()).port);
-      if (port === host.port || port === agent.port) answered.push({ what: `${res.request().method()} ${res.url()}`, status: res.status() });
+      if (port === host.port || port === agentDoor) answered.push({ what: `${res.request().method()} ${res.url()}`, status: res.status() });
     });
     return context;
   }
@@ -132,7 +138,7 @@ describe('local doors against a real browser (headless Chromium)', function () {
   ] as const) {
     it(`refuses every request from a page on ${label}`, async () => {
       answered.length = 0;
-      pageHtml = attackPage({ agentUrl: `http://127.0.0.1:${agent.port}`, hostUrl: `http://localhost:${host.port}`, marker: path.join(markers, 'pwned') });
+      pageHtml = attackPage({ agentUrl: `http://127.0.0.1:${agentDoor}`, hostUrl: `http://localhost:${host.port}`, marker: path.join(markers, 'pwned') });
       const page = await openAttacker(originOf());
       await page.waitForFunction('window.seen !== undefined', undefined, { timeout: 60000 });
       const seen = (await page.evaluate('window.seen')) as Record<string, string>;
@@ -147,7 +153,7 @@ describe('local doors against a real browser (headless Chromium)', function () {
 
     it(`refuses a top-level text/plain form POST from a page on ${label}`, async () => {
       for (const [target, body] of [
-        [`http://127.0.0.1:${agent.port}/exec`, JSON.stringify({ command: `touch ${path.join(markers, 'form')}` })],
+        [`http://127.0.0.1:${agentDoor}/exec`, JSON.stringify({ command: `touch ${path.join(markers, 'form')}` })],
         [`http://127.0.0.1:${host.port}/containers/evil-box/start`, JSON.stringify({ env: {} })],
       ] as const) {
         pageHtml = formPost(target, body);

@@ -35,6 +35,15 @@ describe('tree model', () => {
   describe('buildTree', () => {
     const roots = buildTree(world, { now: NOW });
 
+    it('says when a sandbox is not isolated or has no internet, and how it is isolated in the tooltip', () => {
+      const [plain, isolated] = buildTree(worldFrom([box('plain', { isolation: 'none', internet: false }), box('sealed', { isolation: 'namespaces', internet: true })]), { now: NOW });
+      assert.equal(plain!.description, 'running · not isolated · no internet');
+      assert.match(plain!.tooltip, /Not isolated:.*plain processes/);
+      assert.match(plain!.tooltip, /No outbound network/);
+      assert.equal(isolated!.description, 'running');
+      assert.match(isolated!.tooltip, /namespaces of its own/);
+    });
+
     it('lists sandboxes by id with state icon and a description counting exposed ports', () => {
       assert.deepEqual(roots.map((r) => r.label), ['another', 'my-box']);
       const s = roots[1]!;

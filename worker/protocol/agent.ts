@@ -65,6 +65,13 @@ export interface ListenerInfo {
   listening: boolean;
   /** The address the port is bound to (e.g. 0.0.0.0, 127.0.0.1, ::). */
   address?: string;
+  /**
+   * Whose listener it is. Always the sandbox's in a container or namespaces; as plain processes
+   * (the local fallback) the port may be held by another sandbox or program on the machine.
+   */
+  owner?: 'sandbox' | 'other';
+  /** Who holds it, when that is not the sandbox: e.g. `pid 4121 (python3 -m http.server 8000)`. */
+  holder?: string;
 }
 
 /**
@@ -114,6 +121,17 @@ export const AGENT_ENV = {
    * PATH, HOME and LANG. It never becomes the agent's own environment.
    */
   COMMAND_ENV: 'SANDBOX_COMMAND_ENV',
+  /**
+   * '1' when the agent runs in namespaces of its own (the local host's isolated mode, or a
+   * container): every path it sees is the sandbox's, so file operations and `cwd` may name any
+   * of them, not only paths under /workspace.
+   */
+  OWN_VIEW: 'SANDBOX_OWN_VIEW',
+  /**
+   * A Unix socket the agent serves as the sandbox's only door from the host: each connection
+   * names a port on its first line (`8000\n`) and is then relayed byte for byte to that port.
+   */
+  RELAY_SOCKET: 'SANDBOX_RELAY_SOCKET',
 } as const;
 
 /**
@@ -121,6 +139,14 @@ export const AGENT_ENV = {
  * Browsers cannot add it to a cross-origin request without a CORS preflight, which neither answers.
  */
 export const LOCAL_SECRET_HEADER = 'x-sandbox-secret';
+
+/**
+ * Headers that address the isolated local runtime's port relay (the host's door into sandboxes):
+ * which sandbox and which port inside it. The relay removes them (and the secret, except on the
+ * agent's own port) before the request goes on.
+ */
+export const RELAY_KEY_HEADER = 'x-sandbox-key';
+export const RELAY_PORT_HEADER = 'x-sandbox-port';
 
 /** Environment variable that gives the local container host its secret (read once, then removed). */
 export const HOST_SECRET_ENV = 'SANDBOX_HOST_SECRET';

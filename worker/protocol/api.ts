@@ -44,7 +44,17 @@ export interface SandboxSummary {
   createdAt: string;
 }
 
+/**
+ * How a sandbox is kept apart from others: a Cloudflare container, namespaces of its own on a
+ * local Linux machine, or nothing (the local fallback: plain processes).
+ */
+export type IsolationKind = 'container' | 'namespaces' | 'none';
+
 export interface SandboxState extends SandboxSummary {
+  /** Known once the sandbox has run. */
+  isolation?: IsolationKind;
+  /** Whether the sandbox has outbound network (`enableInternet`, default true). */
+  internet?: boolean;
   processes: ProcessInfo[];
   ports: ExposedPort[];
   detectedPorts: DetectedPort[];
@@ -54,11 +64,21 @@ export interface SandboxState extends SandboxSummary {
 export interface CreateSandboxRequest {
   id: string;
   normalizeId?: boolean;
+  /** false: the sandbox has no outbound network at all (kept from its creation). */
+  enableInternet?: boolean;
+}
+
+/** Options a sandbox takes when it is first created. */
+export interface SandboxCreateOptions {
+  enableInternet?: boolean;
 }
 
 export interface HealthResponse {
   ok: true;
   version: string;
+  /** How this Worker's sandboxes are isolated; `isolationReason` says why not, when 'none'. */
+  isolation: IsolationKind;
+  isolationReason?: string;
 }
 
 /** Largest JSON body the control API reads; larger ones get 413 BODY_TOO_LARGE. */

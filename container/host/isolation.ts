@@ -1,0 +1,109 @@
+/**
+ * How the local container host isolates a sandbox on Linux, as command lines: bubblewrap gives the
+ * agent (and everything it starts) namespaces of its own — mounts, pids, network, uts, ipc — with
+ * `/workspace` bound to the sandbox's folder, the host's system folders read-only, a private
+ * `/tmp`, and nothing else of the host; pasta, attached to the sandbox's network namespace, gives
+ * it outbound network and nothing inbound. Pure: the caller looks at the disk and runs them.
+ */
+import { AGENT_ENV } from '../../worker/protocol/agent';
+import { CONTROL_PORT } from '../../worker/protocol/ports';
+
+export type IsolationMode = 'namespaces' | 'none';
+
+/** Where things are inside a sandbox. */
+export const INSIDE = {
+  workspace: '/workspace',
+  /** The sandbox's door: a host folder holding the relay socket. */
+  run: '/run/sandbox-ports',
+  socket: '/run/sandbox-ports/agent.sock',
+  pgids: '/run/sandbox-ports/pgids',
+  /** The agent's Node and the tools the host lends (cloudflared); last on PATH. */
+  bin: '/opt/sandbox-ports/bin',
+  agent: '/opt/sandbox-ports/agent.js',
+  home: '/root',
+} as const;
+
+/** The socket's name in the sandbox's run folder on the host. */
+export const SOCKET_NAME = 'agent.sock';
+
+/** The host's system folders a sandbox sees, read-only (or as the same symlink, on merged /usr). */
+export const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
+
+export const SANDBOX_PATH = `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${INSIDE.bin}`;
+
+/** What the caller found on disk for one system path. */
+export type SystemEntry = { path: string; symlink: string } | { path: string; dir: true };
+
+export interface SandboxLayout {
+  sandboxId: string;
+  /** Host folder that is the sandbox's /workspace. */
+  workspace: string;
+  /** Host folder that is the sandbox's /run/sandbox-ports (the relay socket lives there). */
+  runDir: string;
+  nodeBinary: string;
+  agentScript: string;
+  system: SystemEntry[];
+  /** Host files lent read-only as INSIDE.bin/<name> (e.g. cloudflared). */
+  tools: Record<string, string>;
+}
+
+/** bubblewrap's command line for a sandbox's agent; `infoFd` gets bwrap's JSON with child-pid. */
+export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
+  const args = ['--unshare-all', '--die-with-parent', '--new-session'];
+  for (const entry of layout.system) {
+    if ('symlink' in entry) args.push('--symlink', entry.symlink, entry.path);
+    else args.push('--ro-bind', entry.path, entry.path);
+  }
+  args.push('--ro-bind', layout.nodeBinary, `${INSIDE.bin}/node`, '--ro-bind', layout.agentScript, INSIDE.agent);
+  for (const [name, hostPath] of Object.entries(layout.tools)) args.push('--ro-bind', hostPath, `${INSIDE.bin}/${name}`);
+  args.push(
+    '--bind', layout.workspace, INSIDE.workspace,
+    '--bind', layout.runDir, INSIDE.run,
+    '--proc', '/proc',
+    '--dev', '/dev',
+    '--tmpfs', '/tmp',
+    '--tmpfs', INSIDE.home,
+    '--hostname', layout.sandboxId,
+    '--chdir', INSIDE.workspace,
+    '--info-fd', String(infoFd),
+    `${INSIDE.bin}/node`, INSIDE.agent,
+  );
+  return args;
+}
+
+/**
+ * The agent's own environment inside: the settings that place it in the sandbox's view. (The
+ * secret, the sandbox's env and the forwarded settings are added by the supervisor as for a
+ * plain agent.)
+ */
+export function insideSettings(sandboxId: string, tools: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: SANDBOX_PATH,
+    HOME: INSIDE.home,
+    [AGENT_ENV.PORT]: String(CONTROL_PORT),
+    [AGENT_ENV.BIND]: '0.0.0.0',
+    [AGENT_ENV.WORKSPACE]: INSIDE.workspace,
+    [AGENT_ENV.SANDBOX_ID]: sandboxId,
+    [AGENT_ENV.PGID_FILE]: INSIDE.pgids,
+    [AGENT_ENV.OWN_VIEW]: '1',
+    [AGENT_ENV.RELAY_SOCKET]: INSIDE.socket,
+  };
+  if (tools.cloudflared) env[AGENT_ENV.CLOUDFLARED] = `${INSIDE.bin}/cloudflared`;
+  return env;
+}
+
+/**
+ * pasta attached to the network namespace of `pid`: outbound TCP/UDP and DNS through the host,
+ * no port of the sandbox forwarded to the host (-t/-u none), none of the host's loopback
+ * services reachable from inside (-T/-U none, --no-map-gw). Runs in the foreground so its parent
+ * can stop it; `--runas 0` because pasta as root otherwise switches to nobody, who may not enter
+ * the namespace.
+ */
+export function pastaArgs(pid: number): string[] {
+  return ['--runas', '0', '--config-net', '--quiet', '--foreground', '--no-map-gw', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none', String(pid)];
+}
+
+/** True once /proc/<pid>/net/route (that namespace's routes) has a default route: pasta is done. */
+export function hasDefaultRoute(routeTable: string): boolean {
+  return routeTable.split('\n').slice(1).some((line) => line.split(/\s+/)[1] === '00000000');
+}
