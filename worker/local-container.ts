@@ -16,7 +16,7 @@
  * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT, LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from './protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER } from './protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {
@@ -46,14 +46,15 @@ interface AgentState {
   pid?: number;
   secret?: string;
   isolation?: 'namespaces' | 'none';
-  /** The host's port relay, the way to an isolated sandbox's ports. */
+  /** The loopback port that leads to an isolated agent (the host's relay for port 3000 inside). */
   relayPort?: number;
 }
 
 export class LocalContainer implements ContainerSeam {
   private agentPort: Promise<number> | null = null;
   private agentSecret = '';
-  private relayPort: number | null = null;
+  /** Isolated: the host's relay for each port inside (the agent's comes with its state). */
+  private readonly relays = new Map<number, Promise<number>>();
   /** How the host runs this sandbox; learnt when it starts (isolated sandboxes need the relay). */
   isolation: 'namespaces' | 'none' | 'unknown' = 'unknown';
   private exited: Promise<void> | null = null;
@@ -158,7 +159,7 @@ export class LocalContainer implements ContainerSeam {
         // A Request passed as init lends its method, headers and body without being copied.
         const source = init ?? (input instanceof Request ? input : undefined);
         try {
-          if (this.relayPort !== null) return await fetch(this.viaRelay(port, path, source));
+          if (this.isolation === 'namespaces') return await fetch(await this.viaRelay(port, path, source));
           if (port === CONTROL_PORT) return await fetch(this.toAgent(`http://127.0.0.1:${target}${path}`, source));
           await this.checkReachable(port);
           return await fetch(`http://localhost:${target}${path}`, source);
@@ -179,15 +180,26 @@ export class LocalContainer implements ContainerSeam {
   }
 
   /**
-   * An isolated sandbox's port, through the host's port relay: which sandbox, which port inside,
-   * and the sandbox's secret. The service inside still sees `Host: localhost:{port}`.
+   * An isolated sandbox's port, through the host's relay for it (one loopback port per sandbox
+   * port), with the sandbox's secret. The service inside still sees `Host: localhost:{port}`.
    */
-  private viaRelay(port: number, path: string, source: RequestInit | Request | undefined): Request {
-    const req = new Request(`http://127.0.0.1:${this.relayPort}${path}`, source);
-    req.headers.set(RELAY_KEY_HEADER, this.key!);
-    req.headers.set(RELAY_PORT_HEADER, String(port));
+  private async viaRelay(port: number, path: string, source: RequestInit | Request | undefined): Promise<Request> {
+    const req = new Request(`http://127.0.0.1:${await this.relayFor(port)}${path}`, source);
     req.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
     return req;
+  }
+
+  private relayFor(port: number): Promise<number> {
+    let relay = this.relays.get(port);
+    if (!relay) {
+      relay = this.host(`/containers/${encodeURIComponent(this.key!)}/ports/${port}/relay`).then(async (res) => {
+        if (!res.ok) throw new Error(`no relay to port ${port}: ${await res.text()}`);
+        return ((await res.json()) as { port: number }).port;
+      });
+      relay.catch(() => this.relays.delete(port));
+      this.relays.set(port, relay);
+    }
+    return relay;
   }
 
   /**
@@ -224,7 +236,7 @@ export class LocalContainer implements ContainerSeam {
    * be reached once the agent has started.
    */
   private async targetFor(port: number): Promise<number> {
-    if (port !== CONTROL_PORT && this.relayPort === null && this.isolation !== 'namespaces') return port;
+    if (port !== CONTROL_PORT && this.isolation !== 'namespaces') return port;
     if (!this.running || !this.agentPort) throw new Error(`${NOT_LISTENING}: the agent is not running`);
     try {
       return await this.agentPort;
@@ -236,13 +248,15 @@ export class LocalContainer implements ContainerSeam {
   private adopt(state: AgentState): void {
     this.agentPid = state.pid ?? null;
     this.agentSecret = state.secret ?? '';
-    this.relayPort = state.relayPort ?? null;
+    this.relays.clear();
+    if (state.relayPort) this.relays.set(CONTROL_PORT, Promise.resolve(state.relayPort));
     if (state.isolation) this.isolation = state.isolation;
   }
 
   private markStopped(): void {
     this.running = false;
     this.agentPort = null;
+    this.relays.clear();
   }
 
   private host(path: string, init?: RequestInit): Promise<Response> {

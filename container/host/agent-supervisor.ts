@@ -32,6 +32,8 @@ export interface SupervisorOptions {
   isolation?: IsolationMode;
   /** The system folders a sandbox sees (readSystemEntries), when isolated. */
   system?: SystemEntry[];
+  /** Told when an agent is gone (its relays close). */
+  onExit?: (key: string) => void;
 }
 
 export interface StartOptions {
@@ -97,7 +99,7 @@ export class AgentSupervisor {
   private readonly lastExit = new Map<string, LastExit>();
 
   constructor(opts: SupervisorOptions) {
-    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], ...opts };
+    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], onExit: () => {}, ...opts };
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
   }
@@ -186,6 +188,7 @@ export class AgentSupervisor {
         this.reapGroups(key, pid, isolated);
         if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
         this.lastExit.set(key, { pid, exit: { exitCode: code, signal } });
+        this.opts.onExit(key);
         resolve({ exitCode: code, signal });
       });
     });

@@ -2,11 +2,14 @@
  * The local container host's HTTP API (loopback only, behind the local door: every request
  * carries the host's secret), which the Worker's local stand-in for `ctx.container` calls:
  *
- *   GET    /health                        → { ok: true, isolation, reason?, relayPort? }
+ *   GET    /health                        → { ok: true, isolation, reason? }
  *   POST   /containers/:key/start  { env?, internet? } → AgentState (adopts a running agent; `env`
  *                                            is the sandbox's, for its commands)
  *   GET    /containers/:key                → AgentState: { running, port?, pid?, secret?, isolation?,
- *                                            internet?, relayPort? } (`secret`: the agent's)
+ *                                            internet?, relayPort? } (`secret`: the agent's;
+ *                                            `relayPort`: the way to an isolated agent)
+ *   GET    /containers/:key/ports/:port/relay → { port }: the loopback port that leads to that port
+ *                                            inside an isolated sandbox (port-relay.ts)
  *   GET    /containers/:key/wait[?pid=]    → { exitCode, signal } when the agent (that pid) exits
  *                                            ({ exitCode: null, signal: null, running: false } if none runs)
  *   POST   /containers/:key/signal { signal } → { sent }
@@ -19,14 +22,14 @@ import { readJson } from '../http-util';
 import { asObject, optionalEnv } from '../request-parsers';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
+import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
 import type { AgentState, AgentSupervisor, StartOptions } from './agent-supervisor';
+import type { PortRelays } from './port-relay';
 
 export interface HostInfo {
   /** How this host runs sandboxes, and why not isolated when it is not. */
   isolation: 'namespaces' | 'none';
   reason?: string;
-  /** The port relay's port on 127.0.0.1 (isolated mode): the way to a sandbox's ports. */
-  relayPort?: number;
 }
 
 /**
@@ -58,9 +61,10 @@ function parseSignal(raw: unknown): number {
   return signal;
 }
 
-export function createHostServer(supervisor: AgentSupervisor, secret: string, info: HostInfo): http.Server {
-  // Every agent state says how to reach it: through the relay when isolated.
-  const described = (state: AgentState) => (state.running && info.relayPort ? { ...state, relayPort: info.relayPort } : state);
+export function createHostServer(supervisor: AgentSupervisor, secret: string, info: HostInfo, relays: PortRelays | null): http.Server {
+  // A running isolated agent's state says how to reach it: the relay to its port inside.
+  const described = async (key: string, state: AgentState): Promise<AgentState & { relayPort?: number }> =>
+    state.running && relays ? { ...state, relayPort: await relays.portFor(key, CONTROL_PORT) } : state;
   const routes: Route[] = [
     { method: 'GET', path: '/health', handler: () => json({ ok: true, ...info }) },
     {
@@ -69,10 +73,27 @@ export function createHostServer(supervisor: AgentSupervisor, secret: string, in
       handler: async ({ req, params }) => {
         const key = checkKey(params.key);
         await supervisor.start(key, parseStart(await readJson(req)));
-        return json(described(supervisor.state(key)));
+        return json(await described(key, supervisor.state(key)));
       },
     },
-    { method: 'GET', path: '/containers/:key', handler: ({ params }) => json(described(supervisor.state(checkKey(params.key)))) },
+    {
+      method: 'GET',
+      path: '/containers/:key',
+      handler: async ({ params }) => {
+        const key = checkKey(params.key);
+        return json(await described(key, supervisor.state(key)));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/containers/:key/ports/:port/relay',
+      handler: async ({ params }) => {
+        const key = checkKey(params.key);
+        const port = checkProbePort(params.port);
+        if (!relays) throw new SandboxError(ErrorCode.NOT_FOUND, `Sandboxes here are not isolated: port ${port} is on this machine's loopback, with no relay`);
+        return json({ port: await relays.portFor(key, port) });
+      },
+    },
     {
       method: 'GET',
       path: '/containers/:key/wait',

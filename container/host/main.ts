@@ -13,7 +13,7 @@ import { HOST_SECRET_ENV } from '../../worker/protocol/agent';
 import { AgentSupervisor, agentBaseEnv } from './agent-supervisor';
 import { createHostServer, type HostInfo } from './host-server';
 import { probeIsolation, readSystemEntries } from './isolation-probe';
-import { createPortRelay } from './port-relay';
+import { PortRelays } from './port-relay';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 
 export const HOST_PORT_ENV = 'SANDBOX_HOST_PORT';
@@ -35,26 +35,26 @@ async function main(): Promise<void> {
   delete process.env[HOST_SECRET_ENV];
   const support = probeIsolation();
   const isolated = support.mode === 'namespaces';
+  let relays: PortRelays | null = null;
   const supervisor = new AgentSupervisor({
     stateDir,
     agentScript: path.join(__dirname, 'agent.js'),
     baseEnv: agentBaseEnv(process.env),
     isolation: support.mode,
     system: isolated ? readSystemEntries() : [],
+    onExit: (key) => relays?.closeFor(key),
   });
-  const info: HostInfo = { isolation: support.mode };
-  if (support.reason) info.reason = support.reason;
-  let relay: http.Server | null = null;
   if (isolated) {
-    relay = createPortRelay({
+    relays = new PortRelays({
       target: (key) => {
         const state = supervisor.state(key);
         return state.running && state.secret ? { socketPath: supervisor.socketOf(key), secret: state.secret } : null;
       },
     });
-    info.relayPort = await listen(relay, 0);
   }
-  const server = createHostServer(supervisor, secret, info);
+  const info: HostInfo = { isolation: support.mode };
+  if (support.reason) info.reason = support.reason;
+  const server = createHostServer(supervisor, secret, info, relays);
   const bound = await listen(server, port);
   if (!isolated) {
     // Said once, loudly: the sandboxes started here are plain processes.
@@ -64,10 +64,9 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready', port: bound });
 
   stopOnSignals('container host', async () => {
-    for (const s of [server, relay]) {
-      s?.closeAllConnections();
-      s?.close();
-    }
+    server.closeAllConnections();
+    server.close();
+    relays?.closeAll();
     await supervisor.stopAll();
   });
 }

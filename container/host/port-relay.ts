@@ -1,147 +1,121 @@
 /**
- * The host's side of the isolated sandboxes' doors: one loopback HTTP listener through which the
- * Worker reaches any port inside any sandbox. Each request names its sandbox and port
- * (RELAY_KEY_HEADER, RELAY_PORT_HEADER) and carries that sandbox's secret; the relay checks them
- * like every local door (the secret, a loopback Host; a browser's own headers may come along,
- * since previews are browsers' requests the Worker passes on), then sends the request through the
- * sandbox's Unix socket to the port inside, where the service sees `Host: localhost:{port}` as in
- * a container. Bodies stream both ways; WebSocket upgrades become a byte pipe.
+ * The host's side of the isolated sandboxes' doors. For each sandbox port the Worker uses, one
+ * loopback listener here leads through the sandbox's Unix socket to that port inside. Every
+ * request on it must carry the sandbox's secret (LOCAL_SECRET_HEADER) and a loopback Host, as
+ * every local door requires; the relay removes the secret (except on the agent's own port, whose
+ * door checks it again), gives the request the Host a container's service sees
+ * (`localhost:{port}`), and passes everything else through byte for byte: bodies, streamed
+ * answers, Server-Sent Events, and WebSocket frames after an upgrade.
  *
- * Connections into a sandbox are kept alive per sandbox and port, so a request costs no new
- * connection. A request whose port has nothing listening is answered by closing the connection,
- * which the Worker sees as "not listening" (as with a container's closed port).
+ * Only request heads are read (request-framer.ts); answers go back untouched. One listener per
+ * target means a kept-alive connection from the Worker always leads to the same port, so a
+ * connection into the sandbox is opened once per client connection and kept with it.
  */
-import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
-import { LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from '../../worker/protocol/agent';
-import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { CONTROL_PORT } from '../../worker/protocol/ports';
-import { sendError } from '../http-util';
 import { checkCaller } from '../local-door';
+import { FramingError, RequestFramer, type RequestHead } from './request-framer';
 
 export interface RelayTargets {
   /** The socket and secret of a running isolated sandbox, or null. */
   target(key: string): { socketPath: string; secret: string } | null;
 }
 
-interface Destination {
-  socketPath: string;
-  port: number;
-}
-
-/** Resolves and checks a request's destination; throws LOCAL_ACCESS_DENIED or INVALID_PORT. */
-function destination(req: http.IncomingMessage, targets: RelayTargets): Destination {
-  const key = req.headers[RELAY_KEY_HEADER];
-  const target = typeof key === 'string' ? targets.target(key) : null;
-  // An unknown sandbox and a wrong secret read the same, so nothing can be probed.
-  checkCaller(req.headers, target?.secret ?? (typeof key === 'string' ? `\0no sandbox ${key}` : '\0no sandbox'), { forwarded: true });
-  if (!target) throw new SandboxError(ErrorCode.LOCAL_ACCESS_DENIED, `No running isolated sandbox '${String(key)}'`);
-  const raw = req.headers[RELAY_PORT_HEADER];
-  const port = typeof raw === 'string' && /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!(port >= 1 && port <= 65535)) throw new SandboxError(ErrorCode.INVALID_PORT, `${RELAY_PORT_HEADER} must be a port from 1 to 65535 (got '${String(raw)}')`);
-  return { socketPath: target.socketPath, port };
-}
-
-/**
- * The request's headers as they go into the sandbox: the relay's own removed (the secret kept
- * only for the agent's port, whose door wants it), Host as the service would see it in a container.
- */
-export function forwardedHeaders(rawHeaders: string[], port: number): string[] {
-  const out: string[] = ['Host', `localhost:${port}`];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name === 'host' || name === RELAY_KEY_HEADER || name === RELAY_PORT_HEADER) continue;
-    if (name === LOCAL_SECRET_HEADER && port !== CONTROL_PORT) continue;
-    out.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+/** The head as it goes into the sandbox; throws FramingError (403) when the caller is not the Worker. */
+export function rewriteHead(head: RequestHead, port: number, secret: string | undefined): Buffer {
+  try {
+    checkCaller({ host: head.get('host'), [LOCAL_SECRET_HEADER]: head.get(LOCAL_SECRET_HEADER) }, secret ?? '\0no running sandbox', { forwarded: true });
+  } catch (err) {
+    throw new FramingError((err as Error).message, 403);
   }
-  return out;
-}
-
-/** A connection into the sandbox that is already addressed to `port`. */
-function connectInside(dest: Destination): net.Socket {
-  const socket = net.connect(dest.socketPath);
-  socket.setNoDelay(true);
-  socket.write(`${dest.port}\n`);
-  return socket;
-}
-
-class SandboxPortAgent extends http.Agent {
-  constructor(private readonly dest: Destination) {
-    super({ keepAlive: true, maxFreeSockets: 64 });
+  let text = `${head.method} ${head.target} ${head.version}\r\nHost: localhost:${port}\r\n`;
+  for (const [name, value] of head.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'host' || (lower === LOCAL_SECRET_HEADER && port !== CONTROL_PORT)) continue;
+    text += `${name}: ${value}\r\n`;
   }
-  override createConnection(): Duplex {
-    return connectInside(this.dest);
-  }
+  return Buffer.from(`${text}\r\n`, 'latin1');
 }
 
-export function createPortRelay(targets: RelayTargets): http.Server {
-  const pools = new Map<string, SandboxPortAgent>();
-  const poolFor = (dest: Destination): SandboxPortAgent => {
-    const id = `${dest.socketPath}\n${dest.port}`;
-    let pool = pools.get(id);
-    if (!pool) {
-      pool = new SandboxPortAgent(dest);
-      pools.set(id, pool);
-    }
-    return pool;
+function refuse(client: net.Socket, err: unknown): void {
+  const status = err instanceof FramingError ? err.status : 400;
+  const code = status === 403 ? 'LOCAL_ACCESS_DENIED' : 'INVALID_REQUEST';
+  const body = JSON.stringify({ error: (err as Error).message, code });
+  client.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+/** One client connection: heads checked and rewritten, the rest piped into the sandbox and back. */
+function relayConnection(client: net.Socket, key: string, port: number, targets: RelayTargets): void {
+  client.setNoDelay(true);
+  let inside: net.Socket | null = null;
+  const framer = new RequestFramer((head) => rewriteHead(head, port, targets.target(key)?.secret));
+  const open = (): net.Socket => {
+    const target = targets.target(key);
+    const socket = net.connect(target ? target.socketPath : '\0');
+    socket.write(`${port}\n`);
+    // Answers go back as they come; a closed port closes the client's connection too, which the
+    // Worker reads as "not listening" (as with a container's closed port).
+    socket.pipe(client);
+    socket.on('error', () => client.destroy());
+    socket.on('close', () => client.destroy());
+    socket.on('drain', () => client.resume());
+    return socket;
   };
-
-  const server = http.createServer((req, res) => {
-    let dest: Destination;
+  client.on('data', (chunk: Buffer) => {
+    let out: Buffer[];
     try {
-      dest = destination(req, targets);
+      out = framer.push(chunk);
     } catch (err) {
-      return sendError(res, err);
+      // A refused request never reaches the sandbox; what came before it on this connection did.
+      if (inside) inside.end();
+      return refuse(client, err);
     }
-    const upstream = http.request({
-      method: req.method,
-      path: req.url,
-      headers: forwardedHeaders(req.rawHeaders, dest.port),
-      agent: poolFor(dest),
-      setHost: false,
-    });
-    upstream.on('response', (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
-    // Nothing listening inside, or the sandbox went away: the Worker sees a closed connection.
-    upstream.on('error', () => res.destroy());
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  });
-
-  server.on('upgrade', (req: http.IncomingMessage, client: Duplex, head: Buffer) => {
-    let dest: Destination;
-    try {
-      dest = destination(req, targets);
-    } catch (err) {
-      const status = err instanceof SandboxError ? err.status : 500;
-      client.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ error: (err as Error).message, code: (err as SandboxError).code })}`);
-      return;
+    if (out.length === 0) return;
+    inside ??= open();
+    for (const part of out) {
+      if (!inside.write(part)) client.pause();
     }
-    const inside = connectInside(dest);
-    const lines = [`${req.method} ${req.url} HTTP/1.1`];
-    const headers = forwardedHeaders(req.rawHeaders, dest.port);
-    for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
-    inside.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) inside.write(head);
-    inside.pipe(client);
-    client.pipe(inside);
-    inside.on('error', () => client.destroy());
-    client.on('error', () => inside.destroy());
-    inside.on('close', () => client.destroy());
-    client.on('close', () => inside.destroy());
   });
+  client.on('error', () => inside?.destroy());
+  client.on('close', () => inside?.destroy());
+}
 
-  server.on('close', () => {
-    for (const pool of pools.values()) pool.destroy();
-  });
-  // Streams (SSE, logs) may stay open for as long as the client wants.
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
-  return server;
+/** Per-target listeners on 127.0.0.1, opened on first use and closed with their sandbox. */
+export class PortRelays {
+  private readonly listeners = new Map<string, { server: net.Server; port: Promise<number> }>();
+
+  constructor(private readonly targets: RelayTargets) {}
+
+  /** The loopback port that leads to `port` inside `key`'s sandbox. */
+  portFor(key: string, port: number): Promise<number> {
+    const id = `${key}:${port}`;
+    let entry = this.listeners.get(id);
+    if (!entry) {
+      const server = net.createServer((client) => relayConnection(client, key, port, this.targets));
+      const bound = new Promise<number>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+      });
+      entry = { server, port: bound };
+      this.listeners.set(id, entry);
+      bound.catch(() => this.listeners.delete(id));
+    }
+    return entry.port;
+  }
+
+  /** Closes every listener of `key` (its sandbox stopped). */
+  closeFor(key: string): void {
+    for (const [id, entry] of this.listeners) {
+      if (id.startsWith(`${key}:`)) {
+        entry.server.close();
+        this.listeners.delete(id);
+      }
+    }
+  }
+
+  closeAll(): void {
+    for (const entry of this.listeners.values()) entry.server.close();
+    this.listeners.clear();
+  }
 }

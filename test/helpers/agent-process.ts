@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from '../../worker/protocol/agent';
+import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { SseParser, type SseMessage } from '../../worker/protocol/sse';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -259,18 +259,16 @@ export interface AgentState {
   pid: number;
   secret: string;
   isolation?: 'namespaces' | 'none';
+  /** Isolated: the host's relay to the agent's port inside. */
   relayPort?: number;
 }
 
 /**
  * A client for a sandbox's agent as the Worker reaches it: on its loopback port (plain), or
- * through the host's port relay to port 3000 inside (isolated).
+ * through the host's relay to port 3000 inside (isolated).
  */
-export function agentClient(key: string, state: AgentState): Client {
-  if (state.relayPort) {
-    return new Client(`http://127.0.0.1:${state.relayPort}`, state.secret, { [RELAY_KEY_HEADER]: key, [RELAY_PORT_HEADER]: '3000' });
-  }
-  return new Client(`http://127.0.0.1:${state.port}`, state.secret);
+export function agentClient(state: AgentState): Client {
+  return new Client(`http://127.0.0.1:${state.relayPort ?? state.port}`, state.secret);
 }
 
 /**

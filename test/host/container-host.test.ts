@@ -9,14 +9,8 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local container ho
   this.timeout(30000);
   let host: HostUnderTest;
   const api = () => host.client;
-  // The key travels with the state, so each call below reads as before.
-  const keyed = new WeakMap<object, string>();
-  const agentClient = (agent: AgentState) => clientFor(keyed.get(agent)!, agent);
-  const start = async (client: HostUnderTest['client'], key: string, body: unknown = {}): Promise<AgentState> => {
-    const state = await client.ok('POST', `/containers/${key}/start`, body);
-    keyed.set(state, key);
-    return state;
-  };
+  const agentClient = (agent: AgentState) => clientFor(agent);
+  const start = (client: HostUnderTest['client'], key: string, body: unknown = {}): Promise<AgentState> => client.ok('POST', `/containers/${key}/start`, body);
   const sleeper = async (agent: AgentState): Promise<string> => {
     const { command, mark } = markedSleep();
     await agentClient(agent).ok('POST', '/processes', { command });
@@ -37,7 +31,10 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local container ho
       assert.equal(health.ok, true);
       assert.equal(health.isolation, mode);
       if (mode === 'none') assert.match(health.reason, /SANDBOX_ISOLATION=none/);
-      else assert.ok(health.relayPort > 0);
+      else assert.equal(health.reason, undefined);
+      const relay = await api().call('GET', '/containers/box-x/ports/8000/relay');
+      if (mode === 'none') assert.equal(relay.status, 404, 'no relay: ports are on this machine');
+      else assert.ok(relay.body.port > 0);
     });
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { LOCAL_SECRET_HEADER, RELAY_KEY_HEADER, RELAY_PORT_HEADER } from '../../worker/protocol/agent';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { agentClient, startHost, tempDir, type AgentState, type HostUnderTest } from '../helpers/agent-process';
 
 interface RawReply {
@@ -41,12 +41,8 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isola
     agent = await host.client.ok('POST', '/containers/door-box/start', {});
   });
 
-  /**
-   * The host's second door: the agent's own port (plain), or the port relay that leads to every
-   * isolated sandbox's ports. `to` addresses a request to `key`'s agent through it.
-   */
-  const door = (state: AgentState) => (state.relayPort ? state.relayPort : state.port);
-  const to = (key: string, state: AgentState): Record<string, string> => (state.relayPort ? { [RELAY_KEY_HEADER]: key, [RELAY_PORT_HEADER]: '3000' } : {});
+  /** The host's second door: the agent's own port (plain), or the host's relay to it (isolated). */
+  const door = (state: AgentState) => state.relayPort ?? state.port;
   after(async () => {
     await host?.stop();
     fs.rmSync(markers, { recursive: true, force: true });
@@ -60,7 +56,7 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isola
       secret: agent.secret,
       path: '/exec',
       body: JSON.stringify({ command: `touch ${path.join(markers, 'pwned')}` }),
-      extra: to('door-box', agent),
+      extra: {},
     },
   ];
 
@@ -105,37 +101,40 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isola
   it("the host's secret does not open an agent, and an agent's secret does not open the host or another agent", async () => {
     const other: AgentState = await host.client.ok('POST', '/containers/door-other/start', {});
     const asWorker = { host: '127.0.0.1', 'content-type': 'application/json' };
-    const agentHealth = (state: AgentState, key: string, secret: string) => raw(door(state), 'GET', '/health', { ...asWorker, ...to(key, state), [LOCAL_SECRET_HEADER]: secret });
-    assert.equal((await agentHealth(agent, 'door-box', host.secret)).status, 403);
+    const agentHealth = (state: AgentState, secret: string) => raw(door(state), 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: secret });
+    assert.equal((await agentHealth(agent, host.secret)).status, 403);
     assert.equal((await raw(host.port, 'GET', '/health', { ...asWorker, [LOCAL_SECRET_HEADER]: agent.secret })).status, 403);
-    assert.equal((await agentHealth(other, 'door-other', agent.secret)).status, 403);
+    assert.equal((await agentHealth(other, agent.secret)).status, 403);
     assert.notEqual(other.secret, agent.secret);
-    assert.equal((await agentHealth(other, 'door-other', other.secret)).status, 200);
+    assert.equal((await agentHealth(other, other.secret)).status, 200);
     await host.client.ok('DELETE', '/containers/door-other?purge=1');
   });
 
   if (mode === 'namespaces') {
     it("serves a sandbox's port only with that sandbox's secret, passing a browser's headers on as a preview would", async () => {
-      const client = agentClient('door-box', agent);
+      const client = agentClient(agent);
       const proc = await client.ok('POST', '/processes', { command: 'python3 -m http.server 8000' });
       await client.ok('POST', `/processes/${proc.id}/wait-for-port`, { port: 8000, timeout: 15000 });
-      const service = { [RELAY_KEY_HEADER]: 'door-box', [RELAY_PORT_HEADER]: '8000', host: '127.0.0.1' };
+      const relay = (await host.client.ok('GET', '/containers/door-box/ports/8000/relay')).port;
       for (const secret of [undefined, 'guess', host.secret]) {
-        const r = await raw(agent.relayPort!, 'GET', '/', { ...service, ...(secret ? { [LOCAL_SECRET_HEADER]: secret } : {}) });
+        const r = await raw(relay, 'GET', '/', { host: '127.0.0.1', ...(secret ? { [LOCAL_SECRET_HEADER]: secret } : {}) });
         assert.equal(r.status, 403, `secret ${secret}`);
+        assert.equal(r.body.code, 'LOCAL_ACCESS_DENIED');
       }
-      const r = await raw(agent.relayPort!, 'GET', '/', { ...service, [LOCAL_SECRET_HEADER]: agent.secret, origin: 'http://8000-door-box-tok.localhost:8787', 'sec-fetch-site': 'same-origin' });
+      const rebound = await raw(relay, 'GET', '/', { host: 'evil.example', [LOCAL_SECRET_HEADER]: agent.secret });
+      assert.equal(rebound.status, 403);
+      const r = await raw(relay, 'GET', '/', { host: '127.0.0.1', [LOCAL_SECRET_HEADER]: agent.secret, origin: 'http://8000-door-box-tok.localhost:8787', 'sec-fetch-site': 'same-origin' });
       assert.equal(r.status, 200);
       assert.match(String(r.body), /Directory listing/);
-      const unknown = await raw(agent.relayPort!, 'GET', '/', { ...service, [RELAY_KEY_HEADER]: 'no-such-box', [LOCAL_SECRET_HEADER]: agent.secret });
-      assert.equal(unknown.status, 403);
+      const bad = await host.client.call('GET', '/containers/door-box/ports/99999/relay');
+      assert.equal(bad.status, 400);
       await client.ok('DELETE', `/processes/${proc.id}?signal=SIGKILL`);
     });
   }
 
   it('lets the Worker in: loopback Host, the secret, a JSON body', async () => {
     for (const hostHeader of ['127.0.0.1', `localhost:${door(agent)}`]) {
-      const headers = { ...to('door-box', agent), host: hostHeader, 'content-type': 'application/json', [LOCAL_SECRET_HEADER]: agent.secret };
+      const headers = { host: hostHeader, 'content-type': 'application/json', [LOCAL_SECRET_HEADER]: agent.secret };
       const r = await raw(door(agent), 'POST', '/exec', headers, JSON.stringify({ command: 'echo in' }));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       assert.equal(r.body.stdout, 'in\n');
@@ -152,7 +151,7 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isola
         const agentEnv = fs.readFileSync(`/proc/${started.pid}/environ`, 'utf8').split('\0');
         assert.ok(!agentEnv.some((v) => v.startsWith('NODE_OPTIONS=')), 'the agent process has no NODE_OPTIONS');
         assert.ok(!agentEnv.some((v) => v.startsWith('GREETING=')));
-        const r = await agentClient('env-box', started).ok('POST', '/exec', { command: 'echo "$GREETING"' });
+        const r = await agentClient(started).ok('POST', '/exec', { command: 'echo "$GREETING"' });
         assert.equal(r.stdout, 'hi\n', 'the commands see the sandbox env');
       } finally {
         await host.client.ok('DELETE', '/containers/env-box?purge=1');
@@ -162,7 +161,7 @@ for (const mode of ['namespaces', 'none'] as const) describe(`local doors, isola
     });
 
     it("keeps the host's environment out of the sandbox: PATH, HOME and LANG only, and no secret", async () => {
-      const r = await agentClient('door-box', agent).ok('POST', '/exec', { command: 'env' });
+      const r = await agentClient(agent).ok('POST', '/exec', { command: 'env' });
       const names = (r.stdout as string).split('\n').filter(Boolean).map((l) => l.split('=')[0]);
       assert.ok(names.includes('PATH'));
       assert.ok(!names.includes('npm_package_name'), r.stdout);

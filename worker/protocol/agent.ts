@@ -140,14 +140,6 @@ export const AGENT_ENV = {
  */
 export const LOCAL_SECRET_HEADER = 'x-sandbox-secret';
 
-/**
- * Headers that address the isolated local runtime's port relay (the host's door into sandboxes):
- * which sandbox and which port inside it. The relay removes them (and the secret, except on the
- * agent's own port) before the request goes on.
- */
-export const RELAY_KEY_HEADER = 'x-sandbox-key';
-export const RELAY_PORT_HEADER = 'x-sandbox-port';
-
 /** Environment variable that gives the local container host its secret (read once, then removed). */
 export const HOST_SECRET_ENV = 'SANDBOX_HOST_SECRET';
 
