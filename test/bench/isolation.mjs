@@ -1,7 +1,8 @@
 // `npm run bench:isolation` (part of `npm run bench`): what isolating local sandboxes costs, in one
 // run, side by side. Two local stacks run at once, one isolated (bubblewrap + pasta, the default
 // on Linux) and one with SANDBOX_ISOLATION=none; each serves the same echo service from a sandbox
-// behind a preview URL. Measured alternately, so the machine's noise falls on both alike:
+// behind a preview URL, through the Worker under wrangler dev and (BENCH_WORKERD=0 skips it) the
+// same bundle on plain workerd. Measured alternately, so the machine's noise falls on both alike:
 //   - sandbox cold start: POST /sandboxes → first exec answered (median; SPEC 5: ≤ 250 ms)
 //   - preview latency: sequential GETs on one kept-alive connection (median; isolation adds ≤ 0.3 ms)
 //   - requests/s at 32 connections through the preview URL (wrk, or a Node client without it;
@@ -15,6 +16,7 @@ import { build } from 'esbuild';
 import { root, startStack } from '../../scripts/stack.mjs';
 import { sequentialGets, wrk } from './clients.mjs';
 import { apiCaller, fmt, median } from './lib.mjs';
+import { startPlainWorkerd } from './plain-workerd.mjs';
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 10);
 const GETS = Number(process.env.BENCH_GETS ?? 2000);
@@ -78,56 +80,75 @@ try {
     m.api = apiCaller(m.stack);
   }
 
-  // Cold start, alternating between the two.
-  for (const m of modes) m.cold = [];
-  for (let i = 0; i < COLD_RUNS; i++) {
+  // Each runtime of the Worker, for each stack: wrangler dev (the stack's own) and plain workerd.
+  const runtimes = [{ name: 'wrangler dev', of: (m) => ({ api: m.api, port: m.stack.port }) }];
+  if (process.env.BENCH_WORKERD !== '0') {
+    // plain-workerd.mjs also runs the minimal proxy, which must reach some service to be ready.
+    const stub = http.createServer((_q, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await new Promise((resolve) => stub.once('listening', resolve));
+    stacks.push({ stop: async () => stub.close() });
     for (const m of modes) {
-      const id = `cold-${m.key}-${i}`;
-      const t0 = performance.now();
-      await m.api('POST', '/sandboxes', { id });
-      await m.api('POST', `/sandboxes/${id}/exec`, { command: 'true' });
-      m.cold.push(performance.now() - t0);
-      await m.api('DELETE', `/sandboxes/${id}`);
+      m.plainWorkerd = await startPlainWorkerd({ dir: path.join(work, `workerd-${m.key}`), servicePort: stub.address().port, stack: m.stack, log });
+      stacks.push({ stop: async () => m.plainWorkerd.child.kill('SIGKILL') });
+    }
+    runtimes.push({ name: 'plain workerd', of: (m) => ({ api: apiCaller(m.plainWorkerd.ours), port: m.plainWorkerd.ours.port }) });
+  }
+
+  for (const rt of runtimes) {
+    say(`${rt.name}: cold starts, then the echo service in a sandbox of each stack`);
+    for (const m of modes) m[rt.name] = { cold: [], latency: [], rps: [], ...rt.of(m) };
+    for (let i = 0; i < COLD_RUNS; i++) {
+      for (const m of modes) {
+        const r = m[rt.name];
+        const id = `cold-${m.key}-${i}-${rt.name === 'wrangler dev' ? 'w' : 'p'}`;
+        const t0 = performance.now();
+        await r.api('POST', '/sandboxes', { id });
+        await r.api('POST', `/sandboxes/${id}/exec`, { command: 'true' });
+        r.cold.push(performance.now() - t0);
+        await r.api('DELETE', `/sandboxes/${id}`);
+      }
+    }
+    for (const m of modes) {
+      const r = m[rt.name];
+      const box = `echo-${m.key}-${rt.name === 'wrangler dev' ? 'w' : 'p'}`;
+      await r.api('POST', '/sandboxes', { id: box });
+      await r.api('PUT', `/sandboxes/${box}/files?path=${encodeURIComponent('/workspace/echo-server.js')}`, bundle);
+      // An isolated sandbox has its own ports; the plain ones share this machine's.
+      const port = m.key === 'isolated' ? 8080 : 20000 + Math.floor(Math.random() * 20000);
+      const proc = await r.api('POST', `/sandboxes/${box}/processes`, { command: `node echo-server.js ${port} 0.0.0.0` });
+      await r.api('POST', `/sandboxes/${box}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
+      const url = new URL((await r.api('POST', `/sandboxes/${box}/ports`, { port, token: 'bench' })).url);
+      r.target = { name: `preview (${m.key}, ${rt.name})`, port: r.port, host: url.host, path: '/' };
+      // Warm the path: V8 optimizes the relays only after a few thousand requests.
+      await sequentialGets(r.target, 4000);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      say(`${rt.name}: round ${round + 1} of ${ROUNDS}`);
+      for (const m of modes) m[rt.name].latency.push(median(await sequentialGets(m[rt.name].target, GETS)));
+      for (const m of modes) {
+        const r = m[rt.name];
+        r.rps.push((wrkBin ? await wrk(r.target, { bin: wrkBin, seconds: SECONDS }) : await nodeLoad(r.target, SECONDS)).rps);
+      }
     }
   }
 
-  say('starting the echo service in a sandbox of each and exposing it');
-  for (const m of modes) {
-    const box = `echo-${m.key}`;
-    await m.api('POST', '/sandboxes', { id: box });
-    await m.api('PUT', `/sandboxes/${box}/files?path=${encodeURIComponent('/workspace/echo-server.js')}`, bundle);
-    // Each stack has its own network view when isolated; the plain one shares the host's ports.
-    const port = m.key === 'isolated' ? 8080 : 20000 + Math.floor(Math.random() * 20000);
-    const proc = await m.api('POST', `/sandboxes/${box}/processes`, { command: `node echo-server.js ${port} 0.0.0.0` });
-    await m.api('POST', `/sandboxes/${box}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
-    const url = new URL((await m.api('POST', `/sandboxes/${box}/ports`, { port, token: 'bench' })).url);
-    m.target = { name: `preview (${m.key})`, port: m.stack.port, host: url.host, path: '/' };
-    await sequentialGets(m.target, 200); // warm both paths
-  }
-
-  for (const m of modes) {
-    m.latency = [];
-    m.rps = [];
-  }
-  for (let round = 0; round < ROUNDS; round++) {
-    say(`round ${round + 1} of ${ROUNDS}`);
-    for (const m of modes) m.latency.push(median(await sequentialGets(m.target, GETS)));
-    for (const m of modes) m.rps.push((wrkBin ? await wrk(m.target, { bin: wrkBin, seconds: SECONDS }) : await nodeLoad(m.target, SECONDS)).rps);
-  }
-
   const [iso, plain] = modes;
-  const row = (name, a, b, unit) => console.log(name.padEnd(44), `${a}${unit}`.padStart(14), `${b}${unit}`.padStart(14));
-  console.log(`\nIsolation cost — two local stacks in one run (${os.cpus().length} cores; load: ${wrkBin ? 'wrk' : 'Node client (install wrk for wrk)'})`);
-  console.log(''.padEnd(44), 'isolated'.padStart(14), 'not isolated'.padStart(14));
-  row(`cold start, create → first exec (median of ${COLD_RUNS})`, fmt(median(iso.cold)), fmt(median(plain.cold)), '');
-  row(`preview GET latency (median of ${ROUNDS} × ${GETS})`, fmt(median(iso.latency)), fmt(median(plain.latency)), '');
-  row(`preview req/s at 32 connections (median of ${ROUNDS})`, Math.round(median(iso.rps)), Math.round(median(plain.rps)), '');
-  const added = median(iso.latency) - median(plain.latency);
-  const ratio = median(iso.rps) / median(plain.rps);
+  const row = (name, a, b) => console.log(name.padEnd(52), String(a).padStart(12), String(b).padStart(14));
   const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
-  console.log(`\n${verdict(median(iso.cold) <= 250)}  isolated cold start ${fmt(median(iso.cold))} (target ≤ 250 ms)`);
-  console.log(`${verdict(added <= 0.3)}  isolation adds ${added.toFixed(3)} ms to a preview GET (target ≤ 0.3 ms)`);
-  console.log(`${verdict(ratio >= 0.85)}  isolated req/s are ${ratio.toFixed(2)}× not isolated (target ≥ 0.85×)`);
+  console.log(`\nIsolation cost — two local stacks in one run (${os.cpus().length} cores; load: ${wrkBin ? 'wrk' : 'Node client (install wrk for wrk)'})`);
+  for (const rt of runtimes) {
+    const a = iso[rt.name];
+    const b = plain[rt.name];
+    console.log(`\n${rt.name}`.padEnd(53), 'isolated'.padStart(12), 'not isolated'.padStart(14));
+    row(`cold start, create → first exec (median of ${COLD_RUNS})`, fmt(median(a.cold)), fmt(median(b.cold)));
+    row(`preview GET latency (median of ${ROUNDS} × ${GETS})`, fmt(median(a.latency)), fmt(median(b.latency)));
+    row(`preview req/s at 32 connections (median of ${ROUNDS})`, Math.round(median(a.rps)), Math.round(median(b.rps)));
+    const added = median(a.latency) - median(b.latency);
+    const ratio = median(a.rps) / median(b.rps);
+    console.log(`${verdict(median(a.cold) <= 250)}  isolated cold start ${fmt(median(a.cold))} (target ≤ 250 ms)`);
+    console.log(`${verdict(added <= 0.3)}  isolation adds ${added.toFixed(3)} ms to a preview GET (target ≤ 0.3 ms)`);
+    console.log(`${verdict(ratio >= 0.85)}  isolated req/s are ${ratio.toFixed(2)}× not isolated (target ≥ 0.85×)`);
+  }
 } finally {
   await Promise.all(stacks.map((s) => s.stop()));
   fs.rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
