@@ -20,8 +20,6 @@ export interface AgentConfig {
   commandEnv: Record<string, string>;
   /** Every path the agent sees is the sandbox's own (namespaces): no path needs confining. */
   ownView: boolean;
-  /** The Unix socket to relay from (the isolated local runtime's door), if any. */
-  relaySocket: string | undefined;
 }
 
 export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
@@ -51,7 +49,6 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     secret: env[AGENT_ENV.SECRET] || undefined,
     commandEnv: readCommandEnv(env[AGENT_ENV.COMMAND_ENV]),
     ownView: env[AGENT_ENV.OWN_VIEW] === '1',
-    relaySocket: env[AGENT_ENV.RELAY_SOCKET] || undefined,
   };
 }
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { AGENT_ENV } from '../worker/protocol/agent';
 import { readAgentConfig } from './config';
 import { createAgent } from './server';
-import { startSocketRelay } from './socket-relay';
+import { serveHandoffs } from './port-handoff';
 import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {
@@ -18,15 +18,13 @@ async function main(): Promise<void> {
   fs.mkdirSync(config.workspace, { recursive: true });
   const agent = createAgent(config, process.env);
   const port = await agent.listen();
-  // In the isolated local runtime the host reaches the sandbox only through this socket.
-  const relay = config.relaySocket ? await startSocketRelay(config.relaySocket) : null;
-  console.log(`agent listening on ${port}${relay ? ` (relay on ${config.relaySocket})` : ''}`);
+  // In the isolated local runtime the host reaches the sandbox's ports only through this agent.
+  const handoffs = config.ownView && process.send !== undefined;
+  if (handoffs) serveHandoffs();
+  console.log(`agent listening on ${port}${handoffs ? ' (handing connections to ports inside to the host)' : ''}`);
   process.send?.({ type: 'ready', port });
 
-  stopOnSignals('agent', async () => {
-    relay?.close();
-    await agent.shutdown();
-  });
+  stopOnSignals('agent', () => agent.shutdown());
 }
 
 runMain('agent', main);

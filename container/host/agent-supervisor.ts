@@ -6,13 +6,15 @@
  * in its pgid file, which are reaped here.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_ENV } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { launchIsolated, launchPlain, type Launched } from './agent-launch';
-import { insideSettings, SOCKET_NAME, type IsolationMode, type SystemEntry } from './isolation';
+import { HandoffClient } from '../port-handoff';
+import { insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { onPath } from './isolation-probe';
 
 export interface AgentExit {
@@ -56,6 +58,8 @@ interface RunningAgent {
    *  reads its own agent's secret can drive nothing else. */
   secret: string;
   internet: boolean;
+  /** Connections to ports inside, handed over by an isolated agent. */
+  handoffs: HandoffClient | null;
   port: Promise<number>;
   knownPort: number | null;
   exited: Promise<AgentExit>;
@@ -108,13 +112,14 @@ export class AgentSupervisor {
     return this.opts.isolation;
   }
 
-  /** The Unix socket that is the door into `key`'s sandbox (isolated mode). */
-  socketOf(key: string): string {
-    return path.join(this.runDirOf(key), SOCKET_NAME);
-  }
-
-  private runDirOf(key: string): string {
-    return path.join(this.opts.stateDir, 'run', key);
+  /**
+   * A connection to `port` inside `key`'s isolated sandbox, made there by its agent and handed
+   * over through the agent's IPC channel (port-handoff.ts).
+   */
+  connectInside(key: string, port: number): Promise<Socket> {
+    const agent = this.agents.get(key);
+    if (!agent?.handoffs) return Promise.reject(new Error(`no isolated agent runs for '${key}'`));
+    return agent.handoffs.connect(port);
   }
 
   private get agentsDir(): string {
@@ -146,11 +151,9 @@ export class AgentSupervisor {
     let launched: Launched;
     try {
       if (isolated) {
-        const runDir = this.runDirOf(key);
-        fs.mkdirSync(runDir, { recursive: true, mode: 0o700 });
         const tools = this.lentTools();
         launched = launchIsolated({
-          layout: { sandboxId: key, workspace, runDir, nodeBinary: this.opts.nodePath, agentScript: this.opts.agentScript, system: this.opts.system, tools },
+          layout: { sandboxId: key, workspace, nodeBinary: this.opts.nodePath, agentScript: this.opts.agentScript, system: this.opts.system, tools },
           env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools) },
           logFd,
           internet,
@@ -185,6 +188,7 @@ export class AgentSupervisor {
     const exited = new Promise<AgentExit>((resolve) => {
       child.once('exit', (code, signal) => {
         launched.cleanup();
+        agent.handoffs?.close();
         this.reapGroups(key, pid, isolated);
         if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
         this.lastExit.set(key, { pid, exit: { exitCode: code, signal } });
@@ -223,7 +227,17 @@ export class AgentSupervisor {
       void exited.then((e) => fail(`exited (${e.signal ?? `code ${e.exitCode}`}) before it was ready`));
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
-    const agent: RunningAgent = { child, launched, pid, secret, internet: isolated ? internet : true, port, knownPort: null, exited };
+    const agent: RunningAgent = {
+      child,
+      launched,
+      pid,
+      secret,
+      internet: isolated ? internet : true,
+      handoffs: isolated ? new HandoffClient(child) : null,
+      port,
+      knownPort: null,
+      exited,
+    };
     this.agents.set(key, agent);
     return port;
   }
@@ -269,10 +283,7 @@ export class AgentSupervisor {
       agent.child.kill('SIGKILL');
       await agent.exited;
     }
-    if (purge) {
-      fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
-      fs.rmSync(this.runDirOf(key), { recursive: true, force: true });
-    }
+    if (purge) fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
   }
 
   async stopAll(): Promise<void> {

@@ -3,7 +3,9 @@
  * agent (and everything it starts) namespaces of its own — mounts, pids, network, uts, ipc — with
  * `/workspace` bound to the sandbox's folder, the host's system folders read-only, a private
  * `/tmp`, and nothing else of the host; pasta, attached to the sandbox's network namespace, gives
- * it outbound network and nothing inbound. Pure: the caller looks at the disk and runs them.
+ * it outbound network and nothing inbound. The agent's IPC channel (a Unix socket pair that only
+ * the host holds) is the one door in: port-handoff.ts. Pure: the caller looks at the disk and
+ * runs them.
  */
 import { AGENT_ENV } from '../../worker/protocol/agent';
 import { CONTROL_PORT } from '../../worker/protocol/ports';
@@ -13,18 +15,11 @@ export type IsolationMode = 'namespaces' | 'none';
 /** Where things are inside a sandbox. */
 export const INSIDE = {
   workspace: '/workspace',
-  /** The sandbox's door: a host folder holding the relay socket. */
-  run: '/run/sandbox-ports',
-  socket: '/run/sandbox-ports/agent.sock',
-  pgids: '/run/sandbox-ports/pgids',
   /** The agent's Node and the tools the host lends (cloudflared); last on PATH. */
   bin: '/opt/sandbox-ports/bin',
   agent: '/opt/sandbox-ports/agent.js',
   home: '/root',
 } as const;
-
-/** The socket's name in the sandbox's run folder on the host. */
-export const SOCKET_NAME = 'agent.sock';
 
 /** The host's system folders a sandbox sees, read-only (or as the same symlink, on merged /usr). */
 export const SYSTEM_PATHS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
@@ -38,8 +33,6 @@ export interface SandboxLayout {
   sandboxId: string;
   /** Host folder that is the sandbox's /workspace. */
   workspace: string;
-  /** Host folder that is the sandbox's /run/sandbox-ports (the relay socket lives there). */
-  runDir: string;
   nodeBinary: string;
   agentScript: string;
   system: SystemEntry[];
@@ -58,7 +51,6 @@ export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
   for (const [name, hostPath] of Object.entries(layout.tools)) args.push('--ro-bind', hostPath, `${INSIDE.bin}/${name}`);
   args.push(
     '--bind', layout.workspace, INSIDE.workspace,
-    '--bind', layout.runDir, INSIDE.run,
     '--proc', '/proc',
     '--dev', '/dev',
     '--tmpfs', '/tmp',
@@ -84,9 +76,7 @@ export function insideSettings(sandboxId: string, tools: Record<string, string>)
     [AGENT_ENV.BIND]: '0.0.0.0',
     [AGENT_ENV.WORKSPACE]: INSIDE.workspace,
     [AGENT_ENV.SANDBOX_ID]: sandboxId,
-    [AGENT_ENV.PGID_FILE]: INSIDE.pgids,
     [AGENT_ENV.OWN_VIEW]: '1',
-    [AGENT_ENV.RELAY_SOCKET]: INSIDE.socket,
   };
   if (tools.cloudflared) env[AGENT_ENV.CLOUDFLARED] = `${INSIDE.bin}/cloudflared`;
   return env;

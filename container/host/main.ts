@@ -46,10 +46,8 @@ async function main(): Promise<void> {
   });
   if (isolated) {
     relays = new PortRelays({
-      target: (key) => {
-        const state = supervisor.state(key);
-        return state.running && state.secret ? { socketPath: supervisor.socketOf(key), secret: state.secret } : null;
-      },
+      secret: (key) => supervisor.state(key).secret,
+      connect: (key, port) => supervisor.connectInside(key, port),
     });
   }
   const info: HostInfo = { isolation: support.mode };

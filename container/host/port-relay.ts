@@ -1,6 +1,7 @@
 /**
  * The host's side of the isolated sandboxes' doors. For each sandbox port the Worker uses, one
- * loopback listener here leads through the sandbox's Unix socket to that port inside. Every
+ * loopback listener here leads to that port inside, over a connection the sandbox's agent made
+ * there and handed to this host (port-handoff.ts). Every
  * request on it must carry the sandbox's secret (LOCAL_SECRET_HEADER) and a loopback Host, as
  * every local door requires; the relay removes the secret (except on the agent's own port, whose
  * door checks it again), gives the request the Host a container's service sees
@@ -9,7 +10,8 @@
  *
  * Only request heads are read (request-framer.ts); answers go back untouched. One listener per
  * target means a kept-alive connection from the Worker always leads to the same port, so a
- * connection into the sandbox is opened once per client connection and kept with it.
+ * connection into the sandbox is opened once per client connection and kept with it; from then
+ * on bytes go between the Worker and the service with this relay alone in between.
  */
 import net from 'node:net';
 import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
@@ -18,8 +20,10 @@ import { checkCaller } from '../local-door';
 import { FramingError, RequestFramer, type RequestHead } from './request-framer';
 
 export interface RelayTargets {
-  /** The socket and secret of a running isolated sandbox, or null. */
-  target(key: string): { socketPath: string; secret: string } | null;
+  /** The secret of a running isolated sandbox, or undefined. */
+  secret(key: string): string | undefined;
+  /** A connection to `port` inside the sandbox. */
+  connect(key: string, port: number): Promise<net.Socket>;
 }
 
 /** The head as it goes into the sandbox; throws FramingError (403) when the caller is not the Worker. */
@@ -49,18 +53,21 @@ function refuse(client: net.Socket, err: unknown): void {
 function relayConnection(client: net.Socket, key: string, port: number, targets: RelayTargets): void {
   client.setNoDelay(true);
   let inside: net.Socket | null = null;
-  const framer = new RequestFramer((head) => rewriteHead(head, port, targets.target(key)?.secret));
-  const open = (): net.Socket => {
-    const target = targets.target(key);
-    const socket = net.connect(target ? target.socketPath : '\0');
-    socket.write(`${port}\n`);
+  let opening = false;
+  /** What arrived while the connection inside was being made. */
+  const queued: Buffer[] = [];
+  const framer = new RequestFramer((head) => rewriteHead(head, port, targets.secret(key)));
+  const attach = (socket: net.Socket): void => {
+    if (client.destroyed) return void socket.destroy();
+    inside = socket;
+    socket.setNoDelay(true);
     // Answers go back as they come; a closed port closes the client's connection too, which the
     // Worker reads as "not listening" (as with a container's closed port).
     socket.pipe(client);
     socket.on('error', () => client.destroy());
     socket.on('close', () => client.destroy());
     socket.on('drain', () => client.resume());
-    return socket;
+    for (const part of queued.splice(0)) socket.write(part);
   };
   client.on('data', (chunk: Buffer) => {
     let out: Buffer[];
@@ -68,11 +75,19 @@ function relayConnection(client: net.Socket, key: string, port: number, targets:
       out = framer.push(chunk);
     } catch (err) {
       // A refused request never reaches the sandbox; what came before it on this connection did.
-      if (inside) inside.end();
+      inside?.end();
       return refuse(client, err);
     }
     if (out.length === 0) return;
-    inside ??= open();
+    if (!inside) {
+      queued.push(...out);
+      if (!opening) {
+        opening = true;
+        // Nothing listening inside (or no agent): the connection closes, as a closed port does.
+        targets.connect(key, port).then(attach, () => client.destroy());
+      }
+      return;
+    }
     for (const part of out) {
       if (!inside.write(part)) client.pause();
     }

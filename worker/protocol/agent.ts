@@ -127,11 +127,6 @@ export const AGENT_ENV = {
    * of them, not only paths under /workspace.
    */
   OWN_VIEW: 'SANDBOX_OWN_VIEW',
-  /**
-   * A Unix socket the agent serves as the sandbox's only door from the host: each connection
-   * names a port on its first line (`8000\n`) and is then relayed byte for byte to that port.
-   */
-  RELAY_SOCKET: 'SANDBOX_RELAY_SOCKET',
 } as const;
 
 /**
