@@ -66,6 +66,12 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     });
   }
 
+  it('getSandbox(…, { enableInternet: false }) makes a sandbox with no outbound network', async () => {
+    const { status, body } = await run('offline');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body, { routes: '1', internet: false, isolation: 'namespaces' });
+  });
+
   it('exposePort(port, name) gives a preview URL that proxyToSandbox serves; closePort ends it', async () => {
     const port = await freePort();
     const { status, body } = await run('expose', `?port=${port}`, new Uint8Array(bundled(ECHO_SERVER)));
