@@ -69,12 +69,28 @@ export class Files {
     } catch (err) {
       throw fsError(err, wp.sandboxPath);
     }
+    // The checks above looked at paths, which a process in the sandbox may swap (a symlink flipped)
+    // before the open; what is read is the opened file, so that is what must be inside.
+    if (!this.ownView && !(await this.opensInside(handle))) {
+      await handle.close();
+      throw outsideWorkspace(String(input), 'led outside the workspace through a symbolic link changed while it was opened');
+    }
     const stat = await handle.stat();
     if (stat.isDirectory()) {
       await handle.close();
       throw isDirectory(wp.sandboxPath);
     }
     return { path: wp.sandboxPath, size: stat.size, stream: handle.createReadStream() };
+  }
+
+  /** Whether an opened file is inside the real workspace (by its descriptor, on Linux). */
+  private async opensInside(handle: fs.promises.FileHandle): Promise<boolean> {
+    if (process.platform !== 'linux') return true;
+    try {
+      return isInside(this.realRoot, await fs.promises.readlink(`/proc/self/fd/${handle.fd}`));
+    } catch {
+      return false;
+    }
   }
 
   async mkdir(input: unknown, recursive: boolean): Promise<{ path: string }> {

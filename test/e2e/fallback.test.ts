@@ -69,6 +69,29 @@ describe('local fallback without isolation (SANDBOX_ISOLATION=none, real stack)'
     assert.ok(!fs.existsSync('/etc/owned'));
   });
 
+  it("never reads another sandbox's file through a symlink flipped while reads run (checked on the opened file)", async () => {
+    const secret = `the other sandbox's secret ${Date.now()}`;
+    await api.ok('PUT', `/sandboxes/${other}/files?path=secret.txt`, secret);
+    const target = path.join(stack.stateDir, 'workspaces', other, 'secret.txt');
+    await api.ok('PUT', `${base}/files?path=mine.txt`, 'mine');
+    const flipper = await api.ok('POST', `${base}/processes`, { command: `while true; do ln -sfn mine.txt flip; ln -sfn ${JSON.stringify(target)} flip; done` });
+    let reads = 0;
+    let escapes = 0;
+    const until = Date.now() + 20_000;
+    await Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        while (reads < 600 && Date.now() < until) {
+          const r = await api.call('GET', `${base}/files?path=flip`);
+          reads++;
+          if (typeof r.body === 'string' && r.body.includes(secret)) escapes++;
+        }
+      }),
+    );
+    await api.ok('DELETE', `${base}/processes/${flipper.id}?signal=SIGKILL`);
+    assert.ok(reads >= 100, `enough reads raced the flips (${reads})`);
+    assert.equal(escapes, 0);
+  });
+
   describe('a port held by another program or sandbox', () => {
     let foreign: http.Server;
     let foreignPort: number;
