@@ -85,7 +85,10 @@ async function redeemTicket(sb: Sandbox, exposure: Exposure, url: URL, ticket: s
   }
   const value = await signPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, Date.now());
   url.searchParams.delete(TICKET_PARAM);
-  const clean = url.pathname + (url.searchParams.size > 0 ? `?${url.searchParams}` : '');
+  // One leading slash, whatever the link had: `//evil.example/` or `/\evil.example/` as a Location
+  // would send the browser to another host.
+  const path = `/${url.pathname.replace(/^[/\\]+/, '')}`;
+  const clean = path + (url.searchParams.size > 0 ? `?${url.searchParams}` : '');
   return new Response(null, { status: 302, headers: { location: clean, 'set-cookie': previewCookieHeader(value), 'cache-control': 'no-store' } });
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Api } from '../helpers/api';
 import { previewRequest } from '../helpers/preview-client';
 import { startEcho } from '../helpers/services';
@@ -55,6 +56,25 @@ describe('preview URLs › private previews', function () {
     const page = await previewRequest(`${url}echo`, { headers: { cookie: `${cookieOf(r.headers['set-cookie'])}; theirs=1` } });
     assert.equal(page.status, 200, page.text);
     assert.equal(page.json().headers.cookie, 'theirs=1', 'the preview cookie stays with the proxy');
+  });
+
+  it('never redirects off the preview host, whatever the path of the ticket link', async () => {
+    for (const rawPath of ['//evil.example/', '/\\evil.example/', '///evil.example/x', '/%2F%2Fevil.example/']) {
+      const link = new URL(await ticket());
+      const r = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: Number(link.port), path: `${rawPath}${link.search}`, headers: { host: link.host } },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode!, location: res.headers.location });
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(r.status, 302, rawPath);
+      assert.ok(r.location?.startsWith('/') && !/^\/[/\\]/.test(r.location), `${rawPath} → Location ${r.location}`);
+    }
   });
 
   it('refuses a ticket used twice', async () => {
