@@ -49,7 +49,7 @@ export async function handlePreview(sb: Sandbox, request: Request): Promise<Resp
   return forward(sb, request, url, route.port, {
     host: url.host,
     proto: url.protocol === 'https:' ? 'https' : 'http',
-    clientIp: request.headers.get('cf-connecting-ip'),
+    clientIp: sb.clientAddress(request),
     private: exposure.visibility === 'private',
   });
 }
@@ -65,7 +65,7 @@ export async function handleDirectWebSocket(sb: Sandbox, request: Request, port:
     return errorResponse(err);
   }
   const url = new URL(request.url);
-  return forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: request.headers.get('cf-connecting-ip'), private: false });
+  return forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: sb.clientAddress(request), private: false });
 }
 
 async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Promise<boolean> {
@@ -114,6 +114,11 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
   // The service gets neither the control API's token nor the preview cookie.
   if (bearerMatches(headers.get('authorization'), sb.apiToken)) headers.delete('authorization');
   if (info.private) stripPreviewCookie(headers);
+  // Only this proxy says where the client is: a client's own claims do not reach the service.
+  headers.delete('forwarded');
+  headers.delete('x-real-ip');
+  if (info.clientIp) headers.set('cf-connecting-ip', info.clientIp);
+  else headers.delete('cf-connecting-ip');
   headers.set('x-forwarded-host', info.host);
   headers.set('x-forwarded-proto', info.proto);
   if (info.clientIp) {

@@ -100,6 +100,15 @@ export class Sandbox extends Container<Env> {
     return this.sandboxId;
   }
 
+  /**
+   * Where a preview's client is, as the service is told: on Cloudflare the edge's CF-Connecting-IP
+   * (the edge sets it, whatever a client sent); locally the Worker listens on loopback only, so a
+   * client is on this machine, and a client-sent CF-Connecting-IP is nobody's word.
+   */
+  clientAddress(request: Request): string | null {
+    return this.env.LOCAL_CONTAINER_HOST ? '127.0.0.1' : request.headers.get('cf-connecting-ip');
+  }
+
   /** The control API's token: it also opens private previews. */
   get apiToken(): string | undefined {
     return this.env.SANDBOX_API_TOKEN;

@@ -52,6 +52,13 @@ describe('control API › bad input sweep', function () {
     it('refuses a wrong token (401)', async () => {
       expect4xx(await new Api(api.url, 'wrong').call('GET', '/sandboxes'), 'UNAUTHORIZED', /Invalid bearer token/);
     });
+    it('refuses a token that differs from the real one only in its last character, or is a prefix of it (401)', async () => {
+      const token = api.token!;
+      const last = token.endsWith('A') ? 'B' : 'A';
+      for (const wrong of [`${token.slice(0, -1)}${last}`, token.slice(0, -1), `${token}A`]) {
+        expect4xx(await new Api(api.url, wrong).call('GET', '/sandboxes'), 'UNAUTHORIZED');
+      }
+    });
   });
 
   describe('sandbox ids', () => {

@@ -59,6 +59,16 @@ describe('preview proxy › transport', function () {
     assert.ok(echoed.headers['x-forwarded-for'], JSON.stringify(echoed.headers));
   });
 
+  it("does not let a client forge the address the service sees (X-Forwarded-For, Forwarded, CF-Connecting-IP)", async () => {
+    const echoed = (
+      await previewRequest(`${url}echo`, { headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', 'cf-connecting-ip': '6.6.6.6' } })
+    ).json();
+    const chain = String(echoed.headers['x-forwarded-for'] ?? '').split(',').map((s: string) => s.trim());
+    assert.notEqual(chain[chain.length - 1], '6.6.6.6', `the last hop is the proxy's own record: ${echoed.headers['x-forwarded-for']}`);
+    assert.ok(!String(echoed.headers.forwarded ?? '').includes('6.6.6.6'));
+    assert.notEqual(echoed.headers['cf-connecting-ip'], '6.6.6.6');
+  });
+
   it('strips internal routing headers a client sends', async () => {
     const forged = JSON.stringify({ kind: 'preview', port: 3000, token: 'x', host: 'evil', proto: 'http', clientIp: null });
     const r = await previewRequest(`${url}echo`, { headers: { 'x-sandbox-ports-route': forged, 'x-sandbox-ports-miss': '1' } });

@@ -158,6 +158,23 @@ describe('preview URLs › exposePort and the proxy', function () {
     assert.notEqual(host(bad[0]!), host(good));
   });
 
+  it('decides a token by all of its characters: truncated, extended or changed at the end, 404 (an id with a single split)', async () => {
+    // No '-' in the id: the host has one split, so the Durable Object's own comparison decides.
+    const single = `pvsingle${Date.now().toString(36)}`;
+    await api.ok('POST', '/sandboxes', { id: single });
+    const service = await startEcho(api, single);
+    const good = (await expose({ port: service.port }, single)).body.url as string;
+    const token = new URL(good).hostname.split('.')[0]!.split('-').pop()!;
+    assert.equal((await previewRequest(`${good}echo`)).status, 200);
+    const last = token.slice(-1) === 'a' ? 'b' : 'a';
+    for (const wrong of [token.slice(0, -1), `${token}x`.slice(0, 16) === token ? `${token.slice(0, -1)}${last}` : `${token}x`, `${token.slice(0, -1)}${last}`]) {
+      const r = await previewRequest(`${good.replace(token, wrong)}echo`);
+      assert.equal(r.status, 404, wrong);
+      assert.equal(r.json().code, 'INVALID_TOKEN');
+    }
+    await api.ok('DELETE', `/sandboxes/${single}`);
+  });
+
   it('unexposes at once (idempotent), and closePort is the same', async () => {
     const url = (await expose({ port: echo.port, token: 'api-v1' })).body.url as string;
     assert.equal((await api.call('DELETE', `/sandboxes/${box}/ports/${echo.port}`)).status, 204);

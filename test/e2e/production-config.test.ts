@@ -15,6 +15,7 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
   let log = '';
   let exports: string[] = [];
   let config: any;
+  let localConfig: any;
 
   before(async () => {
     const wrangler = path.resolve('node_modules/wrangler/bin/wrangler.js');
@@ -29,6 +30,7 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
     exports = entry![1].exports;
     const wranglerApi = await import('wrangler');
     config = (wranglerApi as any).unstable_readConfig({ config: 'worker/wrangler.jsonc', env: 'production' });
+    localConfig = (wranglerApi as any).unstable_readConfig({ config: 'worker/wrangler.jsonc' });
   });
 
   after(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -44,6 +46,11 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
     assert.ok(path.resolve(path.dirname(path.resolve('worker/wrangler.jsonc')), c.image).endsWith(path.join('container', 'Dockerfile')) || c.image.endsWith('container/Dockerfile'), c.image);
     assert.ok(fs.existsSync('container/Dockerfile'));
     assert.match(log, /following containers are available[\s\S]*container\/Dockerfile/);
+  });
+
+  it('turns observability on in production only, so local state does not grow with every request', () => {
+    assert.equal(config.observability?.enabled, true);
+    assert.notEqual(localConfig.observability?.enabled, true);
   });
 
   it('declares the Durable Objects with SQLite migrations', () => {
