@@ -121,7 +121,8 @@ export class ManagedProcess {
       ...this.info,
       status,
       endTime: new Date().toISOString(),
-      exitCode: code,
+      // As a shell would say it: 128 + n after signal n.
+      exitCode: code === null && signal === null ? null : shellExitCode(code, signal),
       signal,
     };
     this.exitSeq = this.logs.reserveSeq();

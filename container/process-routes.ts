@@ -1,6 +1,6 @@
 /** Handlers of /processes and /exec: parse the request, call the service, shape the answer. */
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { isSignalName, type ExecResult } from '../worker/protocol/process';
+import { isSignalName, parseGraceMs, type ExecResult } from '../worker/protocol/process';
 import { clientGone } from './deadline';
 import { runCommand, shellExitCode } from './exec';
 import type { Files } from './files';
@@ -42,7 +42,13 @@ export function processRoutes({ processes, files, groups, baseEnv, listener }: P
         if (!isSignalName(signal)) {
           throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal '${signal}': use one of SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2`);
         }
-        processes.kill(params.id!, signal);
+        let graceMs: number;
+        try {
+          graceMs = parseGraceMs(query.get('graceMs') ?? undefined);
+        } catch (err) {
+          throw new SandboxError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+        }
+        processes.kill(params.id!, signal, graceMs);
         return noContent;
       },
     },

@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
 import type { AgentEvent, StartRequest } from '../worker/protocol/agent';
-import type { ProcessInfo, SignalName } from '../worker/protocol/process';
+import { DEFAULT_KILL_GRACE_MS, type ProcessInfo, type SignalName } from '../worker/protocol/process';
 import type { EventLog } from './event-log';
 import type { Files } from './files';
 import { ManagedProcess } from './managed-process';
@@ -90,10 +90,20 @@ export class ProcessService {
    * Sends `signal` to the process's whole group. On an exited process it reaches only the
    * children that outlived it, and is otherwise a no-op.
    */
-  kill(id: string, signal: SignalName): void {
+  kill(id: string, signal: SignalName, graceMs = DEFAULT_KILL_GRACE_MS): void {
     const p = this.get(id);
-    if (p.pgid === null) return;
-    if (p.running || this.deps.groups.isLingering(p.pgid)) this.deps.groups.signal(p.pgid, signal);
+    const pgid = p.pgid;
+    if (pgid === null) return;
+    if (!p.running && !this.deps.groups.isLingering(pgid)) return;
+    this.deps.groups.signal(pgid, signal);
+    if (signal === 'SIGKILL' || !p.running) return;
+    // A process that ignores the signal is not left running while the caller was told it ends:
+    // SIGKILL follows after the grace period, as the SDK does.
+    const escalate = setTimeout(() => {
+      if (p.running) this.deps.groups.signal(pgid, 'SIGKILL');
+    }, graceMs);
+    escalate.unref();
+    p.onExit(() => clearTimeout(escalate));
   }
 
   /** SIGKILLs every running process; returns how many there were, once they are reaped. */

@@ -71,8 +71,9 @@ export class AgentClient {
   getProcess(id: string): Promise<ProcessInfo> {
     return this.json('GET', `/processes/${encodeURIComponent(id)}`);
   }
-  async killProcess(id: string, signal: string): Promise<void> {
-    await this.json('DELETE', `/processes/${encodeURIComponent(id)}?signal=${encodeURIComponent(signal)}`);
+  async killProcess(id: string, signal: string, graceMs?: number): Promise<void> {
+    const grace = graceMs === undefined ? '' : `&graceMs=${graceMs}`;
+    await this.json('DELETE', `/processes/${encodeURIComponent(id)}?signal=${encodeURIComponent(signal)}${grace}`);
   }
   async killAllProcesses(): Promise<number> {
     return (await this.json<{ killed: number }>('DELETE', '/processes')).killed;

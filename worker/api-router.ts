@@ -103,7 +103,7 @@ const routes: Route[] = [
   }),
 
   route('DELETE', `/sandboxes/${ID}/processes/${PID}`, async (c) => {
-    await sandbox(c)('killProcess', c.params.pid, c.url.searchParams.get('signal') ?? 'SIGTERM');
+    await sandbox(c)('killProcess', c.params.pid, c.url.searchParams.get('signal') ?? 'SIGTERM', c.url.searchParams.get('graceMs') ?? undefined);
     return new Response(null, { status: 204 });
   }),
 

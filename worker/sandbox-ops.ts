@@ -11,6 +11,7 @@ import {
   type ExposedPort,
   checkProcessId,
   isSignalName,
+  parseGraceMs,
   optionalBoolean,
   optionalEnv,
   optionalInteger,
@@ -176,12 +177,19 @@ export const sandboxOps = {
     return notFoundToNull((await sb.ensureAgent()).getProcess(pid));
   },
 
-  async killProcess(sb: Sandbox, id: unknown, signal: unknown = 'SIGTERM'): Promise<void> {
+  /** Sends `signal`, then SIGKILL after `graceMs` (default 5 s) if the process still runs. */
+  async killProcess(sb: Sandbox, id: unknown, signal: unknown = 'SIGTERM', graceMs?: unknown): Promise<void> {
     const pid = pidOf(id);
     if (!isSignalName(signal)) {
       throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal ${JSON.stringify(signal)}: use SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2`);
     }
-    await (await sb.ensureAgent()).killProcess(pid, signal);
+    let grace: number;
+    try {
+      grace = parseGraceMs(graceMs);
+    } catch (err) {
+      throw new SandboxError(ErrorCode.INVALID_REQUEST, (err as Error).message);
+    }
+    await (await sb.ensureAgent()).killProcess(pid, signal, grace);
   },
 
   async killAllProcesses(sb: Sandbox): Promise<number> {

@@ -84,8 +84,9 @@ export class Process implements ProcessInfo {
     if (info) Object.assign(this, info);
   }
 
-  async kill(signal: string = 'SIGTERM'): Promise<void> {
-    await this.call('killProcess', this.id, signal);
+  /** Sends `signal`, then SIGKILL after the grace period (5 s, or `options.graceMs`) if it still runs. */
+  async kill(signal: string = 'SIGTERM', options: { graceMs?: number } = {}): Promise<void> {
+    await this.call('killProcess', this.id, signal, options.graceMs);
   }
 
   async getStatus(): Promise<ProcessStatus> {
@@ -160,8 +161,8 @@ export class SandboxHandle {
     const info = await this.call('getProcess', id);
     return info ? new Process(this.call, info) : null;
   }
-  async killProcess(id: string, signal?: string): Promise<void> {
-    await this.call('killProcess', id, signal ?? 'SIGTERM');
+  async killProcess(id: string, signal?: string, options: { graceMs?: number } = {}): Promise<void> {
+    await this.call('killProcess', id, signal ?? 'SIGTERM', options.graceMs);
   }
   killAllProcesses(): Promise<number> {
     return this.call('killAllProcesses');

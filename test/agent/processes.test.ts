@@ -97,7 +97,23 @@ describe('agent › processes (real agent process)', function () {
         const info = await api().ok('GET', `/processes/${proc.id}`);
         assert.equal(info.status, 'killed');
         assert.equal(info.signal, signal);
-        assert.equal(info.exitCode, null);
+        assert.equal(info.exitCode, signal === 'SIGTERM' ? 143 : 137, 'as a shell reports it: 128 + the signal');
+      }
+    });
+
+    it('escalates: a process that ignores SIGTERM gets SIGKILL after the grace period, and ends killed (137)', async () => {
+      const proc = await api().ok('POST', '/processes', { command: `trap '' TERM; echo armed; while true; do sleep 0.05; done` });
+      await api().ok('POST', `/processes/${proc.id}/wait-for-log`, { pattern: 'armed', timeout: 5000 });
+      assert.equal((await api().call('DELETE', `/processes/${proc.id}?signal=SIGTERM&graceMs=300`)).status, 204);
+      const { exitCode } = await api().ok('POST', `/processes/${proc.id}/wait-for-exit`, { timeout: 10000 });
+      assert.equal(exitCode, 137);
+      const info = await api().ok('GET', `/processes/${proc.id}`);
+      assert.equal(info.status, 'killed');
+      assert.equal(info.signal, 'SIGKILL');
+      for (const bad of ['-1', 'soon', '99999999999']) {
+        const r = await api().call('DELETE', `/processes/${proc.id}?signal=SIGTERM&graceMs=${bad}`);
+        assert.equal(r.status, 400, bad);
+        assert.match(r.body.error, /graceMs must be an integer/);
       }
     });
 

@@ -67,6 +67,19 @@ describe('control API › processes (real Worker, real agent)', function () {
     assert.equal(info.status, 'killed');
   });
 
+  it('escalates a kill: SIGTERM ignored, SIGKILL after graceMs; the process ends killed with exit code 137', async () => {
+    const proc = await api.ok('POST', `${base}/processes`, { command: `trap '' TERM; echo armed; while true; do sleep 0.05; done` });
+    await api.ok('POST', `${base}/processes/${proc.id}/wait-for-log`, { pattern: 'armed', timeout: 10000 });
+    assert.equal((await api.call('DELETE', `${base}/processes/${proc.id}?signal=SIGTERM&graceMs=300`)).status, 204);
+    assert.deepEqual(await api.ok('POST', `${base}/processes/${proc.id}/wait-for-exit`, { timeout: 10000 }), { exitCode: 137 });
+    const info = await api.ok('GET', `${base}/processes/${proc.id}`);
+    assert.equal(info.status, 'killed');
+    assert.equal(info.signal, 'SIGKILL');
+    const bad = await api.call('DELETE', `${base}/processes/${proc.id}?graceMs=later`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /graceMs/);
+  });
+
   it('kills the whole process group: a shell and the children it spawned', async () => {
     const proc = await api.ok('POST', `${base}/processes`, { command: 'sleep 300 & sleep 301 & echo "children $!"; wait' });
     const { line } = await api.ok('POST', `${base}/processes/${proc.id}/wait-for-log`, { pattern: 'children', timeout: 10000 });

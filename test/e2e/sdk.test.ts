@@ -33,6 +33,7 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.status, 'running');
     assert.equal(body.after, 'killed');
+    assert.deepEqual(body.exit, { exitCode: 137 }, 'waitForExit reports 128 + SIGKILL, as a shell would');
     assert.match(body.id, /^proc-/);
   });
 

@@ -10,6 +10,7 @@ export interface ProcessInfo {
   /** ISO-8601. */
   startTime: string;
   endTime?: string;
+  /** As a shell reports it: 128 + n for a process ended by signal n (137 for SIGKILL, 143 for SIGTERM). */
   exitCode?: number | null;
   /** Signal name when the process was ended by a signal. */
   signal?: string | null;
@@ -79,6 +80,20 @@ export type SignalName = (typeof SIGNALS)[number];
 
 export function isSignalName(value: unknown): value is SignalName {
   return typeof value === 'string' && (SIGNALS as readonly string[]).includes(value);
+}
+
+/** How long kill() waits after the first signal before SIGKILL (SDK parity). */
+export const DEFAULT_KILL_GRACE_MS = 5000;
+export const MAX_KILL_GRACE_MS = 10 * 60_000;
+
+/** A kill's grace period from a query or option: integer ms from 0 to MAX_KILL_GRACE_MS, or the default. */
+export function parseGraceMs(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_KILL_GRACE_MS;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_KILL_GRACE_MS) {
+    throw new Error(`graceMs must be an integer number of milliseconds from 0 to ${MAX_KILL_GRACE_MS} (got ${JSON.stringify(value)})`);
+  }
+  return n;
 }
 
 /** Log stream events (SSE `event:` names) carried from the agent to every client. */
