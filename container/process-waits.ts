@@ -38,7 +38,7 @@ export function waitForLog(
       timeoutMs: req.timeout,
       signal,
       onTimeout: () =>
-        new SandboxError(ErrorCode.TIMEOUT, `Pattern ${shown} did not appear in the output of process ${p.id} within ${req.timeout}ms`),
+        new SandboxError(ErrorCode.TIMEOUT, `Process did not become ready within ${req.timeout}ms. Waiting for: log pattern ${shown} in the output of process ${p.id}`),
     },
     (settle) => {
       // Earlier output first (kept chunks in order), then every new chunk: subscribing in the same

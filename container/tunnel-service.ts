@@ -4,11 +4,11 @@
  * server says `/ready`. tunnel-up / tunnel-down events go to the agent's event log; a tunnel
  * whose cloudflared dies is forgotten, so the next get() makes a new one.
  */
-import { randomBytes } from 'node:crypto';
 import type { AgentEvent } from '../worker/protocol/agent';
 import type { TunnelInfo } from '../worker/protocol/api';
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
 import { checkUserPort } from '../worker/protocol/ports';
+import { generateTunnelId } from '../worker/protocol/tokens';
 import { CloudflaredProcess, freeLoopbackPort, probeReady, type CloudflaredExit } from './cloudflared-process';
 import type { EventLog } from './event-log';
 import type { ProcessGroups } from './process-groups';
@@ -40,9 +40,6 @@ interface Tunnel {
   destroyed: boolean;
 }
 
-export function generateTunnelId(): string {
-  return `quick-${randomBytes(4).toString('hex')}`;
-}
 
 export class TunnelService {
   private readonly deps: TunnelServiceDeps;

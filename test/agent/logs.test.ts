@@ -184,6 +184,7 @@ describe('agent › logs (real agent process)', function () {
       const timedOut = await api().call('POST', `/processes/${slow.id}/wait-for-log`, { pattern: 'never', timeout: 200 });
       assert.equal(timedOut.status, 408);
       assert.equal(timedOut.body.code, 'TIMEOUT');
+      assert.match(timedOut.body.error, /^Process did not become ready within 200ms\. Waiting for: log pattern "never"/);
       await api().ok('DELETE', `/processes/${slow.id}?signal=SIGKILL`);
     });
 

@@ -105,7 +105,7 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
 
       const info = r.body;
       assert.deepEqual(Object.keys(info).sort(), ['createdAt', 'hostname', 'id', 'port', 'url']);
-      assert.match(info.id, /^quick-[0-9a-f]{8}$/);
+      assert.match(info.id, /^quick-[0-9a-z]{20}$/);
       assert.equal(info.port, webPort);
       assert.match(info.url, /^https:\/\/[a-z]+(-[a-z]+)+\.trycloudflare\.com$/);
       assert.equal(info.url, fake.url);
@@ -152,7 +152,7 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
       const ports = tunnels.map((x: { port: number }) => x.port);
       assert.ok(ports.includes(webPort) && ports.includes(extra));
       assert.deepEqual(ports, [...ports].sort((a: number, b: number) => a - b));
-      for (const x of tunnels) assert.match(x.id, /^quick-[0-9a-f]{8}$/);
+      for (const x of tunnels) assert.match(x.id, /^quick-[0-9a-z]{20}$/);
     });
 
     it('destroys a tunnel: cloudflared gone, a tunnel-down event, idempotent', async () => {

@@ -29,7 +29,7 @@ describe('tunnels › through the control API', function () {
     const first = await api.call('PUT', `${base}/tunnels/${port}`);
     assert.equal(first.status, 200, JSON.stringify(first.body));
     const t = first.body;
-    assert.match(t.id, /^quick-/);
+    assert.match(t.id, /^quick-[0-9a-z]{20}$/);
     assert.equal(t.port, port);
     assert.match(t.url, /^https:\/\/[a-z0-9-]+\.trycloudflare\.com$/);
     assert.equal(t.hostname, new URL(t.url).hostname);

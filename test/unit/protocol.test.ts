@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkSandboxId, checkUserPort, generateToken, parsePreviewHost, formatPreviewUrl, SseParser, formatSse } from '../../worker/protocol/index';
+import { checkSandboxId, checkUserPort, generateToken, generateTunnelId, parsePreviewHost, formatPreviewUrl, SseParser, formatSse } from '../../worker/protocol/index';
 
 describe('protocol', () => {
   describe('checkSandboxId', () => {
@@ -32,6 +32,12 @@ describe('protocol', () => {
       const b = generateToken();
       assert.match(a, /^[a-z0-9]{16}$/);
       assert.notEqual(a, b);
+    });
+  });
+  describe('generateTunnelId', () => {
+    it('makes quick- and 20 characters of [0-9a-z], as the SDK does', () => {
+      assert.match(generateTunnelId(), /^quick-[0-9a-z]{20}$/);
+      assert.notEqual(generateTunnelId(), generateTunnelId());
     });
   });
   describe('preview hosts', () => {

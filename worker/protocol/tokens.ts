@@ -4,17 +4,30 @@ export const GENERATED_TOKEN_LENGTH = 16;
 export const MAX_TOKEN_LENGTH = 16;
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-/** 16 characters of [a-z0-9] from the platform CSPRNG (crypto.getRandomValues in workerd and Node). */
-export function generateToken(random: (bytes: Uint8Array) => Uint8Array = (b) => crypto.getRandomValues(b)): string {
+type Random = (bytes: Uint8Array) => Uint8Array;
+const platformRandom: Random = (b) => crypto.getRandomValues(b);
+
+/** `length` characters of [a-z0-9] from the platform CSPRNG (crypto.getRandomValues in workerd and Node). */
+export function randomAlphanumeric(length: number, random: Random = platformRandom): string {
   let out = '';
   // Rejection sampling keeps every character equally likely (256 is not a multiple of 36).
-  while (out.length < GENERATED_TOKEN_LENGTH) {
-    const bytes = random(new Uint8Array(GENERATED_TOKEN_LENGTH * 2));
+  while (out.length < length) {
+    const bytes = random(new Uint8Array(length * 2));
     for (const b of bytes) {
-      if (b < 252 && out.length < GENERATED_TOKEN_LENGTH) out += TOKEN_ALPHABET[b % 36];
+      if (b < 252 && out.length < length) out += TOKEN_ALPHABET[b % 36];
     }
   }
   return out;
+}
+
+/** A generated preview token: 16 characters of [a-z0-9]. */
+export function generateToken(random: Random = platformRandom): string {
+  return randomAlphanumeric(GENERATED_TOKEN_LENGTH, random);
+}
+
+/** A quick tunnel's id, as the SDK makes them: `quick-` and 20 characters of [0-9a-z]. */
+export function generateTunnelId(random: Random = platformRandom): string {
+  return `quick-${randomAlphanumeric(20, random)}`;
 }
 
 /** A custom token: 1-16 characters of lowercase letters, digits, '-' and '_'. */
