@@ -102,7 +102,17 @@ export function processRoutes({ processes, files, groups, baseEnv, listener }: P
           timeoutMs: body.timeout,
           groups,
         });
-        const exitCode = r.timedOut ? EXEC_TIMEOUT_EXIT_CODE : shellExitCode(r.exitCode, r.signal);
+        if (r.timedOut) {
+          // The command was ended (its whole group); the caller gets an error, with what it printed.
+          throw new SandboxError(ErrorCode.TIMEOUT, `Command did not finish within ${body.timeout}ms and was stopped: ${body.command.slice(0, 200)}`, {
+            command: body.command,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            exitCode: EXEC_TIMEOUT_EXIT_CODE,
+            duration: r.durationMs,
+          });
+        }
+        const exitCode = shellExitCode(r.exitCode, r.signal);
         const result: ExecResult = {
           success: exitCode === 0 && !r.spawnError,
           exitCode,
@@ -111,7 +121,6 @@ export function processRoutes({ processes, files, groups, baseEnv, listener }: P
           command: body.command,
           duration: r.durationMs,
         };
-        if (r.timedOut) result.timedOut = true;
         return json(result);
       },
     },

@@ -91,6 +91,15 @@ describe('control API › processes (real Worker, real agent)', function () {
     await eventually(async () => !(await alive()), 10000, 'the child process is gone');
   });
 
+  it('exec past its timeout ends the command and answers 408 TIMEOUT with the output so far', async () => {
+    const r = await api.call('POST', `${base}/exec`, { command: 'echo started; sleep 30', timeout: 300 });
+    assert.equal(r.status, 408, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'TIMEOUT');
+    assert.match(r.body.error, /did not finish within 300ms/);
+    assert.equal(r.body.details.stdout, 'started\n');
+    assert.equal(r.body.details.exitCode, 124);
+  });
+
   it('exec reports exit codes, stdout and stderr', async () => {
     const ok = await api.ok('POST', `${base}/exec`, { command: 'echo out; echo err >&2' });
     assert.equal(ok.success, true);

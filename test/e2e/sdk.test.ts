@@ -67,6 +67,12 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     });
   }
 
+  it('exec with a timeout that runs out rejects with a TIMEOUT SandboxError carrying the output so far', async () => {
+    const { status, body } = await run('exec-timeout');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body, { rejected: { name: 'SandboxError', code: 'TIMEOUT', stdout: 'started\n' } });
+  });
+
   it('getSandbox(…, { enableInternet: false }) makes a sandbox with no outbound network', async () => {
     const { status, body } = await run('offline');
     assert.equal(status, 200, JSON.stringify(body));

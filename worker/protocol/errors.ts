@@ -96,21 +96,25 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
 export interface ErrorBody {
   error: string;
   code: ErrorCode;
+  /** What else the caller can use: e.g. an exec that timed out, with the output it printed so far. */
+  details?: Record<string, unknown>;
 }
 
 /** A typed error that carries its code across layers; converted to HTTP only at an edge. */
 export class SandboxError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message);
     this.name = 'SandboxError';
     this.code = code;
+    this.details = details;
   }
   get status(): number {
     return ERROR_STATUS[this.code];
   }
   toJSON(): ErrorBody {
-    return { error: this.message, code: this.code };
+    return this.details ? { error: this.message, code: this.code, details: this.details } : { error: this.message, code: this.code };
   }
 }
 
@@ -121,8 +125,9 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** Rebuilds a SandboxError from a JSON error body read off a wire; anything else becomes INTERNAL_ERROR. */
 export function errorFromBody(body: unknown, fallbackMessage: string): SandboxError {
   if (body && typeof body === 'object') {
-    const { error, code } = body as Record<string, unknown>;
-    if (typeof error === 'string' && isErrorCode(code)) return new SandboxError(code, error);
+    const { error, code, details } = body as Record<string, unknown>;
+    const extra = details && typeof details === 'object' && !Array.isArray(details) ? (details as Record<string, unknown>) : undefined;
+    if (typeof error === 'string' && isErrorCode(code)) return new SandboxError(code, error, extra);
   }
   return new SandboxError(ErrorCode.INTERNAL_ERROR, fallbackMessage);
 }

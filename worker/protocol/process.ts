@@ -38,8 +38,6 @@ export interface ExecResult {
   command: string;
   /** Milliseconds. */
   duration: number;
-  /** True when the command ran past its timeout and was killed. */
-  timedOut?: boolean;
 }
 
 export interface ProcessLogs {
