@@ -12,6 +12,7 @@ import {
   checkProcessId,
   isSignalName,
   parseGraceMs,
+  fileContent,
   optionalBoolean,
   optionalEnv,
   optionalInteger,
@@ -24,6 +25,7 @@ import {
   type ProcessLogs,
   type SandboxCreateOptions,
   type SandboxState,
+  type FileContent,
   type SandboxStatus,
   type TunnelInfo,
   type WaitForLogResult,
@@ -244,16 +246,15 @@ export const sandboxOps = {
     return (await sb.ensureAgent()).writeFile(p, body, enc);
   },
 
-  async readFile(sb: Sandbox, path: unknown, encoding?: unknown): Promise<{ path: string; content: string; encoding: 'utf-8' | 'base64' }> {
+  /** Text as UTF-8, anything else as base64 (or as `encoding` says), with its type and size. */
+  async readFile(sb: Sandbox, path: unknown, encoding?: unknown): Promise<FileContent> {
     const p = requireString({ path }, 'path', 4096);
+    if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'base64') {
+      throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'encoding' must be 'utf-8' or 'base64' (got ${JSON.stringify(encoding)})`);
+    }
     const res = await (await sb.ensureAgent()).readFile(p);
     const bytes = new Uint8Array(await res.arrayBuffer());
-    if (encoding === 'base64') {
-      let bin = '';
-      for (const b of bytes) bin += String.fromCharCode(b);
-      return { path: p, content: btoa(bin), encoding: 'base64' };
-    }
-    return { path: p, content: new TextDecoder().decode(bytes), encoding: 'utf-8' };
+    return fileContent(p, bytes, encoding === undefined ? undefined : encoding === 'base64' ? 'base64' : 'utf-8');
   },
 
   async readFileStream(sb: Sandbox, path: unknown): Promise<ReadableStream> {

@@ -67,6 +67,17 @@ describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)
     });
   }
 
+  it('readFile detects binary content: a PNG is base64 with its type and size, text stays UTF-8', async () => {
+    const { status, body } = await run('read-files');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.png.encoding, 'base64');
+    assert.equal(body.png.isBinary, true);
+    assert.equal(body.png.mimeType, 'image/png');
+    assert.equal(body.png.size, 17);
+    assert.deepEqual([...Buffer.from(body.png.content, 'base64').subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.deepEqual(body.text, { path: '/workspace/hello.txt', content: 'hello, wörld', encoding: 'utf-8', isBinary: false, mimeType: 'text/plain', size: 13 });
+  });
+
   it('exec with a timeout that runs out rejects with a TIMEOUT SandboxError carrying the output so far', async () => {
     const { status, body } = await run('exec-timeout');
     assert.equal(status, 200, JSON.stringify(body));

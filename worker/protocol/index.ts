@@ -10,3 +10,4 @@ export * from './agent';
 export * from './events';
 export * from './api';
 export * from './validate';
+export * from './file-content';
