@@ -8,6 +8,7 @@ import { AGENT_ENV } from '../worker/protocol/agent';
 import { readAgentConfig } from './config';
 import { createAgent } from './server';
 import { serveHandoffs } from './port-handoff';
+import { isRegexMatcherThread, runRegexMatcherThread } from './regex-matcher';
 import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {
@@ -27,4 +28,6 @@ async function main(): Promise<void> {
   stopOnSignals('agent', () => agent.shutdown());
 }
 
-runMain('agent', main);
+// The same bundle runs the agent's regex matcher threads (regex-matcher.ts).
+if (isRegexMatcherThread()) runRegexMatcherThread();
+else runMain('agent', main);

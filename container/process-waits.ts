@@ -7,6 +7,8 @@ import type { ListenerInfo, WaitForLogRequest } from '../worker/protocol/agent';
 import type { WaitForLogResult } from '../worker/protocol/process';
 import { withDeadline } from './deadline';
 import { LineMatcher, makeLineTest } from './line-matcher';
+import type { LogStreamName } from './log-buffer';
+import { startRegexMatcher } from './regex-matcher';
 import type { ManagedProcess } from './managed-process';
 import { probeOnce, type Probe } from './port-probe';
 import type { WaitForPortParams } from './request-parsers';
@@ -30,8 +32,10 @@ export function waitForLog(
   req: WaitForLogRequest & { timeout: number },
   signal?: AbortSignal,
 ): Promise<WaitForLogResult> {
-  // Built first, so an invalid pattern is a 400 before anything waits.
-  const matcher = new LineMatcher(makeLineTest(req.pattern, req.regex ?? false, req.flags));
+  // Built first, so an invalid pattern is a 400 before anything waits. A regular expression is
+  // matched in a thread of its own (regex-matcher.ts), so no pattern can stall the agent.
+  const test = makeLineTest(req.pattern, req.regex ?? false, req.flags);
+  const inline = req.regex ? null : new LineMatcher(test);
   const shown = req.regex ? `/${req.pattern}/${req.flags ?? ''}` : `"${req.pattern}"`;
   return withDeadline(
     {
@@ -41,24 +45,30 @@ export function waitForLog(
         new SandboxError(ErrorCode.TIMEOUT, `Process did not become ready within ${req.timeout}ms. Waiting for: log pattern ${shown} in the output of process ${p.id}`),
     },
     (settle) => {
+      const threaded = inline ? null : startRegexMatcher(process.argv[1]!, req.pattern, req.flags, (found) => settle.resolve(found));
+      const feed = (stream: LogStreamName, data: string): boolean => {
+        if (threaded) {
+          threaded.feed(stream, data); // its answer comes later, through settle
+          return false;
+        }
+        const found = inline!.feed(stream, data);
+        if (found) settle.resolve(found);
+        return found !== null;
+      };
       // Earlier output first (kept chunks in order), then every new chunk: subscribing in the same
       // tick as the history read leaves no gap.
       for (const chunk of p.logs.since(0).chunks) {
-        const found = matcher.feed(chunk.stream, chunk.data);
-        if (found) return settle.resolve(found);
+        if (feed(chunk.stream, chunk.data)) return undefined;
       }
-      const offLog = p.logs.subscribe((chunk) => {
-        const found = matcher.feed(chunk.stream, chunk.data);
-        if (found) settle.resolve(found);
-      });
-      const offExit = p.onExit(() =>
-        settle.reject(
-          new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before its output matched ${shown}`),
-        ),
-      );
+      const offLog = p.logs.subscribe((chunk) => void feed(chunk.stream, chunk.data));
+      const exited = (): void =>
+        settle.reject(new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before its output matched ${shown}`));
+      // A threaded match may still be working through the last output: it says when it is done.
+      const offExit = p.onExit(() => (threaded ? threaded.end(exited) : exited()));
       return () => {
         offLog();
         offExit();
+        threaded?.stop();
       };
     },
   );

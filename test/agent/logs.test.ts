@@ -188,6 +188,38 @@ describe('agent › logs (real agent process)', function () {
       await api().ok('DELETE', `/processes/${slow.id}?signal=SIGKILL`);
     });
 
+    it('a pattern that backtracks without end does not stall the agent, and the wait ends at its timeout', async () => {
+      const proc = await api().ok('POST', '/processes', { command: `echo ${'a'.repeat(30)}!; sleep 30` });
+      await api().ok('POST', `/processes/${proc.id}/wait-for-log`, { pattern: 'a!', timeout: 5000 });
+      const order: string[] = [];
+      const waiting = api()
+        .call('POST', `/processes/${proc.id}/wait-for-log`, { pattern: '^(a+)+$', regex: true, timeout: 3000 })
+        .then((r) => {
+          order.push('wait');
+          return r;
+        });
+      // The agent keeps answering while the pattern runs: before the wait's deadline.
+      for (let i = 0; i < 5; i++) assert.equal((await api().call('GET', '/health')).status, 200);
+      order.push('health');
+      const r = await waiting;
+      assert.deepEqual(order, ['health', 'wait']);
+      assert.equal(r.status, 408);
+      assert.match(r.body.error, /did not become ready within 3000ms/);
+      // Ordinary patterns keep RegExp semantics, from the same thread.
+      const ok = await api().ok('POST', `/processes/${proc.id}/wait-for-log`, { pattern: '^(a+)!$', regex: true, timeout: 3000 });
+      assert.deepEqual(ok.match, [`${'a'.repeat(30)}!`, 'a'.repeat(30)]);
+      await api().ok('DELETE', `/processes/${proc.id}?signal=SIGKILL`);
+    });
+
+    it('a regular expression still matches output printed just before the process ended', async () => {
+      const proc = await api().ok('POST', '/processes', { command: 'echo "port=4242"' });
+      await api().ok('POST', `/processes/${proc.id}/wait-for-exit`, { timeout: 5000 });
+      const found = await api().ok('POST', `/processes/${proc.id}/wait-for-log`, { pattern: 'port=(\\d+)', regex: true, timeout: 3000 });
+      assert.equal(found.match[1], '4242');
+      const missing = await api().call('POST', `/processes/${proc.id}/wait-for-log`, { pattern: 'nope', regex: true, timeout: 3000 });
+      assert.equal(missing.status, 409);
+    });
+
     it('refuses an invalid regular expression with 400 INVALID_PATTERN', async () => {
       const proc = await api().ok('POST', '/processes', { command: 'true' });
       const r = await api().call('POST', `/processes/${proc.id}/wait-for-log`, { pattern: '(', regex: true });
