@@ -8,6 +8,7 @@ import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type Preview
 import type { Env } from './env';
 import { errorResponse } from './http';
 import { MISS_HEADER, withoutInternalHeaders } from './preview-route';
+import { registryStub } from './registry-client';
 
 const MAX_CACHED = 10_000;
 /** host label → the split a Durable Object confirmed, so a known host skips parsing altogether. */
@@ -40,9 +41,12 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
   if (!route) {
     const routes = validRoutes(url.host);
     if (routes.length === 0) return null;
-    if (routes.length === 1) route = routes[0];
+    // Only sandboxes that exist are asked: a made-up host wakes no Durable Object and writes nothing.
+    const known = new Set(await registryStub(env).known([...new Set(routes.map((r) => r.sandboxId))]));
+    const candidates = routes.filter((r) => known.has(r.sandboxId));
+    if (candidates.length === 1) route = candidates[0];
     else {
-      for (const candidate of routes) {
+      for (const candidate of candidates) {
         const stub = env.Sandbox.get(env.Sandbox.idFromName(candidate.sandboxId));
         if (await stub.previewMatches(candidate.port, candidate.token)) {
           route = candidate;

@@ -53,6 +53,13 @@ export class Registry extends DurableObject<Env> {
     this.sql.exec(`DELETE FROM sandboxes WHERE id = ?`, id);
   }
 
+  /** Which of `ids` name sandboxes that exist (the preview proxy asks before it wakes any). */
+  known(ids: string[]): string[] {
+    if (ids.length === 0) return [];
+    const marks = ids.map(() => '?').join(',');
+    return this.sql.exec<{ id: string }>(`SELECT id FROM sandboxes WHERE id IN (${marks})`, ...ids).toArray().map((r) => r.id);
+  }
+
   list(): SandboxSummary[] {
     return this.sql
       .exec<{ id: string; created_at: string; status: string }>(`SELECT id, created_at, status FROM sandboxes ORDER BY id`)

@@ -32,7 +32,7 @@ import {
   type WaitForPortOptions,
 } from './protocol/index';
 import type { Sandbox } from './sandbox';
-import { isExpired, planExpose, toExposedPort } from './exposures';
+import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
 
 type Obj = Record<string, unknown>;
 
@@ -104,6 +104,13 @@ export const sandboxOps = {
     });
     const { exposure } = plan;
     if (plan.changed) {
+      const conflict = await sb.previewConflict(exposure.port, exposure.token);
+      if (conflict) {
+        throw new SandboxError(
+          ErrorCode.TOKEN_CONFLICT,
+          `The preview URL ${exposureUrl(exposure, sb.id)} would also name sandbox '${conflict.sandboxId}' port ${conflict.port}, which has it already: choose another token`,
+        );
+      }
       const map = sb.exposures();
       map[String(exposure.port)] = exposure;
       sb.saveExposures(map);

@@ -9,6 +9,7 @@ import { AgentClient } from './agent-client';
 import type { Env } from './env';
 import { LocalContainer } from './local-container';
 import { installLocalContainer } from './local-seam';
+import { findPreviewConflict, type PreviewConflict } from './preview-conflicts';
 import { capture, type Outcome } from './outcome';
 import { publishEvent, registryStub } from './registry-client';
 import { AgentEventPump } from './agent-events';
@@ -360,6 +361,11 @@ export class Sandbox extends Container<Env> {
     if (!t) return false;
     this.ctx.storage.kv.delete(key);
     return t.port === e.port && t.token === e.token && t.expiresAt > Date.now();
+  }
+
+  /** Another sandbox's exposure that this one's `{port}-{id}-{token}` label would also name. */
+  previewConflict(port: number, token: string): Promise<PreviewConflict | null> {
+    return findPreviewConflict(this.env, this.id, port, token);
   }
 
   /** RPC from the Worker's proxy: does this sandbox serve `{port}-{id}-{token}`? */

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Api, changeEvents } from '../helpers/api';
 import { previewRequest } from '../helpers/preview-client';
 import { startEcho } from '../helpers/services';
@@ -99,6 +101,52 @@ describe('preview URLs › the Worker restarts while the sandbox keeps running',
     assert.equal(state.status, 'running');
     assert.ok(state.processes.some((p: any) => p.id === svc.id && p.status === 'running'), 'its processes are still listed');
     assert.equal(state.ports[0].url, url);
+
+    // One preview hostname names one exposure: `rel-m` + `x-tok` and `rel-m-x` + `tok` would both be
+    // {port}-rel-m-x-tok. The second is refused, in either order, and the first still answers
+    // after another Worker restart.
+    for (const [first, second] of [
+      [{ id: 'rel-m', token: 'x-tok' }, { id: 'rel-m-x', token: 'tok' }],
+      [{ id: 'ord-b-y', token: 'tok' }, { id: 'ord-b', token: 'y-tok' }],
+    ]) {
+      for (const s of [first, second]) await api.ok('POST', '/sandboxes', { id: s!.id });
+      const owner = await startEcho(api, first!.id);
+      const taken = await api.ok('POST', `/sandboxes/${first!.id}/ports`, { port: owner.port, token: first!.token });
+      const refused = await api.call('POST', `/sandboxes/${second!.id}/ports`, { port: owner.port, token: second!.token });
+      assert.equal(refused.status, 409, JSON.stringify(refused.body));
+      assert.equal(refused.body.code, 'TOKEN_CONFLICT');
+      assert.match(refused.body.error, new RegExp(`sandbox '${first!.id}' port ${owner.port}`));
+      assert.equal((await api.ok('GET', `/sandboxes/${second!.id}/ports`)).count, 0);
+      assert.equal((await previewRequest(`${taken.url}echo`)).status, 200);
+    }
+    await (stack as unknown as { restartWorker(): Promise<void> }).restartWorker();
+    const again = await api.ok('GET', '/sandboxes/rel-m/ports');
+    assert.equal((await previewRequest(`${again.ports[0].url}echo`)).status, 200, 'the first exposure still answers');
     await stack.stop();
+  });
+});
+
+describe('preview URLs › made-up hosts', function () {
+  this.timeout(120000);
+
+  it('answers 404 to 500 probes of random preview hosts without creating any Durable Object state', async () => {
+    const stack = await sharedStack();
+    const count = (dir: string): number => {
+      let n = 0;
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) n += entry.isDirectory() ? count(path.join(dir, entry.name)) : 1;
+      return n;
+    };
+    const storage = path.join(stack.stateDir, 'wrangler');
+    const probe = (i: number) => previewRequest(`http://${40000 + (i % 20000)}-made-up-${i.toString(36)}-tok${i}.localhost:${stack.port}/`);
+    assert.equal((await probe(0)).status, 404);
+    const before = count(storage);
+    for (let i = 1; i <= 500; i += 25) {
+      const answers = await Promise.all(Array.from({ length: 25 }, (_, k) => probe(i + k)));
+      for (const a of answers) {
+        assert.equal(a.status, 404);
+        assert.equal(a.json().code, 'INVALID_TOKEN');
+      }
+    }
+    assert.equal(count(storage), before, 'no Durable Object storage was created');
   });
 });
