@@ -6,7 +6,7 @@
  */
 import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type PreviewRoute } from './protocol/index';
 import type { Env } from './env';
-import { errorResponse } from './http';
+import { previewErrorResponse } from './preview-errors';
 import { MISS_HEADER, withoutInternalHeaders } from './preview-route';
 import { registryStub } from './registry-client';
 
@@ -14,9 +14,9 @@ const MAX_CACHED = 10_000;
 /** host label → the split a Durable Object confirmed, so a known host skips parsing altogether. */
 const splitCache = new Map<string, PreviewRoute>();
 
-function notFound(): Response {
+function notFound(request: Request): Response {
   // The same answer for an unknown sandbox, an unexposed port and a wrong token: nothing to probe.
-  return errorResponse(new SandboxError(ErrorCode.INVALID_TOKEN, 'No preview at this address: the sandbox, port or token is unknown'));
+  return previewErrorResponse(request, new SandboxError(ErrorCode.INVALID_TOKEN, 'No preview at this address: the sandbox, port or token is unknown'));
 }
 
 function validRoutes(host: string): PreviewRoute[] {
@@ -54,7 +54,7 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
         }
       }
     }
-    if (!route) return notFound();
+    if (!route) return notFound(request);
   }
 
   const stub = env.Sandbox.get(env.Sandbox.idFromName(route.sandboxId));
@@ -63,9 +63,7 @@ export async function proxyToSandbox(request: Request, env: Env): Promise<Respon
   const res = await stub.fetch(forwarded);
   if (res.headers.has(MISS_HEADER)) {
     splitCache.delete(label);
-    const headers = new Headers(res.headers);
-    headers.delete(MISS_HEADER);
-    return new Response(res.body, { status: res.status, headers });
+    return notFound(request);
   }
   if (!cached) {
     if (splitCache.size >= MAX_CACHED) splitCache.clear();

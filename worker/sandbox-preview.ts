@@ -6,6 +6,8 @@
  */
 import { ErrorCode, SandboxError, checkUserPort, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from './protocol/index';
 import { errorResponse } from './http';
+import { previewErrorResponse } from './preview-errors';
+import { stripHopByHop } from './hop-headers';
 import { isExpired, type Exposure } from './exposures';
 import {
   PREVIEW_COOKIE,
@@ -22,6 +24,7 @@ import type { Sandbox } from './sandbox';
 const NOT_LISTENING = 'the container is not listening';
 
 function miss(): Response {
+  // JSON with a mark: the Worker's proxy makes the answer the client reads (notFound).
   return errorResponse(new SandboxError(ErrorCode.INVALID_TOKEN, 'No preview at this address: the sandbox, port or token is unknown'), {
     [MISS_HEADER]: '1',
   });
@@ -36,10 +39,11 @@ export async function handlePreview(sb: Sandbox, request: Request): Promise<Resp
   if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token)) return miss();
 
   const ticket = url.search.includes(TICKET_PARAM) ? url.searchParams.get(TICKET_PARAM) : null;
-  if (ticket !== null) return redeemTicket(sb, exposure, url, ticket);
+  if (ticket !== null) return redeemTicket(sb, request, exposure, url, ticket);
 
   if (exposure.visibility === 'private' && !(await authorized(sb, exposure, request))) {
-    return errorResponse(
+    return previewErrorResponse(
+      request,
       new SandboxError(
         ErrorCode.PREVIEW_AUTH_REQUIRED,
         'This preview is private: send the control API token as a bearer token, or open a ticket link (POST /api/v1/sandboxes/:id/ports/:port/ticket)',
@@ -76,10 +80,11 @@ async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Pr
   return verifyPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, cookie, Date.now());
 }
 
-async function redeemTicket(sb: Sandbox, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
+async function redeemTicket(sb: Sandbox, request: Request, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
   const secret = sb.apiToken;
   if (!secret || !sb.consumeTicket(ticket, exposure)) {
-    return errorResponse(
+    return previewErrorResponse(
+      request,
       new SandboxError(ErrorCode.PREVIEW_AUTH_REQUIRED, 'This preview link has expired or was already used: ask for a new one (tickets work once, for one minute)'),
     );
   }
@@ -102,7 +107,8 @@ interface ForwardInfo {
 async function forward(sb: Sandbox, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
-    return errorResponse(
+    return previewErrorResponse(
+      request,
       new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`),
       { 'retry-after': '10' },
     );
@@ -111,6 +117,7 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
   const headers = new Headers(request.headers);
   headers.delete(ROUTE_HEADER);
   headers.delete('host');
+  stripHopByHop(headers);
   // The service gets neither the control API's token nor the preview cookie.
   if (bearerMatches(headers.get('authorization'), sb.apiToken)) headers.delete('authorization');
   if (info.private) stripPreviewCookie(headers);
@@ -132,7 +139,7 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     if (!message.includes(NOT_LISTENING) && !/connection|refused|connect/i.test(message)) throw err;
-    return errorResponse(await unavailable(sb, port));
+    return previewErrorResponse(request, await unavailable(sb, port));
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Api } from '../helpers/api';
@@ -67,6 +68,70 @@ describe('preview proxy › transport', function () {
     assert.notEqual(chain[chain.length - 1], '6.6.6.6', `the last hop is the proxy's own record: ${echoed.headers['x-forwarded-for']}`);
     assert.ok(!String(echoed.headers.forwarded ?? '').includes('6.6.6.6'));
     assert.notEqual(echoed.headers['cf-connecting-ip'], '6.6.6.6');
+  });
+
+  it('passes no hop-by-hop header to the service: Connection, Keep-Alive, TE, Trailer, Proxy-Connection, HTTP2-Settings', async () => {
+    // Sent raw: Node's client will not send some of these (a Trailer without chunking). (The names
+    // a Connection header lists cannot be honoured: workerd drops Connection before the Worker runs.)
+    const host = new URL(url).host;
+    const head = [
+      'GET /echo HTTP/1.1',
+      `Host: ${host}`,
+      'Connection: close',
+      'Proxy-Connection: keep-alive',
+      'Keep-Alive: timeout=5',
+      'TE: trailers',
+      'Trailer: X-Late',
+      'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA',
+      'X-Kept: yes',
+    ].join('\r\n');
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port: stack.port });
+      let text = '';
+      socket.on('data', (c) => (text += c.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.write(`${head}\r\n\r\n`);
+    });
+    const [responseHead, ...rest] = raw.split('\r\n\r\n');
+    assert.match(responseHead!, /^HTTP\/1\.1 200/);
+    let body = rest.join('\r\n\r\n');
+    if (/transfer-encoding: chunked/i.test(responseHead!)) {
+      let out = '';
+      for (let i = 0; ; ) {
+        const eol = body.indexOf('\r\n', i);
+        const size = parseInt(body.slice(i, eol), 16);
+        if (!size) break;
+        out += body.slice(eol + 2, eol + 2 + size);
+        i = eol + 2 + size + 2;
+      }
+      body = out;
+    }
+    const echoed = JSON.parse(body);
+    for (const h of ['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'http2-settings']) {
+      assert.equal(echoed.headers[h], undefined, `${h}: ${JSON.stringify(echoed.headers)}`);
+    }
+    assert.equal(echoed.headers['x-kept'], 'yes');
+  });
+
+  it('answers a browser with a readable HTML page, with the same status and code; JSON for everyone else', async () => {
+    const unknown = `http://${port}-nobody-here-tok.localhost:${stack.port}/`;
+    const page = await previewRequest(unknown, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.equal(page.status, 404);
+    assert.match(String(page.headers['content-type']), /text\/html/);
+    assert.match(page.text, /No preview here/);
+    assert.match(page.text, /INVALID_TOKEN/);
+    const json = await previewRequest(unknown, { headers: { accept: 'application/json' } });
+    assert.equal(json.status, 404);
+    assert.equal(json.json().code, 'INVALID_TOKEN');
+    // A port with nothing listening: 502 names the port and the 0.0.0.0 rule, as a page too.
+    const idle = await api.ok('POST', `/sandboxes/${box}/ports`, { port: 41234, token: 'idle' });
+    const bad = await previewRequest(idle.url, { headers: { accept: 'text/html' } });
+    assert.equal(bad.status, 502);
+    assert.match(bad.text, /SERVICE_UNAVAILABLE/);
+    assert.match(bad.text, /41234/);
+    assert.match(bad.text, /0\.0\.0\.0/);
+    await api.ok('DELETE', `/sandboxes/${box}/ports/41234`);
   });
 
   it('strips internal routing headers a client sends', async () => {
