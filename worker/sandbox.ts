@@ -85,15 +85,37 @@ export class Sandbox extends Container<Env> {
     createOptions: SandboxCreateOptions = {},
   ): Promise<Outcome<unknown>> {
     return capture(async () => {
-      if (op !== 'create' && !this.isCreated()) {
-        if (!autoCreate) throw new SandboxError(ErrorCode.SANDBOX_NOT_FOUND, `Sandbox '${sandboxId}' does not exist`);
-        await this.register(sandboxId, createOptions);
+      // Calls that arrive while the sandbox is being destroyed run after it: on nothing (404), or
+      // on the sandbox created anew (SDK callers).
+      if (this.destroying) await this.destroying.catch(() => {});
+      const epoch = this.epoch;
+      try {
+        return await this.run(sandboxId, op, args, autoCreate, createOptions);
+      } catch (err) {
+        // A call the destroy overtook (its agent gone mid-call) says so, instead of how it broke.
+        if (this.epoch !== epoch && op !== 'destroy') {
+          throw new SandboxError(ErrorCode.SANDBOX_DESTROYED, `Sandbox '${sandboxId}' was destroyed while this call ran`);
+        }
+        throw err;
       }
-      if (!this.sandboxId) this.remember(sandboxId);
-      this.renewActivityTimeout();
-      const fn = sandboxOps[op] as (self: Sandbox, ...a: unknown[]) => Promise<unknown>;
-      return await fn(this, ...(args as unknown[]));
     });
+  }
+
+  private async run<K extends keyof SandboxOps>(
+    sandboxId: string,
+    op: K,
+    args: Parameters<SandboxOps[K]>,
+    autoCreate: boolean,
+    createOptions: SandboxCreateOptions,
+  ): Promise<unknown> {
+    if (op !== 'create' && !this.isCreated()) {
+      if (!autoCreate) throw new SandboxError(ErrorCode.SANDBOX_NOT_FOUND, `Sandbox '${sandboxId}' does not exist`);
+      await this.register(sandboxId, createOptions);
+    }
+    if (!this.sandboxId) this.remember(sandboxId);
+    this.renewActivityTimeout();
+    const fn = sandboxOps[op] as (self: Sandbox, ...a: unknown[]) => Promise<unknown>;
+    return await fn(this, ...(args as unknown[]));
   }
 
   get id(): string {
@@ -278,7 +300,21 @@ export class Sandbox extends Container<Env> {
   }
 
   /** Stops everything and forgets the sandbox. */
+  /** Counts destroys: a call that started before one knows it was overtaken. */
+  private epoch = 0;
+  private destroying: Promise<void> | null = null;
+
   async destroySandbox(): Promise<void> {
+    this.epoch++;
+    this.destroying = this.tearDown();
+    try {
+      await this.destroying;
+    } finally {
+      this.destroying = null;
+    }
+  }
+
+  private async tearDown(): Promise<void> {
     const id = this.id;
     this.pump?.stop();
     this.pump = null;
@@ -293,6 +329,7 @@ export class Sandbox extends Container<Env> {
     this.ctx.storage.kv.delete(CREATED_KEY);
     this.ctx.storage.kv.delete(ID_KEY);
     this.ctx.storage.kv.delete(EXPOSURES_KEY);
+    this.ctx.storage.kv.delete(INTERNET_KEY);
     this.exposureCache = undefined;
     for (const [key] of this.ctx.storage.kv.list({ prefix: TICKET_PREFIX })) this.ctx.storage.kv.delete(key);
     this.sandboxId = null;

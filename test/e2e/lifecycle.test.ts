@@ -109,6 +109,49 @@ describe('sandbox lifecycle, events and faults', function () {
     });
   });
 
+  describe('races with destroy', () => {
+    let api: Api;
+    before(async function () {
+      this.timeout(120000);
+      const stack = await sharedStack();
+      api = new Api(stack.url, stack.token);
+    });
+
+    it('an exec overtaken by a destroy answers 409 SANDBOX_DESTROYED, not a lost connection', async () => {
+      const id = `race-exec-${Date.now().toString(36)}`;
+      await api.ok('POST', '/sandboxes', { id });
+      const running = api.call('POST', `/sandboxes/${id}/exec`, { command: 'echo started; sleep 30', timeout: 60000 });
+      // The exec is under way once the agent runs its command.
+      await eventually(async () => {
+        const r = await api.call('POST', `/sandboxes/${id}/exec`, { command: 'pgrep -f "sleep 30" >/dev/null && echo yes || echo no' });
+        return r.status === 200 && r.body.stdout.trim() === 'yes';
+      }, 10000, 'the exec runs');
+      assert.equal((await api.call('DELETE', `/sandboxes/${id}`)).status, 204);
+      const r = await running;
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'SANDBOX_DESTROYED');
+    });
+
+    it('starts, execs and exposes racing a destroy answer 2xx, 404 or 409, never 5xx', async () => {
+      const id = `race-many-${Date.now().toString(36)}`;
+      await api.ok('POST', '/sandboxes', { id });
+      const calls = [
+        ...Array.from({ length: 4 }, () => api.call('POST', `/sandboxes/${id}/processes`, { command: 'sleep 30' })),
+        ...Array.from({ length: 4 }, () => api.call('POST', `/sandboxes/${id}/exec`, { command: 'true' })),
+        ...Array.from({ length: 2 }, (_, i) => api.call('POST', `/sandboxes/${id}/ports`, { port: 41000 + i })),
+        api.call('DELETE', `/sandboxes/${id}`),
+        ...Array.from({ length: 3 }, () => api.call('POST', `/sandboxes/${id}/exec`, { command: 'true' })),
+      ];
+      const statuses = (await Promise.all(calls)).map((r) => `${r.status} ${r.body?.code ?? ''}`.trim());
+      for (const s of statuses) assert.match(s, /^(2\d\d|404 SANDBOX_NOT_FOUND|409 SANDBOX_DESTROYED)/, statuses.join(', '));
+      // Created again afterwards, it is a new sandbox with nothing of the old.
+      await api.ok('POST', '/sandboxes', { id });
+      const state = await api.ok('GET', `/sandboxes/${id}`);
+      assert.deepEqual([state.processes.length, state.ports.length], [0, 0]);
+      await api.ok('DELETE', `/sandboxes/${id}`);
+    });
+  });
+
   describe('restart', () => {
     it('a restarted Worker still lists the sandboxes it had', async function () {
       this.timeout(180000);
