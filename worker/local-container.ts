@@ -159,7 +159,7 @@ export class LocalContainer implements ContainerSeam {
         // A Request passed as init lends its method, headers and body without being copied.
         const source = init ?? (input instanceof Request ? input : undefined);
         try {
-          if (this.isolation === 'namespaces') return await fetch(await this.viaRelay(port, path, source));
+          if (this.isolation === 'namespaces') return await this.viaRelay(port, path, source);
           if (port === CONTROL_PORT) return await fetch(this.toAgent(`http://127.0.0.1:${target}${path}`, source));
           await this.checkReachable(port);
           return await fetch(`http://localhost:${target}${path}`, source);
@@ -183,10 +183,16 @@ export class LocalContainer implements ContainerSeam {
    * An isolated sandbox's port, through the host's relay for it (one loopback port per sandbox
    * port), with the sandbox's secret. The service inside still sees `Host: localhost:{port}`.
    */
-  private async viaRelay(port: number, path: string, source: RequestInit | Request | undefined): Promise<Request> {
-    const req = new Request(`http://127.0.0.1:${await this.relayFor(port)}${path}`, source);
+  private async viaRelay(port: number, path: string, source: RequestInit | Request | undefined): Promise<Response> {
+    const url = `http://127.0.0.1:${await this.relayFor(port)}${path}`;
+    // The preview path hands over a plain init with a Headers of its own: add to it, no copy.
+    if (source && !(source instanceof Request) && source.headers instanceof Headers) {
+      source.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
+      return fetch(url, source);
+    }
+    const req = new Request(url, source);
     req.headers.set(LOCAL_SECRET_HEADER, this.agentSecret);
-    return req;
+    return fetch(req);
   }
 
   private relayFor(port: number): Promise<number> {
