@@ -82,7 +82,8 @@ async function main(): Promise<number> {
       SANDBOX_PORTS_PORT: String(localServerPort),
       SANDBOX_PORTS_HOME: localServerHome,
     },
-    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false, 'sandboxPorts.localServer.folder': root },
+    // VS Code's own port auto-forwarding is off: past 20 ports it rewrites the user settings file.
+    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false, 'sandboxPorts.localServer.folder': root, 'remote.autoForwardPorts': false },
     log: logFile('vscode-server'),
   });
   let exit: (code: number) => void;

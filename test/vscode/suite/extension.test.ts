@@ -240,6 +240,9 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       const localPort = Number(env('SANDBOX_PORTS_PORT'));
       const localUrl = `http://127.0.0.1:${localPort}`;
       await vscode.commands.executeCommand('sandboxPorts.disconnect');
+      // The runner's settings file may reach the extension host after activation: the command
+      // would then ask for the folder (and wait for a click), so wait for the setting first.
+      await waitFor('the local-server folder setting', () => api.ctx.settings.localServerFolder !== '', 60_000);
       await vscode.commands.executeCommand('sandboxPorts.startLocalServer');
       await waitFor('a connection to the local server', () => api.ctx.connection?.client.url === localUrl && api.ctx.connection.connected, 120_000);
       await vscode.commands.executeCommand('sandboxPorts.createSandbox', 'local-one');
