@@ -13,6 +13,7 @@
  * connection into the sandbox is opened once per client connection and kept with it; from then
  * on bytes go between the Worker and the service with this relay alone in between.
  */
+import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { CONTROL_PORT } from '../../worker/protocol/ports';
@@ -46,7 +47,7 @@ function refuse(client: net.Socket, err: unknown): void {
   const status = err instanceof FramingError ? err.status : 400;
   const code = status === 403 ? 'LOCAL_ACCESS_DENIED' : 'INVALID_REQUEST';
   const body = JSON.stringify({ error: (err as Error).message, code });
-  client.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 /** One client connection: heads checked and rewritten, the rest piped into the sandbox and back. */
