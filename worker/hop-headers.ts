@@ -5,7 +5,7 @@
  */
 const HOP_BY_HOP = ['connection', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'http2-settings'];
 
-export function isWebSocketUpgrade(headers: Headers): boolean {
+function isWebSocketUpgrade(headers: Headers): boolean {
   return (headers.get('upgrade') ?? '').toLowerCase() === 'websocket';
 }
 

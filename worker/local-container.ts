@@ -16,7 +16,7 @@
  * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT, LOCAL_SECRET_HEADER } from './protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER, type LocalAgentState } from './protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {
@@ -37,17 +37,6 @@ export interface LocalContainerOptions {
   /** The key used when start() names no SANDBOX_ID. */
   fallbackKey: string;
   bindCheckAddress?: string;
-}
-
-/** What the host says about an agent (GET /containers/:key, POST …/start). */
-interface AgentState {
-  running: boolean;
-  port?: number;
-  pid?: number;
-  secret?: string;
-  isolation?: 'namespaces' | 'none';
-  /** The loopback port that leads to an isolated agent (the host's relay for port 3000 inside). */
-  relayPort?: number;
 }
 
 export class LocalContainer implements ContainerSeam {
@@ -88,7 +77,7 @@ export class LocalContainer implements ContainerSeam {
       body: JSON.stringify({ env: options?.env ?? {}, internet: options?.enableInternet ?? true }),
     }).then(async (res) => {
       if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
-      const state = (await res.json()) as AgentState;
+      const state = (await res.json()) as LocalAgentState;
       if (!state.port) throw new Error('local container host started the agent but named no port');
       this.adopt(state);
       return state.port;
@@ -107,7 +96,7 @@ export class LocalContainer implements ContainerSeam {
     this.key = key;
     const res = await this.host(`/containers/${encodeURIComponent(key)}`).catch(() => null);
     if (!res?.ok) return;
-    const state = (await res.json()) as AgentState;
+    const state = (await res.json()) as LocalAgentState;
     if (!state.running || !state.port || this.running) return;
     this.adopt(state);
     this.running = true;
@@ -251,7 +240,7 @@ export class LocalContainer implements ContainerSeam {
     }
   }
 
-  private adopt(state: AgentState): void {
+  private adopt(state: LocalAgentState): void {
     this.agentPid = state.pid ?? null;
     this.agentSecret = state.secret ?? '';
     this.relays.clear();

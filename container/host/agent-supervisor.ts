@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AGENT_ENV } from '../../worker/protocol/agent';
+import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { launchIsolated, launchPlain, type Launched } from './agent-launch';
 import { HandoffClient } from '../port-handoff';
@@ -72,18 +72,6 @@ const KEPT_VARIABLES = ['PATH', 'HOME', 'LANG'];
 /** Agent settings the host passes on from its own environment (the tests set them there). */
 const FORWARDED_SETTINGS = [AGENT_ENV.CLOUDFLARED, AGENT_ENV.LOG_LIMIT, AGENT_ENV.PORT_SCAN_MS, AGENT_ENV.TUNNEL_TIMEOUT_MS];
 
-export interface AgentState {
-  running: boolean;
-  /** The agent's port: on this machine's loopback (plain), or inside the sandbox (namespaces). */
-  port?: number;
-  /** The process this host started (the agent, or bubblewrap around it). */
-  pid?: number;
-  secret?: string;
-  isolation?: IsolationMode;
-  /** Whether the sandbox has outbound network. */
-  internet?: boolean;
-}
-
 /**
  * The environment every agent starts from: PATH, HOME and LANG, and the agent settings the host
  * was given; nothing else of the host's (no npm_* variables, no tokens, no NODE_OPTIONS).
@@ -106,10 +94,6 @@ export class AgentSupervisor {
     this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], onExit: () => {}, ...opts };
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
-  }
-
-  get isolation(): IsolationMode {
-    return this.opts.isolation;
   }
 
   /**
@@ -242,10 +226,10 @@ export class AgentSupervisor {
     return port;
   }
 
-  state(key: string): AgentState {
+  state(key: string): LocalAgentState {
     const agent = this.agents.get(key);
     if (!agent) return { running: false };
-    const state: AgentState = { running: true, pid: agent.pid, secret: agent.secret, isolation: this.opts.isolation, internet: agent.internet };
+    const state: LocalAgentState = { running: true, pid: agent.pid, secret: agent.secret, isolation: this.opts.isolation, internet: agent.internet };
     if (agent.knownPort !== null) state.port = agent.knownPort;
     return state;
   }

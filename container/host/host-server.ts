@@ -3,9 +3,9 @@
  * carries the host's secret), which the Worker's local stand-in for `ctx.container` calls:
  *
  *   GET    /health                        → { ok: true, isolation, reason? }
- *   POST   /containers/:key/start  { env?, internet? } → AgentState (adopts a running agent; `env`
+ *   POST   /containers/:key/start  { env?, internet? } → LocalAgentState (adopts a running agent; `env`
  *                                            is the sandbox's, for its commands)
- *   GET    /containers/:key                → AgentState: { running, port?, pid?, secret?, isolation?,
+ *   GET    /containers/:key                → LocalAgentState: { running, port?, pid?, secret?, isolation?,
  *                                            internet?, relayPort? } (`secret`: the agent's;
  *                                            `relayPort`: the way to an isolated agent)
  *   GET    /containers/:key/ports/:port/relay → { port }: the loopback port that leads to that port
@@ -23,7 +23,8 @@ import { asObject, optionalEnv } from '../request-parsers';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
-import type { AgentState, AgentSupervisor, StartOptions } from './agent-supervisor';
+import type { LocalAgentState } from '../../worker/protocol/agent';
+import type { AgentSupervisor, StartOptions } from './agent-supervisor';
 import type { PortRelays } from './port-relay';
 
 export interface HostInfo {
@@ -63,7 +64,7 @@ function parseSignal(raw: unknown): number {
 
 export function createHostServer(supervisor: AgentSupervisor, secret: string, info: HostInfo, relays: PortRelays | null): http.Server {
   // A running isolated agent's state says how to reach it: the relay to its port inside.
-  const described = async (key: string, state: AgentState): Promise<AgentState & { relayPort?: number }> =>
+  const described = async (key: string, state: LocalAgentState): Promise<LocalAgentState> =>
     state.running && relays ? { ...state, relayPort: await relays.portFor(key, CONTROL_PORT) } : state;
   const routes: Route[] = [
     { method: 'GET', path: '/health', handler: () => json({ ok: true, ...info }) },

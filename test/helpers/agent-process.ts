@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
+import { HOST_SECRET_ENV, LOCAL_SECRET_HEADER, type LocalAgentState } from '../../worker/protocol/agent';
 import { SseParser, type SseMessage } from '../../worker/protocol/sse';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -252,16 +252,8 @@ export async function waitUntil<T>(check: () => T | Promise<T>, what: string, ti
 
 export { freePort } from './net';
 
-/** What the host answers about an agent (POST …/start, GET /containers/:key). */
-export interface AgentState {
-  running: boolean;
-  port: number;
-  pid: number;
-  secret: string;
-  isolation?: 'namespaces' | 'none';
-  /** Isolated: the host's relay to the agent's port inside. */
-  relayPort?: number;
-}
+/** What the host answers about a running agent (POST …/start, GET /containers/:key). */
+export type AgentState = LocalAgentState & { port: number; pid: number; secret: string };
 
 /**
  * A client for a sandbox's agent as the Worker reaches it: on its loopback port (plain), or

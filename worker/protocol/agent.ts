@@ -135,6 +135,25 @@ export const AGENT_ENV = {
  */
 export const LOCAL_SECRET_HEADER = 'x-sandbox-secret';
 
+/**
+ * What the local container host says about a sandbox's agent (its start and state routes): the
+ * one shape both the host and the Worker's stand-in read.
+ */
+export interface LocalAgentState {
+  running: boolean;
+  /** The agent's port: on this machine's loopback (plain), or inside the sandbox (namespaces). */
+  port?: number;
+  /** The process the host started (the agent, or bubblewrap around it). */
+  pid?: number;
+  /** What the Worker sends this agent in LOCAL_SECRET_HEADER (one per agent). */
+  secret?: string;
+  isolation?: 'namespaces' | 'none';
+  /** Whether the sandbox has outbound network. */
+  internet?: boolean;
+  /** Isolated: the loopback port of the host's relay to the agent's port inside. */
+  relayPort?: number;
+}
+
 /** Environment variable that gives the local container host its secret (read once, then removed). */
 export const HOST_SECRET_ENV = 'SANDBOX_HOST_SECRET';
 
