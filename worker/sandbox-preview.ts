@@ -133,14 +133,46 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
     headers.set('x-forwarded-for', prior ? `${prior}, ${info.clientIp}` : info.clientIp);
   }
   const target = `http://localhost:${port}${url.pathname}${url.search}`;
+  const body = watchBody(request);
+  let response: Response;
   try {
     // A plain init, not a Request: the container's fetch builds the one request that goes out.
-    return await sb.tcpPort(port).fetch(target, { method: request.method, headers, body: request.body, redirect: 'manual' });
+    response = await sb.tcpPort(port).fetch(target, { method: request.method, headers, body: body?.stream ?? null, redirect: 'manual' });
   } catch (err) {
+    if (body?.failed()) return brokenBody(request, body.failed()!);
     const message = (err as Error).message ?? String(err);
     if (!message.includes(NOT_LISTENING) && !/connection|refused|connect/i.test(message)) throw err;
     return previewErrorResponse(request, await unavailable(sb, port));
   }
+  // The runtime may end the upstream request early instead of failing it when the client's body
+  // breaks; the service's answer to a cut-short body is not the client's answer.
+  if (body?.failed()) {
+    await response.body?.cancel().catch(() => {});
+    return brokenBody(request, body.failed()!);
+  }
+  return response;
+}
+
+function brokenBody(request: Request, reason: string): Response {
+  return previewErrorResponse(request, new SandboxError(ErrorCode.INVALID_REQUEST, `Could not read the request body: ${reason} (send a complete body with a valid Content-Length or chunked encoding)`));
+}
+
+/**
+ * The request body as it goes to the service, watched. A chunked body the runtime cannot decode
+ * (a bad chunk size) either fails the upstream fetch like a refused connection would or ends it
+ * early; only this tells either from the service's own doing. A body with a Content-Length passes
+ * untouched: the runtime checks its framing and it keeps its length on the way out.
+ */
+function watchBody(request: Request): { stream: ReadableStream; failed(): string | null } | null {
+  if (!request.body) return null;
+  if (request.headers.has('content-length')) return { stream: request.body, failed: () => null };
+  const pipe = new IdentityTransformStream();
+  let failure: string | null = null;
+  // The rejection is recorded before the fetch reading the pipe settles, so a check after it sees it.
+  request.body.pipeTo(pipe.writable).catch((err: unknown) => {
+    failure = err instanceof Error ? err.message : String(err);
+  });
+  return { stream: pipe.readable, failed: () => failure };
 }
 
 async function unavailable(sb: Sandbox, port: number): Promise<SandboxError> {

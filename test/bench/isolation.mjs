@@ -1,8 +1,9 @@
 // `npm run bench:isolation` (part of `npm run bench`): what isolating local sandboxes costs, in one
 // run, side by side. Two local stacks run at once, one isolated (bubblewrap + pasta, the default
 // on Linux) and one with SANDBOX_ISOLATION=none; each serves the same echo service from a sandbox
-// behind a preview URL, through the Worker under wrangler dev and (BENCH_WORKERD=0 skips it) the
-// same bundle on plain workerd. Measured alternately, so the machine's noise falls on both alike:
+// behind a preview URL, with the Worker on plain workerd as `npm start` runs it (BENCH_RUNTIME=wrangler:
+// under wrangler dev, as `npm run dev` does). Measured alternately, so the machine's noise falls on
+// both alike:
 //   - sandbox cold start: POST /sandboxes → first exec answered (median; SPEC 5: ≤ 250 ms)
 //   - preview latency: sequential GETs on one kept-alive connection (median; isolation adds ≤ 0.3 ms)
 //   - requests/s at 32 connections through the preview URL (wrk, or a Node client without it;
@@ -16,7 +17,6 @@ import { build } from 'esbuild';
 import { root, startStack } from '../../scripts/stack.mjs';
 import { sequentialGets, wrk } from './clients.mjs';
 import { apiCaller, fmt, median } from './lib.mjs';
-import { startPlainWorkerd } from './plain-workerd.mjs';
 
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 10);
 const GETS = Number(process.env.BENCH_GETS ?? 2000);
@@ -74,25 +74,13 @@ try {
     { key: 'isolated', env: { SANDBOX_ISOLATION: 'namespaces' } },
     { key: 'plain', env: { SANDBOX_ISOLATION: 'none' } },
   ];
+  const runtime = process.env.BENCH_RUNTIME ?? 'workerd';
   for (const m of modes) {
-    m.stack = await startStack({ stateDir: path.join(work, m.key), log, env: m.env });
+    m.stack = await startStack({ runtime, stateDir: path.join(work, m.key), log, env: m.env });
     stacks.push(m.stack);
     m.api = apiCaller(m.stack);
   }
-
-  // Each runtime of the Worker, for each stack: wrangler dev (the stack's own) and plain workerd.
-  const runtimes = [{ name: 'wrangler dev', of: (m) => ({ api: m.api, port: m.stack.port }) }];
-  if (process.env.BENCH_WORKERD !== '0') {
-    // plain-workerd.mjs also runs the minimal proxy, which must reach some service to be ready.
-    const stub = http.createServer((_q, res) => res.end('ok')).listen(0, '127.0.0.1');
-    await new Promise((resolve) => stub.once('listening', resolve));
-    stacks.push({ stop: async () => stub.close() });
-    for (const m of modes) {
-      m.plainWorkerd = await startPlainWorkerd({ dir: path.join(work, `workerd-${m.key}`), servicePort: stub.address().port, stack: m.stack, log });
-      stacks.push({ stop: async () => m.plainWorkerd.child.kill('SIGKILL') });
-    }
-    runtimes.push({ name: 'plain workerd', of: (m) => ({ api: apiCaller(m.plainWorkerd.ours), port: m.plainWorkerd.ours.port }) });
-  }
+  const runtimes = [{ name: runtime === 'workerd' ? 'plain workerd (npm start)' : 'wrangler dev (npm run dev)', of: (m) => ({ api: m.api, port: m.stack.port }) }];
 
   for (const rt of runtimes) {
     say(`${rt.name}: cold starts, then the echo service in a sandbox of each stack`);
@@ -100,7 +88,7 @@ try {
     for (let i = 0; i < COLD_RUNS; i++) {
       for (const m of modes) {
         const r = m[rt.name];
-        const id = `cold-${m.key}-${i}-${rt.name === 'wrangler dev' ? 'w' : 'p'}`;
+        const id = `cold-${m.key}-${i}`;
         const t0 = performance.now();
         await r.api('POST', '/sandboxes', { id });
         await r.api('POST', `/sandboxes/${id}/exec`, { command: 'true' });
@@ -110,7 +98,7 @@ try {
     }
     for (const m of modes) {
       const r = m[rt.name];
-      const box = `echo-${m.key}-${rt.name === 'wrangler dev' ? 'w' : 'p'}`;
+      const box = `echo-${m.key}`;
       await r.api('POST', '/sandboxes', { id: box });
       await r.api('PUT', `/sandboxes/${box}/files?path=${encodeURIComponent('/workspace/echo-server.js')}`, bundle);
       // An isolated sandbox has its own ports; the plain ones share this machine's.

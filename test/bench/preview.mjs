@@ -1,16 +1,17 @@
 // `npm run bench:preview`: the preview proxy against its references, side by side, in one run
-// (SPEC 5, issue 3 point 9). One echo service (test/fixtures/services/echo-server.js) runs in a
-// sandbox of the local stack; it is reached
+// (SPEC 5). One echo service (test/fixtures/services/echo-server.js) runs in a sandbox of the local
+// stack; it is reached
 //   1. directly (the floor),
 //   2. through nginx (Debian package) as a reverse proxy,
-//   3. through a minimal Worker → Durable Object → fetch proxy (test/fixtures/minimal-proxy) under
-//      wrangler dev, the same runtime `npm start` uses,
-//   4. through our preview URL (exposePort) on the local stack,
-// plus, as context, our Worker alone (GET /api/v1/health, no Durable Object hop). Unless
-// BENCH_WORKERD=0, both Worker bundles also run on plain `workerd serve` (the workerd npm package,
-// which wrangler brings), to show the figures without wrangler dev's extra hops.
-// Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_WORKERD=0 (skip plain workerd),
-// BENCH_NO_BIND_CHECK=1 (plain workerd without LOCAL_BIND_CHECK), BENCH_STRICT=1 (exit 1 on a FAIL).
+//   3. through a minimal Worker → Durable Object → fetch proxy (test/fixtures/minimal-proxy) on
+//      plain workerd, the runtime `npm start` uses, from a config built as npm start builds its own,
+//   4. through our preview URL (exposePort) on the stack `npm start` runs,
+// plus, as context, our Worker alone (GET /api/v1/health, no Durable Object hop). With
+// BENCH_WRANGLER=1 the same pair also runs under wrangler dev (what `npm run dev` runs).
+// Then the Worker's memory: its processes' RSS while 200 connections load the preview URL for
+// BENCH_HOLD_SECONDS (60), and 10 s after they close.
+// Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_HOLD_SECONDS (0 skips the
+// memory phase), BENCH_WRANGLER=1, BENCH_STRICT=1 (exit 1 on a FAIL).
 // Figures: median latency of sequential GETs, requests/s at 32 connections (wrk, median of rounds)
 // and WebSocket echo round trip. Measurements are interleaved in rounds so machine noise hits all
 // targets alike. Every process started here is stopped by its process group, also on error.
@@ -22,14 +23,16 @@ import { freePort, nodeBinary, root, startStack } from '../../scripts/stack.mjs'
 import { apiCaller, median, percentile, fmt } from './lib.mjs';
 import { openEchoSocket, sequentialGets, wrk } from './clients.mjs';
 import { startNginx } from './nginx.mjs';
-import { startWranglerDev, stopAll } from './procs.mjs';
-import { startPlainWorkerd } from './plain-workerd.mjs';
+import { groupRssMb, stopAll } from './procs.mjs';
+import { startMinimalProxy } from './minimal-proxy.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GETS_PER_ROUND = Number(process.env.BENCH_GETS ?? 100);
 const WS_PER_ROUND = Number(process.env.BENCH_WS ?? 100);
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 5);
 const CONNECTIONS = 32;
+const HOLD_SECONDS = Number(process.env.BENCH_HOLD_SECONDS ?? 60);
+const HELD_CONNECTIONS = 200;
 const ECHO_SERVER = path.join(root, 'test/fixtures/services/echo-server.js');
 
 // ---- tools this benchmark needs from the system ----
@@ -51,74 +54,47 @@ const log = fs.createWriteStream(logPath);
 const started = Date.now();
 const say = (msg) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}\n`);
 
-let stack;
+const stacks = [];
 let exitCode = 0;
 const sockets = [];
 try {
-  say(`starting the local stack (log: ${logPath})`);
-  // Not isolated: the references (direct, nginx, the minimal proxy) reach the same service on this
-  // machine's ports. What isolation adds is measured by bench:isolation.
-  stack = await startStack({ stateDir: path.join(stateDir, 'stack'), log, env: { SANDBOX_ISOLATION: 'none' } });
-  const api = apiCaller(stack);
-  const startEcho = async (box) => {
+  const runtimes = [{ key: 'workerd', label: 'plain workerd (npm start)' }];
+  if (process.env.BENCH_WRANGLER === '1') runtimes.push({ key: 'wrangler', label: 'wrangler dev (npm run dev)' });
+  const targets = [];
+  let servicePort;
+  for (const rt of runtimes) {
+    say(`starting the local stack on ${rt.label} (log: ${logPath})`);
+    // Not isolated: the references (direct, nginx, the minimal proxy) reach the same service on this
+    // machine's ports. What isolation adds is measured by bench:isolation.
+    const stack = await startStack({ runtime: rt.key, stateDir: path.join(stateDir, `stack-${rt.key}`), log, env: { SANDBOX_ISOLATION: 'none' } });
+    stacks.push(stack);
+    rt.stack = stack;
+    const api = apiCaller(stack);
+    const box = `bench-preview-${rt.key}`;
+    await api('POST', '/sandboxes', { id: box });
     const port = await freePort();
     const proc = await api('POST', `/sandboxes/${box}/processes`, {
       command: `${nodeBinary()} ${ECHO_SERVER} ${port} 0.0.0.0`,
       env: { NODE_PATH: path.join(root, 'node_modules') },
     });
     await api('POST', `/sandboxes/${box}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
-    return port;
-  };
-
-  say('starting the echo service in a sandbox and exposing it');
-  const box = 'bench-preview';
-  await api('POST', '/sandboxes', { id: box });
-  const servicePort = await startEcho(box);
-  const preview = new URL((await api('POST', `/sandboxes/${box}/ports`, { port: servicePort, token: 'bench' })).url);
-
-  say('starting nginx and the minimal proxy (wrangler dev)');
-  const [nginx, minimal] = await Promise.all([
-    startNginx({ bin: nginxBin, dir: path.join(stateDir, 'nginx'), upstreamPort: servicePort }),
-    startWranglerDev({
-      config: path.join(root, 'test/fixtures/minimal-proxy/wrangler.jsonc'),
-      vars: { SERVICE_PORT: String(servicePort) },
-      persistTo: path.join(stateDir, 'minimal-proxy'),
-      log,
-    }),
-  ]);
-
-  const targets = [
+    const preview = new URL((await api('POST', `/sandboxes/${box}/ports`, { port, token: 'bench' })).url);
+    servicePort ??= port;
+    say(`starting the minimal proxy on ${rt.label}`);
+    const minimal = await startMinimalProxy({ runtime: rt.key, dir: path.join(stateDir, `minimal-${rt.key}`), servicePort, log });
+    rt.minimal = minimal;
+    targets.push(
+      { key: `minimal-${rt.key}`, name: `minimal Worker→DO→fetch (${minimal.name})`, port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/', ws: true },
+      { key: `ours-${rt.key}`, name: `our preview URL (${rt.label})`, port: stack.port, host: preview.host, path: '/', ws: true, heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }) },
+      { key: `worker-${rt.key}`, name: `  context: our Worker alone, /health`, port: stack.port, host: `127.0.0.1:${stack.port}`, path: '/api/v1/health', ws: false },
+    );
+  }
+  say('starting nginx');
+  const nginx = await startNginx({ bin: nginxBin, dir: path.join(stateDir, 'nginx'), upstreamPort: servicePort });
+  targets.unshift(
     { key: 'direct', name: 'direct to the Node service', port: servicePort, host: `localhost:${servicePort}`, path: '/', ws: true },
     { key: 'nginx', name: 'nginx → service', port: nginx.port, host: `localhost:${nginx.port}`, path: '/', ws: true },
-    { key: 'minimal', name: 'minimal Worker→DO→fetch (wrangler dev)', port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/', ws: true },
-    { key: 'ours', name: 'our preview URL (wrangler dev)', port: stack.port, host: preview.host, path: '/', ws: true, heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }) },
-    { key: 'worker', name: '  context: our Worker alone, /health (wrangler dev)', port: stack.port, host: `127.0.0.1:${stack.port}`, path: '/api/v1/health', ws: false },
-  ];
-
-  const wantWorkerd = process.env.BENCH_WORKERD !== '0';
-  if (wantWorkerd) {
-    try {
-      say('bundling both Workers and starting them on plain workerd');
-      const box2 = 'bench-preview-workerd';
-      const plain = await startPlainWorkerd({ dir: path.join(stateDir, 'workerd'), servicePort, stack, log });
-      // Our Worker on plain workerd has its own Durable Object storage: its own sandbox and exposure.
-      const papi = apiCaller(plain.ours);
-      await papi('POST', '/sandboxes', { id: box2 });
-      const port2 = await freePort();
-      const proc = await papi('POST', `/sandboxes/${box2}/processes`, {
-        command: `${nodeBinary()} ${ECHO_SERVER} ${port2} 0.0.0.0`,
-        env: { NODE_PATH: path.join(root, 'node_modules') },
-      });
-      await papi('POST', `/sandboxes/${box2}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
-      const url2 = new URL((await papi('POST', `/sandboxes/${box2}/ports`, { port: port2, token: 'bench' })).url);
-      targets.push(
-        { key: 'minimalWorkerd', name: 'minimal Worker→DO→fetch (plain workerd)', port: plain.minimal.port, host: `127.0.0.1:${plain.minimal.port}`, path: '/', ws: true },
-        { key: 'oursWorkerd', name: 'our preview URL (plain workerd)', port: plain.ours.port, host: url2.host, path: '/', ws: true, heal: () => papi('POST', `/sandboxes/${box2}/exec`, { command: 'true' }) },
-      );
-    } catch (err) {
-      say(`plain workerd skipped: ${err.message.split('\n').slice(0, 6).join(' | ')}`);
-    }
-  }
+  );
 
   // wrangler dev reloads the Worker when a file under worker/ changes; the reloaded Sandbox Durable
   // Object then answers previews with 503 SANDBOX_NOT_RUNNING until an API call adopts the agent
@@ -171,7 +147,7 @@ try {
   const by = Object.fromEntries(targets.map((t) => [t.key, t]));
   const num = (n) => Math.round(n).toLocaleString('en-US');
   console.log(`\nSandbox Ports preview-proxy benchmark — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
-  console.log(`service: echo-server.js (GET / → JSON echo) in sandbox '${box}' on port ${servicePort}; ${ROUNDS} interleaved rounds;`);
+  console.log(`service: echo-server.js (GET / → JSON echo) in a sandbox, port ${servicePort}; ${ROUNDS} interleaved rounds;`);
   console.log(`latency: ${GETS_PER_ROUND}×${ROUNDS} sequential GETs on one kept-alive connection; req/s: wrk -t2 -c${CONNECTIONS} -d${WRK_SECONDS}s, median of rounds;`);
   console.log(`WS echo: ${WS_PER_ROUND}×${ROUNDS} sequential 40-byte messages on one connection.\n`);
   const header = ['target'.padEnd(52), 'GET median'.padStart(10), 'GET p90'.padStart(9), 'req/s@32'.padStart(9), '  rounds'.padEnd(26), 'WS echo'.padStart(9), 'WS p90'.padStart(9)];
@@ -210,11 +186,43 @@ try {
       console.log(`  ${what.padEnd(27)} ${ratio.toFixed(2)}× (${a} vs ${b})`.padEnd(72) + `target ${op} ${limit}×   ${pass ? 'PASS' : 'FAIL'}`);
     }
   };
-  judge('wrangler dev — the runtime `npm start` uses', by.ours, by.minimal);
-  if (by.oursWorkerd) judge('plain workerd', by.oursWorkerd, by.minimalWorkerd);
+  for (const rt of runtimes) judge(rt.label, by[`ours-${rt.key}`], by[`minimal-${rt.key}`]);
 
-  console.log(`\nAbsolute figures under wrangler dev (npm start): our preview URL ${fmt(median(by.ours.lat))} median, ${num(median(by.ours.rps))} req/s at ${CONNECTIONS} connections, WS echo ${fmt(median(by.ours.wsRtt))};`);
-  console.log(`the same service direct: ${fmt(median(by.direct.lat))}, ${num(median(by.direct.rps))} req/s, WS echo ${fmt(median(by.direct.wsRtt))}; through nginx: ${fmt(median(by.nginx.lat))}, ${num(median(by.nginx.rps))} req/s.`);
+  const ours = by['ours-workerd'];
+  const added = median(ours.lat) - median(by.direct.lat);
+  console.log(`\nWhat a user of npm start feels (our preview URL on plain workerd, beside direct and nginx):`);
+  const feel = [
+    [`median GET ${fmt(median(ours.lat))}: ${added.toFixed(2)} ms over direct (${fmt(median(by.direct.lat))}); nginx ${fmt(median(by.nginx.lat))}`, 'target ≤ 1.5 ms over direct', added <= 1.5],
+    [`${num(median(ours.rps))} req/s at ${CONNECTIONS} connections (direct ${num(median(by.direct.rps))}, nginx ${num(median(by.nginx.rps))})`, 'target ≥ 2,000', median(ours.rps) >= 2000],
+  ];
+  for (const [what, target, pass] of feel) {
+    verdicts.push(pass);
+    console.log(`  ${what}`.padEnd(100) + `${target}   ${pass ? 'PASS' : 'FAIL'}`);
+  }
+
+  if (HOLD_SECONDS > 0) {
+    for (const s of sockets.splice(0)) s.close();
+    const rt = runtimes[0];
+    const worker = rt.stack.worker;
+    say(`memory: ${HELD_CONNECTIONS} connections on our preview URL for ${HOLD_SECONDS} s`);
+    const before = groupRssMb(worker);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, groupRssMb(worker))), 500);
+    const load = await wrk(ours, { bin: wrkBin, seconds: HOLD_SECONDS, connections: HELD_CONNECTIONS });
+    clearInterval(sampler);
+    peak = Math.max(peak, groupRssMb(worker));
+    await new Promise((r) => setTimeout(r, 10000));
+    const after = groupRssMb(worker);
+    const checks = [
+      [`peak RSS ${peak.toFixed(0)} MB with ${HELD_CONNECTIONS} connections for ${HOLD_SECONDS} s (${num(load.rps)} req/s; ${before.toFixed(0)} MB before)`, 'target < 250 MB', peak < 250],
+      [`RSS 10 s after they closed: ${after.toFixed(0)} MB`, 'target < 150 MB', after < 150],
+    ];
+    console.log(`\nThe Worker's processes (workerd, the process group npm start runs), from /proc:`);
+    for (const [what, target, pass] of checks) {
+      verdicts.push(pass);
+      console.log(`  ${what}`.padEnd(100) + `${target}   ${pass ? 'PASS' : 'FAIL'}`);
+    }
+  }
   console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
   if (process.env.BENCH_STRICT === '1' && verdicts.includes(false)) exitCode = 1;
 } catch (err) {
@@ -222,7 +230,7 @@ try {
   exitCode = 1;
 } finally {
   for (const s of sockets) s.close();
-  await Promise.all([stopAll(), stack?.stop()]);
+  await Promise.all([stopAll(), ...stacks.map((s) => s.stop())]);
   log.end();
 }
 process.exit(exitCode);

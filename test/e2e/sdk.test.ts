@@ -7,7 +7,7 @@ import { ECHO_SERVER } from '../helpers/services';
 import { FAKE_CLOUDFLARED, newStack, type Stack } from '../helpers/stack';
 
 /** The SDK exports (getSandbox, Process objects) used from a user's own Worker, for real. */
-describe('SDK › getSandbox from a user Worker (real wrangler dev, real agents)', function () {
+describe('SDK › getSandbox from a user Worker (real workerd, real agents)', function () {
   this.timeout(60000);
   let stack: Stack;
   let sdkEchoPort = 0;
