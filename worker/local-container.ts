@@ -49,6 +49,8 @@ export class LocalContainer implements ContainerSeam {
   private exited: Promise<void> | null = null;
   private key: string | null = null;
   private agentPid: number | null = null;
+  /** Counts starts: what an earlier agent's exit reports must not stop the one started after it. */
+  private generation = 0;
   running = false;
 
   /** Ports recently seen open on the bind-check address, and until when that holds. */
@@ -72,6 +74,7 @@ export class LocalContainer implements ContainerSeam {
     this.key = key;
     this.running = true;
     this.exited = null;
+    const generation = ++this.generation;
     const started = this.host(`/containers/${encodeURIComponent(key)}/start`, {
       method: 'POST',
       body: JSON.stringify({ env: options?.env ?? {}, internet: options?.enableInternet ?? true }),
@@ -83,7 +86,7 @@ export class LocalContainer implements ContainerSeam {
       return state.port;
     });
     started.catch(() => {
-      this.running = false;
+      if (generation === this.generation) this.running = false;
     });
     this.agentPort = started;
   }
@@ -101,22 +104,27 @@ export class LocalContainer implements ContainerSeam {
     this.adopt(state);
     this.running = true;
     this.exited = null;
+    this.generation++;
     this.agentPort = Promise.resolve(state.port);
   }
 
   monitor(): Promise<void> {
     if (!this.exited) {
       const starting = this.agentPort ?? Promise.reject(new Error('container was never started'));
+      const generation = this.generation;
+      const stopped = () => {
+        if (generation === this.generation) this.markStopped();
+      };
       this.exited = starting
         // The pid makes the answer right even when the agent died before this request arrived.
         .then(() => this.host(`/containers/${encodeURIComponent(this.key!)}/wait${this.agentPid ? `?pid=${this.agentPid}` : ''}`))
         .then(async (res) => {
           const result = res.ok ? ((await res.json()) as { exitCode: number | null; signal: string | null }) : null;
-          this.markStopped();
+          stopped();
           const code = result?.exitCode ?? (result?.signal ? 137 : 0);
           if (code !== 0) throw new Error(`Container exited with unexpected exit code: ${code}`);
         }, (err) => {
-          this.markStopped();
+          stopped();
           throw err;
         });
     }

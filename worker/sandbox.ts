@@ -220,6 +220,17 @@ export class Sandbox extends Container<Env> {
       );
     }
     if (this.ctx.container.running && this.agentReady) return this.agent;
+    // Calls that find the agent down together share one start: a second start racing the first
+    // would replace the agent the first one's callers are about to use.
+    this.starting ??= this.startAgent().finally(() => (this.starting = null));
+    await this.starting;
+    return this.agent;
+  }
+
+  private starting: Promise<void> | null = null;
+
+  private async startAgent(): Promise<void> {
+    if (!this.ctx.container) return;
     // A container that runs already is attached to, not started: its URLs stay as they are.
     this.attaching = this.ctx.container.running;
     this.envVars = { SANDBOX_ID: this.id };
@@ -229,7 +240,6 @@ export class Sandbox extends Container<Env> {
     } catch (err) {
       throw new SandboxError(ErrorCode.AGENT_UNREACHABLE, `The sandbox's container did not start: ${(err as Error).message}`);
     }
-    return this.agent;
   }
 
   override async onStart(): Promise<void> {
@@ -299,14 +309,14 @@ export class Sandbox extends Container<Env> {
     };
   }
 
-  /** Stops everything and forgets the sandbox. */
   /** Counts destroys: a call that started before one knows it was overtaken. */
   private epoch = 0;
   private destroying: Promise<void> | null = null;
 
+  /** Stops everything and forgets the sandbox; a start under way finishes first, then is undone. */
   async destroySandbox(): Promise<void> {
     this.epoch++;
-    this.destroying = this.tearDown();
+    this.destroying = (this.starting ?? Promise.resolve()).catch(() => {}).then(() => this.tearDown());
     try {
       await this.destroying;
     } finally {

@@ -152,6 +152,54 @@ describe('sandbox lifecycle, events and faults', function () {
     });
   });
 
+  describe('starts are serialized', () => {
+    let api: Api;
+    let stack: Stack;
+    before(async function () {
+      this.timeout(120000);
+      stack = await sharedStack();
+      api = new Api(stack.url, stack.token);
+    });
+
+    it('creates and calls racing on a new sandbox share one agent: one 201, the rest 2xx', async () => {
+      const id = `race-create-${Date.now().toString(36)}`;
+      const calls = await Promise.all([
+        ...Array.from({ length: 4 }, () => api.call('POST', '/sandboxes', { id })),
+        ...Array.from({ length: 4 }, () => api.call('POST', `/sandboxes/${id}/exec`, { command: 'echo ok' })),
+      ]);
+      const statuses = calls.map((r) => r.status);
+      assert.deepEqual(statuses.filter((s) => s === 201).length, 1, statuses.join(', '));
+      for (const r of calls) assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${JSON.stringify(r.body)}`);
+      assert.deepEqual(calls.slice(4).map((r) => r.body.stdout.trim()), ['ok', 'ok', 'ok', 'ok']);
+      // The agent that served them is still the one running: no start replaced it.
+      const agent = await hostState(stack, id);
+      assert.equal(agent.running, true);
+      assert.equal((await api.ok('POST', `/sandboxes/${id}/exec`, { command: 'echo again' })).stdout.trim(), 'again');
+      assert.equal((await hostState(stack, id)).pid, agent.pid);
+      await api.ok('DELETE', `/sandboxes/${id}`);
+    });
+
+    it('calls racing a destroy and a re-create answer 2xx, 404 or 409, and leave one working sandbox', async () => {
+      const id = `race-recreate-${Date.now().toString(36)}`;
+      await api.ok('POST', '/sandboxes', { id });
+      const calls = [
+        ...Array.from({ length: 3 }, () => api.call('POST', `/sandboxes/${id}/exec`, { command: 'true' })),
+        api.call('DELETE', `/sandboxes/${id}`),
+        api.call('POST', '/sandboxes', { id }),
+        ...Array.from({ length: 3 }, () => api.call('POST', `/sandboxes/${id}/processes`, { command: 'sleep 30' })),
+        api.call('POST', `/sandboxes/${id}/ports`, { port: 41234 }),
+      ];
+      const statuses = (await Promise.all(calls)).map((r) => `${r.status} ${r.body?.code ?? ''} ${r.status >= 500 ? r.body?.error : ''}`.trim());
+      for (const s of statuses) assert.match(s, /^(2\d\d|404 SANDBOX_NOT_FOUND|409 SANDBOX_DESTROYED)/, statuses.join(', '));
+      // Whatever the order, what is left is one consistent sandbox that works.
+      await api.ok('POST', '/sandboxes', { id });
+      assert.equal((await api.ok('POST', `/sandboxes/${id}/exec`, { command: 'echo ok' })).stdout.trim(), 'ok');
+      const list = await api.ok('GET', '/sandboxes');
+      assert.equal(list.sandboxes.filter((s: { id: string }) => s.id === id).length, 1);
+      await api.ok('DELETE', `/sandboxes/${id}`);
+    });
+  });
+
   describe('restart', () => {
     it('a restarted Worker still lists the sandboxes it had', async function () {
       this.timeout(180000);

@@ -1,6 +1,7 @@
 /**
- * One real local stack (the Worker on plain workerd, as `npm start` runs it, + the local container host) shared by the end-to-end
- * suites, started on first use with fresh state and stopped after the run by the root hook.
+ * One real local stack (the Worker on plain workerd as `npm start` runs it, and the local container
+ * host) shared by the end-to-end suites, started on first use with fresh state and stopped after
+ * the run by the root hook.
  */
 import fs from 'node:fs';
 import os from 'node:os';

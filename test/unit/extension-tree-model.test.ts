@@ -114,7 +114,7 @@ describe('tree model', () => {
       assert.equal(new Set(ids).size, ids.length);
     });
 
-    it('rebuilds 100 sandboxes × 10 processes × 5 ports quickly', () => {
+    it('builds a tree of 100 sandboxes × 10 processes × 5 ports, every node in it', () => {
       const big = worldFrom(
         Array.from({ length: 100 }, (_, i) =>
           box(`box-${i}`, {
@@ -124,11 +124,9 @@ describe('tree model', () => {
           }),
         ),
       );
-      const started = performance.now();
+      // How long it takes is bench:extension's to judge; here, that every node is there.
       const nodes = buildTree(big, { now: NOW });
-      const ms = performance.now() - started;
       assert.equal(walk(nodes).length, 100 * (1 + 10 + 5 + 5));
-      assert.ok(ms < 500, `took ${ms} ms`);
     });
   });
 });

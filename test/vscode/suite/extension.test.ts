@@ -1,5 +1,6 @@
 /**
- * Inside a real VS Code extension host, against the real local stack (workerd + agents, as `npm start` runs it):
+ * Inside a real VS Code extension host, against the real local stack (workerd and agents, as
+ * `npm start` runs it):
  * the user's path from connecting to killing a process, through the extension's commands, with
  * the view's nodes, the status bar, the clipboard, the Simple Browser and the output channel
  * checked as a user would see them.
