@@ -180,9 +180,8 @@ async function spawnWranglerDev(options, stack, env) {
 /**
  * Starts the stack. Options: runtime ('workerd', the default, or 'wrangler'), port (Worker,
  * default a free one), config (a wrangler.jsonc; ours by default), stateDir (persistence), token
- * (control API), log (a writable for every
- * program's output), hostPort, env (for the container host), ticketTtlMs, previewHostname,
- * logLevel (wrangler), verbose (workerd).
+ * (control API), log (a writable for every program's output), hostPort, env (for the container
+ * host), ticketTtlMs, previewHostname, logLevel (wrangler), verbose (workerd).
  */
 export async function startStack(options = {}) {
   const runtime = options.runtime ?? 'workerd';

@@ -78,8 +78,9 @@ function binding(b) {
 
 /**
  * V8's young generation grows to tens of MB per isolate under load and what it promotes stays
- * resident: with 1 MB semi-spaces a proxy's RSS under 32-200 connections measured ~170 MB instead
- * of ~250 MB here, at the same requests/s (test/bench/preview.mjs measures it).
+ * resident. Measured here on the minimal proxy (a one-off comparison, 15 s at 32 connections then
+ * 5 s at 200): ~170 MB RSS with 1 MB semi-spaces instead of ~250 MB, requests/s within noise.
+ * test/bench/preview.mjs reports the RSS of npm start's Worker under load with this setting.
  */
 export const LOCAL_V8_FLAGS = ['--max-semi-space-size=1'];
 
