@@ -30,12 +30,29 @@ export class LocalServer implements vscode.Disposable {
   static findFolder(setting: string): string | undefined {
     if (setting) return setting;
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      if (folder.uri.scheme !== 'file') continue;
-      try {
-        if (isSandboxPortsProject(fs.readFileSync(path.join(folder.uri.fsPath, 'package.json'), 'utf8'))) return folder.uri.fsPath;
-      } catch {
-        /* no package.json */
-      }
+      if (folder.uri.scheme === 'file' && LocalServer.isProjectFolder(folder.uri.fsPath)) return folder.uri.fsPath;
+    }
+    return undefined;
+  }
+
+  static isProjectFolder(folder: string): boolean {
+    try {
+      return isSandboxPortsProject(fs.readFileSync(path.join(folder, 'package.json'), 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The token of a local server at `url`, from the local.json `npm start` wrote (its state folder,
+   * the configured project folder, or a workspace folder): after a window reload that lost the
+   * secret, a local server can still be reconnected with one click.
+   */
+  static tokenFor(url: string, setting: string): string | undefined {
+    const folders = [setting, ...(vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath)].filter(Boolean);
+    for (const folder of folders) {
+      const config = readConfig(folder);
+      if (config && config.url === url) return config.token;
     }
     return undefined;
   }

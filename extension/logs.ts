@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { ApiClient } from './core/api-client';
+import { shorten } from './core/format';
 import { LogCursors, LogFollower } from './core/log-follower';
 
 /** The last characters appended to each channel; OutputChannel cannot be read back, tests need to. */
@@ -31,9 +32,17 @@ export class ProcessLogs implements vscode.Disposable {
   private cursors = new LogCursors();
   private client: ApiClient | null = null;
   private readonly diagnostics: vscode.LogOutputChannel;
+  private readonly commandOf: (sandboxId: string, processId: string) => string | undefined;
 
-  constructor(diagnostics: vscode.LogOutputChannel) {
+  constructor(diagnostics: vscode.LogOutputChannel, commandOf: (sandboxId: string, processId: string) => string | undefined) {
     this.diagnostics = diagnostics;
+    this.commandOf = commandOf;
+  }
+
+  /** The channel's name: the command a person typed (short), then the sandbox; the id only when the command is unknown. */
+  channelName(sandboxId: string, processId: string): string {
+    const command = this.commandOf(sandboxId, processId);
+    return `${command ? shorten(command, 48) : processId} (${sandboxId})`;
   }
 
   /** A new Worker: streams restart from the beginning of each log (the channel is cleared). */
@@ -61,7 +70,7 @@ export class ProcessLogs implements vscode.Disposable {
     const key = LogCursors.key(sandboxId, processId);
     let log = this.logs.get(key);
     if (!log) {
-      log = { channel: vscode.window.createOutputChannel(`Sandbox ${sandboxId}: ${processId}`), follower: null, mirror: '' };
+      log = { channel: vscode.window.createOutputChannel(this.channelName(sandboxId, processId)), follower: null, mirror: '' };
       this.logs.set(key, log);
     }
     if (this.client && !log.follower?.active && !this.cursors.hasEnded(key)) {
@@ -97,6 +106,16 @@ export class ProcessLogs implements vscode.Disposable {
   /** What the channel has shown (its last 64 KiB). */
   text(sandboxId: string, processId: string): string {
     return this.logs.get(LogCursors.key(sandboxId, processId))?.mirror ?? '';
+  }
+
+  /** A cleared process's channel goes away. */
+  forget(sandboxId: string, processId: string): void {
+    const key = LogCursors.key(sandboxId, processId);
+    const log = this.logs.get(key);
+    if (!log) return;
+    void log.follower?.stop();
+    log.channel.dispose();
+    this.logs.delete(key);
   }
 
   /** A destroyed sandbox's channels go away. */

@@ -3,8 +3,13 @@
  * updates (events, polls) are debounced; a manual refresh is immediate.
  */
 import * as vscode from 'vscode';
-import { buildTree, walk, type TreeNode } from './core/tree-model';
+import { buildTree, walk, type TreeNode, type TreeOptions } from './core/tree-model';
 import type { WorldState } from './core/state-reducer';
+
+export interface TreeSource {
+  world: WorldState;
+  options: TreeOptions;
+}
 
 export const VIEW_ID = 'sandboxPorts.sandboxes';
 const DEBOUNCE_MS = 500;
@@ -18,10 +23,16 @@ export class SandboxTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   private roots: TreeNode[] = [];
   private parents = new Map<string, TreeNode>();
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private readonly world: () => WorldState;
+  private readonly source: () => TreeSource;
+  private view: vscode.TreeView<TreeNode> | undefined;
 
-  constructor(world: () => WorldState) {
-    this.world = world;
+  constructor(source: () => TreeSource) {
+    this.source = source;
+  }
+
+  /** The view showing this tree: nodes that gain children are expanded in it. */
+  attach(view: vscode.TreeView<TreeNode>): void {
+    this.view = view;
   }
 
   /** The nodes as last built (for commands that pick, and for tests). */
@@ -41,10 +52,16 @@ export class SandboxTree implements vscode.TreeDataProvider<TreeNode>, vscode.Di
   refreshNow(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.roots = buildTree(this.world(), { now: Date.now() });
+    const { world, options } = this.source();
+    const before = new Map(walk(this.roots).map((n) => [n.id, n.children.length]));
+    this.roots = buildTree(world, options);
     this.parents = new Map();
     for (const n of walk(this.roots)) for (const c of n.children) this.parents.set(c.id, n);
     this.changed.fire(undefined);
+    // VS Code keeps a row that had no children collapsed once it gains some; a process that starts
+    // listening must show its port, so open such rows (without selecting or taking focus).
+    const grown = walk(this.roots).filter((n) => before.get(n.id) === 0 && n.children.length > 0);
+    if (this.view?.visible) for (const n of grown) void this.view.reveal(n, { expand: true, select: false, focus: false }).then(undefined, () => {});
   }
 
   getChildren(node?: TreeNode): TreeNode[] {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { PreviewTracker, type PreviewEntry } from './core/previews';
 import type { WorldState } from './core/state-reducer';
 
-export const COPY_PREVIEW_COMMAND = 'sandboxPorts.copyPreviewUrl';
+export const COPY_PREVIEW_COMMAND = 'sandboxPorts.copyUrl';
 
 export class PreviewStatusBar implements vscode.Disposable {
   readonly tracker = new PreviewTracker();

@@ -244,10 +244,15 @@ export async function startStack(options = {}) {
     const [, hostPort] = await waitForOutput(host, /container host listening on (\d+)/, 15000, 'the local container host');
     stack.hostUrl = `http://127.0.0.1:${hostPort}`;
 
-    stack.restartWorker = async () => {
-      await stopChild(stack.worker, 5000);
+    // Tests stop the Worker for a while (the extension shows the outage) and start it again.
+    stack.stopWorker = () => stopChild(stack.worker, 5000);
+    stack.startWorker = async () => {
       await ensurePortFree(port);
       await startWorker();
+    };
+    stack.restartWorker = async () => {
+      await stack.stopWorker();
+      await stack.startWorker();
     };
     await startWorker();
     return stack;

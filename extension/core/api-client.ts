@@ -162,7 +162,7 @@ export class ApiClient {
       if ((err as Error)?.name === 'AbortError') throw err;
       const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error)?.message ?? String(err);
-      throw new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Cannot reach the Worker at ${this.url} (${detail})`);
+      throw new WorkerUnreachable(`Cannot reach the Worker at ${this.url} (${detail})`);
     }
   }
 }
@@ -176,6 +176,14 @@ async function errorFrom(res: Response, method: string, path: string): Promise<S
     /* not JSON: fall back below */
   }
   return errorFromBody(body, `${method} ${API_PREFIX}${path} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+}
+
+/** The Worker did not answer at all (not running, wrong address): the connection's state says so, not a toast. */
+export class WorkerUnreachable extends SandboxError {
+  constructor(message: string) {
+    super(ErrorCode.AGENT_UNREACHABLE, message);
+    this.name = 'WorkerUnreachable';
+  }
 }
 
 /** True when the error says the route itself does not exist (the Worker is older than the client). */

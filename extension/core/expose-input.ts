@@ -1,6 +1,7 @@
 /** Validation and parsing of what the Expose Port inputs collect, before anything is sent. */
-import { checkCustomToken, checkUserPort, parseDurationMs, type Visibility } from '../../worker/protocol/index';
+import { checkCustomToken, checkUserPort, generateToken, parseDurationMs, type ExposedPort, type Visibility } from '../../worker/protocol/index';
 import type { ExposeRequest } from './api-client';
+import type { PortAttributes } from './port-attributes';
 
 /** An error message for an input box, or undefined when the value is fine (the InputBox contract). */
 export function validatePortInput(value: string): string | undefined {
@@ -51,4 +52,26 @@ function messageOf(check: () => unknown): string | undefined {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/**
+ * The one-step expose: public (or what the port's attributes say), labelled from the attributes,
+ * with a fresh random custom token so the URL survives container restarts (a generated token
+ * would rotate). A port already exposed keeps its token: exposing it again never changes its URL.
+ */
+export function oneStepExpose(port: number, attributes: PortAttributes, current: ExposedPort | undefined, newToken: () => string = generateToken): ExposeRequest {
+  const req: ExposeRequest = { port, visibility: attributes.visibility ?? current?.visibility ?? 'public' };
+  if (!current) req.token = newToken();
+  const name = current?.name ?? attributes.label;
+  if (name) req.name = name;
+  return req;
+}
+
+/** Changing a label or the visibility re-exposes with everything else as it is: same token, same URL. */
+export function reexpose(current: ExposedPort, change: { name?: string | null; visibility?: Visibility }): ExposeRequest {
+  const req: ExposeRequest = { port: current.port, visibility: change.visibility ?? current.visibility };
+  const name = change.name === undefined ? current.name : change.name;
+  // null clears the label on the Worker; an absent name would keep the old one.
+  (req as { name?: string | null }).name = name ?? null;
+  return req;
 }

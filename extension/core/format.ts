@@ -26,3 +26,20 @@ export function shorten(text: string, max = 60): string {
 export function md(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }
+
+/** `14:03`: the local wall-clock time, for "as of" marks. */
+export function clockTime(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** `just now`, `12 seconds ago`, `4 minutes ago`, `2 hours ago`, `3 days ago`: for tooltips. */
+export function formatRelative(thenMs: number, nowMs: number): string {
+  if (!Number.isFinite(thenMs)) return 'at an unknown time';
+  const future = thenMs > nowMs;
+  const s = Math.floor(Math.abs(nowMs - thenMs) / 1000);
+  if (s < 5) return future ? 'in a moment' : 'just now';
+  const [n, unit] = s < 60 ? [s, 'second'] : s < 3600 ? [Math.floor(s / 60), 'minute'] : s < 86_400 ? [Math.floor(s / 3600), 'hour'] : [Math.floor(s / 86_400), 'day'];
+  const amount = plural(n, unit);
+  return future ? `in ${amount}` : `${amount} ago`;
+}

@@ -1,5 +1,9 @@
-/** What to do when a sandbox process starts listening on a new port (setting sandboxPorts.onPortDetected). */
+/**
+ * What to do when a sandbox process starts listening on a new port: the port's attributes
+ * (`onDetect`) when they say, else the setting `sandboxPorts.onPortDetected`.
+ */
 import type { ControlEvent } from '../../worker/protocol/index';
+import { attributesFor, type AttributeRule, type OnDetect } from './port-attributes';
 import type { WorldState } from './state-reducer';
 
 export const PORT_DETECTED_ACTIONS = ['notify', 'expose', 'exposeAndOpen', 'silent'] as const;
@@ -10,26 +14,39 @@ export function portDetectedAction(value: unknown): PortDetectedAction {
 }
 
 export interface PortDetectedDecision {
-  action: PortDetectedAction | 'none';
+  action: Exclude<OnDetect, 'silent' | 'ignore'> | 'none';
   sandboxId: string;
   port: number;
   processId: string | null;
   address: string;
+  label?: string;
 }
 
 /**
  * Decides for one applied event. Nothing for ports already exposed, ports the user chose to
- * ignore, or ports bound to loopback only (a preview could not reach them anyway).
+ * ignore, ports whose attributes say `silent` or `ignore`, or ports bound to loopback only (a
+ * preview could not reach them anyway).
  */
-export function decidePortDetected(event: ControlEvent, world: WorldState, setting: PortDetectedAction, ignored: ReadonlySet<string>): PortDetectedDecision | null {
+export function decidePortDetected(
+  event: ControlEvent,
+  world: WorldState,
+  setting: PortDetectedAction,
+  ignored: ReadonlySet<string>,
+  rules: readonly AttributeRule[] = [],
+): PortDetectedDecision | null {
   if (event.type !== 'port-detected') return null;
   const { port, processId, address } = event.port;
-  const base = { sandboxId: event.sandboxId, port, processId, address };
+  const attributes = attributesFor(rules, port);
+  const base = { sandboxId: event.sandboxId, port, processId, address, ...(attributes.label ? { label: attributes.label } : {}) };
   const sandbox = world[event.sandboxId];
   const exposed = sandbox?.ports.some((p) => p.port === port) ?? false;
-  const loopback = address === '127.0.0.1' || address === '::1';
-  if (exposed || loopback || ignored.has(ignoreKey(event.sandboxId, port)) || setting === 'silent') return { ...base, action: 'none' };
-  return { ...base, action: setting };
+  const action = attributes.onDetect ?? setting;
+  if (exposed || isLoopback(address) || ignored.has(ignoreKey(event.sandboxId, port)) || action === 'silent' || action === 'ignore') return { ...base, action: 'none' };
+  return { ...base, action };
+}
+
+export function isLoopback(address: string): boolean {
+  return address === '127.0.0.1' || address === '::1' || address.startsWith('127.');
 }
 
 export function ignoreKey(sandboxId: string, port: number): string {

@@ -7,10 +7,12 @@
  * menus match with `viewItem =~ /;exposed;/` or `viewItem =~ /^process;running;/`.
  */
 import type { DetectedPort, ExposedPort, ProcessInfo, ProcessStatus, SandboxState, SandboxStatus, TunnelInfo } from '../../worker/protocol/index';
-import { formatAge, md, plural, shorten } from './format';
+import { clockTime, formatAge, formatRelative, md, plural, shorten } from './format';
+import { attributesFor, type AttributeRule } from './port-attributes';
+import { isLoopback } from './port-detected';
 import type { WorldState } from './state-reducer';
 
-export type NodeKind = 'sandbox' | 'process' | 'port' | 'detectedPort' | 'tunnel';
+export type NodeKind = 'sandbox' | 'process' | 'port' | 'detectedPort' | 'tunnel' | 'group';
 
 export interface NodeIcon {
   /** A codicon id, e.g. `vm-running` or `loading~spin`. */
@@ -35,7 +37,7 @@ export interface NodeRef {
 
 export interface TreeNode extends NodeRef {
   kind: NodeKind;
-  /** Stable across rebuilds, so the view keeps expansion and selection. */
+  /** Stable across rebuilds, so the view keeps expansion and selection. One id per port, wherever it shows. */
   id: string;
   label: string;
   description?: string;
@@ -50,6 +52,12 @@ export interface TreeNode extends NodeRef {
 
 export interface TreeOptions {
   now: number;
+  /** Set while the live stream is lost: every node is last-known state as of this time. */
+  asOf?: number;
+  /** Per-port attributes (labels; `ignore` hides a detected port). */
+  rules?: readonly AttributeRule[];
+  /** Ended processes the user cleared, as `sandboxId/processId`. */
+  cleared?: ReadonlySet<string>;
 }
 
 const SANDBOX_ICONS: Record<SandboxStatus, NodeIcon> = {
@@ -69,22 +77,43 @@ const PROCESS_ICONS: Record<ProcessStatus, NodeIcon> = {
 
 /** Builds the roots: one node per sandbox, sorted by id. */
 export function buildTree(world: WorldState, options: TreeOptions): TreeNode[] {
-  return Object.values(world)
+  const roots = Object.values(world)
     .sort((a, b) => a.id.localeCompare(b.id))
     .map((s) => sandboxNode(s, options));
+  const asOf = options.asOf;
+  return asOf === undefined ? roots : roots.map((n) => markStale(n, asOf));
 }
 
 export function commandLink(command: string, args: unknown[]): string {
   return `command:${command}?${encodeURIComponent(JSON.stringify(args))}`;
 }
 
+/** `site (8010)` for a named port, `8010` otherwise. */
+export function portLabel(port: number, name: string | undefined): string {
+  return name ? `${name} (${port})` : String(port);
+}
+
 function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
+  const rules = options.rules ?? [];
   const exposed = new Map(s.ports.map((p) => [p.port, p]));
+  const detected = new Map(s.detectedPorts.map((d) => [d.port, d]));
+  const processes = s.processes.filter((p) => p.status === 'running' || !options.cleared?.has(`${s.id}/${p.id}`)).sort(processOrder);
+  const listed = new Set(processes.map((p) => p.id));
+  const ownedByListed = (port: number) => {
+    const owner = detected.get(port)?.processId;
+    return typeof owner === 'string' && listed.has(owner);
+  };
+  // Each port once: under its process when a listed process owns it, else under "Ports".
+  const loosePorts: TreeNode[] = [
+    ...s.ports.filter((p) => !ownedByListed(p.port)).map((p) => exposedPortNode(s, p, options)),
+    ...s.detectedPorts
+      .filter((d) => !exposed.has(d.port) && !ownedByListed(d.port) && attributesFor(rules, d.port).onDetect !== 'ignore')
+      .map((d) => detectedPortNode(s, d, options)),
+  ].sort((a, b) => (a.port ?? 0) - (b.port ?? 0));
   const children: TreeNode[] = [
-    ...[...s.processes].sort(processOrder).map((p) => processNode(s, p, exposed, options)),
-    ...s.ports.map((p) => exposedPortNode(s, p, `${s.id}/port/${p.port}`)),
-    ...s.tunnels.map((t) => tunnelNode(s, t)),
-    ...s.detectedPorts.filter((d) => !exposed.has(d.port)).map((d) => detectedPortNode(s, d, `${s.id}/detected/${d.port}`)),
+    ...processes.map((p) => processNode(s, p, exposed, options)),
+    ...(loosePorts.length > 0 ? [groupNode(s, 'ports', 'Ports', loosePorts, 'ports no listed process owns')] : []),
+    ...(s.tunnels.length > 0 ? [groupNode(s, 'tunnels', 'Tunnels', s.tunnels.map((t) => tunnelNode(s, t, options)), 'quick tunnels')] : []),
   ];
   const running = s.processes.filter((p) => p.status === 'running').length;
   const parts: string[] = [s.status];
@@ -97,7 +126,7 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
     ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
     ...(s.isolation ? [ISOLATION_TEXT[s.isolation]] : []),
     ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
-    `Created ${s.createdAt}`,
+    `Created ${formatRelative(Date.parse(s.createdAt), options.now)}`,
   ].join('\n\n');
   return {
     kind: 'sandbox',
@@ -113,25 +142,37 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
   };
 }
 
+function groupNode(s: SandboxState, key: string, label: string, children: TreeNode[], what: string): TreeNode {
+  return {
+    kind: 'group',
+    id: `${s.id}/group/${key}`,
+    sandboxId: s.id,
+    label,
+    description: String(children.length),
+    tooltip: `${label} of sandbox \`${s.id}\`: ${what}`,
+    contextValue: `group;${key};`,
+    icon: { id: key === 'tunnels' ? 'cloud' : 'plug' },
+    collapsible: 'expanded',
+    children,
+  };
+}
+
 const ISOLATION_TEXT: Record<NonNullable<SandboxState['isolation']>, string> = {
   container: 'Isolated: a container of its own.',
   namespaces: 'Isolated: namespaces of its own (network, files, processes) on this machine.',
   none: '**Not isolated:** its commands run as plain processes with your rights and share this machine’s network.',
 };
 
-/** Running first, then newest first. */
+/** In the order they started: a process that ends keeps its row, new ones join at the bottom. */
 function processOrder(a: ProcessInfo, b: ProcessInfo): number {
-  const ra = a.status === 'running' ? 0 : 1;
-  const rb = b.status === 'running' ? 0 : 1;
-  return ra - rb || b.startTime.localeCompare(a.startTime);
+  return a.startTime.localeCompare(b.startTime) || a.id.localeCompare(b.id);
 }
 
 function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, ExposedPort>, options: TreeOptions): TreeNode {
   const ports = s.detectedPorts.filter((d) => d.processId === p.id);
   const children = ports.map((d) => {
     const e = exposed.get(d.port);
-    const id = `${s.id}/process/${p.id}/port/${d.port}`;
-    return e ? exposedPortNode(s, e, id) : detectedPortNode(s, d, id);
+    return e ? exposedPortNode(s, e, options) : detectedPortNode(s, d, options);
   });
   const started = Date.parse(p.startTime);
   const ended = p.endTime ? Date.parse(p.endTime) : options.now;
@@ -141,14 +182,18 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
   else if (p.status === 'killed') description = [p.signal ?? 'killed', age].filter(Boolean).join(' · ');
   else description = [`${p.status}${p.exitCode !== undefined && p.exitCode !== null ? ` (${p.exitCode})` : ''}`, age].filter(Boolean).join(' · ');
   const ref = { sandboxId: s.id, processId: p.id };
+  const timing = [
+    p.pid !== null ? `pid ${p.pid}` : null,
+    `started ${formatRelative(started, options.now)}`,
+    p.endTime ? `ended ${formatRelative(Date.parse(p.endTime), options.now)}` : null,
+    p.exitCode != null ? `exit code ${p.exitCode}` : null,
+  ];
   const tooltip = [
-    `**Process \`${p.id}\`** — ${p.status}`,
+    `**${md(shorten(p.command, 80))}** — ${p.status}`,
     '```sh\n' + p.command.replace(/```/g, "'''") + '\n```',
-    [p.pid !== null ? `pid ${p.pid}` : null, `started ${p.startTime}`, p.endTime ? `ended ${p.endTime}` : null, p.exitCode != null ? `exit code ${p.exitCode}` : null]
-      .filter(Boolean)
-      .join(' · '),
+    timing.filter(Boolean).join(' · '),
     ports.length > 0 ? `Listening on ${ports.map((d) => `${d.address}:${d.port}`).join(', ')}` : null,
-    `[Show Logs](${commandLink('sandboxPorts.showLogs', [ref])})`,
+    `Process \`${p.id}\` · [Show Output](${commandLink('sandboxPorts.showLogs', [ref])})`,
   ]
     .filter((x): x is string => x !== null)
     .join('\n\n');
@@ -163,33 +208,40 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
     icon: PROCESS_ICONS[p.status] ?? { id: 'terminal' },
     collapsible: children.length > 0 ? 'expanded' : 'none',
     children,
-    command: { command: 'sandboxPorts.showLogs', title: 'Show Logs', arguments: [ref] },
+    // A click shows the output but leaves the focus in the tree, so the arrow keys keep working.
+    command: { command: 'sandboxPorts.showLogs', title: 'Show Output', arguments: [{ ...ref, preserveFocus: true }] },
   };
 }
 
-function exposedPortNode(s: SandboxState, p: ExposedPort, id: string): TreeNode {
+export type PortHealth = 'listening' | 'loopback' | 'idle';
+
+function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions): TreeNode {
   const listener = s.detectedPorts.find((d) => d.port === p.port);
-  const health = listener ? 'listening' : 'idle';
+  const health: PortHealth = !listener ? 'idle' : isLoopback(listener.address) ? 'loopback' : 'listening';
   const ref = { sandboxId: s.id, port: p.port, url: p.url, ...(listener?.processId ? { processId: listener.processId } : {}) };
-  const icon: NodeIcon = {
-    id: p.visibility === 'private' ? 'lock' : 'globe',
-    color: listener ? 'charts.green' : 'list.warningForeground',
-  };
+  const icon: NodeIcon =
+    health === 'loopback'
+      ? { id: 'warning', color: 'list.warningForeground' }
+      : { id: p.visibility === 'private' ? 'lock' : 'globe', color: health === 'listening' ? 'charts.green' : 'list.warningForeground' };
+  const state = !listener
+    ? `Nothing is listening on port ${p.port} yet: the preview answers 502 until a service listens on 0.0.0.0:${p.port}.`
+    : health === 'loopback'
+      ? `Listening on ${listener.address}:${p.port} only: the preview cannot reach it. Make the service listen on 0.0.0.0:${p.port}.`
+      : `Listening on ${listener.address}:${p.port}${listener.pid ? ` (pid ${listener.pid})` : ''}`;
   const tooltip = [
-    `**${md(p.name ? `${p.name} (${p.port})` : `Port ${p.port}`)}** — ${p.visibility}`,
+    `**${md(portLabel(p.port, p.name))}** — ${p.visibility}`,
     `[${md(p.url)}](${p.url})`,
-    listener
-      ? `Listening on ${listener.address}:${p.port}${listener.pid ? ` (pid ${listener.pid})` : ''}`
-      : `Nothing is listening on port ${p.port} yet: the preview answers 502 until a service listens on 0.0.0.0:${p.port}.`,
-    [`exposed ${p.createdAt}`, p.expiresAt ? `expires ${p.expiresAt}` : null].filter(Boolean).join(' · '),
+    state,
+    [`exposed ${formatRelative(Date.parse(p.createdAt), options.now)}`, p.expiresAt ? `expires ${formatRelative(Date.parse(p.expiresAt), options.now)}` : null].filter(Boolean).join(' · '),
     `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])})`,
   ].join('\n\n');
+  const note = !listener ? ' · nothing listening' : health === 'loopback' ? ` · ${listener.address} only` : '';
   return {
     kind: 'port',
-    id,
+    id: `${s.id}/port/${p.port}`,
     ...ref,
-    label: p.name ?? String(p.port),
-    description: p.url,
+    label: portLabel(p.port, p.name),
+    description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}`,
     tooltip,
     contextValue: `port;exposed;${p.visibility};${health};`,
     icon,
@@ -198,16 +250,17 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, id: string): TreeNode 
   };
 }
 
-function detectedPortNode(s: SandboxState, d: DetectedPort, id: string): TreeNode {
+function detectedPortNode(s: SandboxState, d: DetectedPort, options: TreeOptions): TreeNode {
   const owner = d.processId ? s.processes.find((p) => p.id === d.processId) : undefined;
   const ref = { sandboxId: s.id, port: d.port, ...(d.processId ? { processId: d.processId } : {}) };
-  const loopbackOnly = d.address === '127.0.0.1' || d.address === '::1';
+  const loopbackOnly = isLoopback(d.address);
+  const label = attributesFor(options.rules ?? [], d.port).label;
   return {
     kind: 'detectedPort',
-    id,
+    id: `${s.id}/port/${d.port}`,
     ...ref,
-    label: String(d.port),
-    description: owner ? `${d.address} · ${shorten(owner.command, 30)}` : d.address,
+    label: portLabel(d.port, label),
+    description: `${d.address}${loopbackOnly ? ' only' : ''} · not exposed`,
     tooltip: [
       `**Port ${d.port}** — detected, not exposed`,
       `Listening on ${d.address}:${d.port}${d.pid ? ` (pid ${d.pid})` : ''}${owner ? ` by \`${shorten(owner.command, 80)}\`` : ''}`,
@@ -223,7 +276,7 @@ function detectedPortNode(s: SandboxState, d: DetectedPort, id: string): TreeNod
   };
 }
 
-function tunnelNode(s: SandboxState, t: TunnelInfo): TreeNode {
+function tunnelNode(s: SandboxState, t: TunnelInfo, options: TreeOptions): TreeNode {
   const ref = { sandboxId: s.id, port: t.port, url: t.url };
   return {
     kind: 'tunnel',
@@ -231,11 +284,27 @@ function tunnelNode(s: SandboxState, t: TunnelInfo): TreeNode {
     ...ref,
     label: `tunnel ${t.port}`,
     description: t.url,
-    tooltip: [`**Tunnel for port ${t.port}**`, `[${md(t.url)}](${t.url})`, `created ${t.createdAt}`].join('\n\n'),
+    tooltip: [`**Tunnel for port ${t.port}**`, `[${md(t.url)}](${t.url})`, `created ${formatRelative(Date.parse(t.createdAt), options.now)}`].join('\n\n'),
     contextValue: 'tunnel;up;',
     icon: { id: 'cloud', color: 'charts.blue' },
     collapsible: 'none',
     children: [],
+  };
+}
+
+/**
+ * Last-known state while the stream is lost: greyed icons (no spinner pretends to be live), the
+ * sandbox rows say "as of 12:03", every tooltip opens with it, and menus can tell (`stale;`).
+ */
+function markStale(n: TreeNode, asOf: number): TreeNode {
+  const when = `as of ${clockTime(asOf)}`;
+  return {
+    ...n,
+    icon: { id: n.icon.id.replace('~spin', ''), color: 'disabledForeground' },
+    description: n.kind === 'sandbox' ? `${n.description ? `${n.description} · ` : ''}${when}` : n.description,
+    tooltip: `_Last known state ${when}: not connected to the Worker._\n\n${n.tooltip}`,
+    contextValue: `${n.contextValue}stale;`,
+    children: n.children.map((c) => markStale(c, asOf)),
   };
 }
 

@@ -96,28 +96,57 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await shot(page, '2-tree');
   });
 
-  it('exposes a detected port from its context menu and shows the URL in the status bar', async () => {
+  it('shows a listening process with its port once, under it', async () => {
+    const processRow = page.locator('.monaco-list-row', { hasText: 'mkdir -p site' }).first();
+    assert.equal(await processRow.getAttribute('aria-expanded'), 'true', 'the process row is open');
+    await page.locator('.monaco-list-row', { hasText: `${port}` }).first().waitFor();
+    const labels = await page.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+    assert.equal(labels.filter((l) => l.startsWith(`${port}`)).length, 1, `the port shows once: ${labels.join(' | ')}`);
+    await shot(page, '3-port-once');
+  });
+
+  it('exposes a detected port in one step from its context menu and shows the URL in the status bar', async () => {
     const row = page.locator('.monaco-list-row', { hasText: String(port) }).last();
     await row.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Expose Port…' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: /^Expose Port$/ });
     await item.first().waitFor();
-    await shot(page, '3-context-menu');
+    assert.ok(await page.locator('.monaco-menu .action-item', { hasText: 'Expose Port with Options…' }).first().isVisible(), 'the Options… path is offered');
+    await shot(page, '4-context-menu');
     await item.first().click();
-    await answer('(1/4)', 'web'); // name
-    await answer('(2/4)', null); // generated token
-    await answer('(3/4)', null, 'Public');
-    await answer('(4/4)', null); // no expiry
+    // No questions: the status bar shows the URL, with a 16-character token that stays across restarts.
     const status = page.locator('.statusbar-item', { hasText: `${port}-${sandboxId}-` });
     await status.first().waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.quick-input-widget input.input').isVisible(), false, 'nothing was asked');
     const text = await status.first().innerText();
     assert.match(text, new RegExp(`http://${port}-${sandboxId}-[a-z0-9]{16}\\.localhost:${stack.port}/`));
-    await page.locator('.monaco-list-row', { hasText: 'web' }).first().waitFor();
     // Open when ready: the Simple Browser shows the page once the port answers.
     await page.locator('.tab', { hasText: 'Simple Browser' }).first().waitFor({ timeout: 30_000 });
     await waitForFrameText(page, 'ui-test-page');
     await page.waitForTimeout(500); // let the frame paint before the screenshot
-    await shot(page, '4-exposed');
+    await shot(page, '5-exposed-one-step');
   });
+
+  it('warns before exposing a port bound to 127.0.0.1, with "Expose Anyway"', async () => {
+    const local = (await freePort()) as number;
+    const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `python3 -u -m http.server ${local} --bind 127.0.0.1` });
+    await api.ok('POST', `/sandboxes/${sandboxId}/processes/${proc.id}/wait-for-port`, { port: local, mode: 'tcp' }).catch(() => {});
+    const row = page.locator('.monaco-list-row', { hasText: '127.0.0.1 only' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: /^Expose Port$/ }).first();
+    await item.waitFor();
+    await item.hover();
+    await item.click();
+    const toast = page.locator('.notification-toast', { hasText: `Port ${local} in sandbox ${sandboxId} listens on 127.0.0.1 only` }).first();
+    await toast.waitFor({ timeout: 10_000 });
+    assert.ok(await toast.locator('.monaco-button', { hasText: /^Expose Anyway$/ }).isVisible());
+    await shot(page, '6-loopback-warning');
+    await toast.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
+    await toast.waitFor({ state: 'hidden' });
+    const ports = await api.ok('GET', `/sandboxes/${sandboxId}/ports`);
+    assert.ok(!ports.ports.some((p: { port: number }) => p.port === local), 'Cancel exposed nothing');
+  });
+
   it('offers Expose / Expose & Open / Ignore when a process starts listening, and Expose exposes it', async () => {
     const second = (await freePort()) as number;
     await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `python3 -u -m http.server ${second} --bind 0.0.0.0` });
@@ -126,11 +155,52 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     for (const label of ['Expose', 'Expose & Open', 'Ignore']) {
       assert.ok(await toast.locator('.monaco-button', { hasText: new RegExp(`^${label.replace('&', '\\&')}$`) }).first().isVisible(), label);
     }
-    await shot(page, '5-port-detected');
+    await shot(page, '7-port-detected');
     await toast.locator('.monaco-button', { hasText: /^Expose$/ }).first().click();
     const status = page.locator('.statusbar-item', { hasText: `${second}-${sandboxId}-` });
     await status.first().waitFor({ timeout: 30_000 });
     await page.locator('.monaco-list-row', { hasText: `${second}-${sandboxId}-` }).first().waitFor({ timeout: 30_000 });
+  });
+
+  it('works from the keyboard: F2 sets a label, Ctrl+C copies the URL, Delete unexposes, and the URL stays until then', async () => {
+    const row = () => page.locator('.monaco-list-row', { hasText: `${port}-${sandboxId}-` }).first();
+    const url = (await api.ok('GET', `/sandboxes/${sandboxId}/ports`)).ports.find((p: { port: number }) => p.port === port).url as string;
+    await row().click();
+    await page.keyboard.press('F2');
+    await answer('Label for port', 'web');
+    await page.locator('.monaco-list-row', { hasText: `web (${port})` }).first().waitFor({ timeout: 30_000 });
+    assert.equal((await api.ok('GET', `/sandboxes/${sandboxId}/ports`)).ports.find((p: { port: number }) => p.port === port).url, url, 'a label keeps the URL');
+    await row().click();
+    await page.keyboard.press('Control+C');
+    await page.locator('.statusbar-item', { hasText: `Copied ${url}` }).first().waitFor({ timeout: 10_000 });
+    await shot(page, '8-keyboard');
+    await page.keyboard.press('Delete');
+    const deadline = Date.now() + 30_000;
+    while ((await api.ok('GET', `/sandboxes/${sandboxId}/ports`)).ports.some((p: { port: number }) => p.port === port)) {
+      assert.ok(Date.now() < deadline, 'Delete unexposed the selected port');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await row().waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  it('after a window reload, reconnects by itself or offers one click', async () => {
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.activitybar [aria-label^="Sandboxes"]').first().click();
+    const tree = page.locator('.monaco-list-row', { hasText: sandboxId }).first();
+    const reconnect = page.locator('.welcome-view-content a.monaco-button', { hasText: /^Reconnect$/ }).first();
+    await Promise.race([tree.waitFor({ timeout: 60_000 }), reconnect.waitFor({ timeout: 60_000 })]);
+    if (!(await tree.isVisible())) {
+      // The web workbench lost the secret: one click brings the connection back.
+      await shot(page, '9-reload-reconnect');
+      await reconnect.click();
+      const token = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Connect to Worker (2/2)' });
+      await Promise.race([tree.waitFor({ timeout: 30_000 }), token.waitFor({ timeout: 30_000 })]);
+      if (await token.isVisible()) await answer('Connect to Worker (2/2)', stack.token);
+      await tree.waitFor({ timeout: 30_000 });
+    }
+    await page.locator('.statusbar-item', { hasText: `${stack.port}` }).first().waitFor({ timeout: 30_000 });
+    await shot(page, '10-after-reload');
   });
 });
 

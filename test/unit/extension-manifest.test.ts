@@ -71,6 +71,29 @@ describe('extension manifest', () => {
     });
   });
 
+  describe('daily use', () => {
+    it('binds F2 (label), Delete (remove) and Ctrl/Cmd+C (copy URL) in the Sandboxes view, acting on the selected row', () => {
+      const keys = Object.fromEntries((pkg.contributes.keybindings as { key: string; command: string; when: string; args?: unknown }[]).map((k) => [k.key, k]));
+      assert.equal(keys.f2?.command, 'sandboxPorts.setLabel');
+      assert.equal(keys.delete?.command, 'sandboxPorts.deleteItem');
+      assert.equal(keys['ctrl+c']?.command, 'sandboxPorts.copyUrl');
+      for (const k of Object.values(keys)) {
+        assert.equal(k.when, 'focusedView == sandboxPorts.sandboxes');
+        assert.deepEqual(k.args, { fromSelection: true });
+      }
+    });
+
+    it('writes welcome views in plain words (no literal Markdown backticks)', () => {
+      for (const w of pkg.contributes.viewsWelcome) assert.doesNotMatch(w.contents, /`/);
+    });
+
+    it('has one Copy URL command (ports, tunnels and the status bar), and titles in plain words', () => {
+      const titles = pkg.contributes.commands.map((c: { title: string }) => c.title);
+      assert.equal(titles.filter((t: string) => /copy/i.test(t)).length, 1);
+      assert.ok(titles.includes('Show Output'), 'the process output command says what it shows');
+    });
+  });
+
   describe('engines', () => {
     it('pins @types/vscode to the engine floor and no newer than the VS Code the tests run', () => {
       const engine = pkg.engines.vscode.replace(/^\^/, '');

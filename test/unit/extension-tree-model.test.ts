@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { buildTree, commandLink, walk, type TreeNode } from '../../extension/core/tree-model';
 import { worldFrom } from '../../extension/core/state-reducer';
 import type { ExposedPort } from '../../worker/protocol/index';
+import { parsePortsAttributes } from '../../extension/core/port-attributes';
 import { box, proc } from './extension-fakes';
 
 const NOW = Date.parse('2026-01-01T00:04:30.000Z');
@@ -54,9 +55,35 @@ describe('tree model', () => {
       assert.equal(roots[0]!.collapsible, 'none');
     });
 
-    it('orders a sandbox: processes, exposed ports, tunnels, then detected ports not exposed', () => {
+    it('orders a sandbox: processes in the order they started, then a Ports heading, then a Tunnels heading', () => {
       const kinds = roots[1]!.children.map((c) => `${c.kind}:${c.label}`);
-      assert.deepEqual(kinds, ['process:python3 -m http.server 8080', 'process:node job.js', 'port:web', 'port:9000', 'tunnel:tunnel 8080', 'detectedPort:8081', 'detectedPort:5432']);
+      assert.deepEqual(kinds, ['process:node job.js', 'process:python3 -m http.server 8080', 'group:Ports', 'group:Tunnels']);
+      const ports = find(roots, 'my-box/group/ports');
+      assert.deepEqual(ports.children.map((c) => `${c.kind}:${c.label}`), ['detectedPort:5432', 'port:9000']);
+      assert.equal(ports.collapsible, 'expanded');
+      assert.deepEqual(find(roots, 'my-box/group/tunnels').children.map((c) => c.label), ['tunnel 8080']);
+    });
+
+    it('shows each port once: under its process when a listed process owns it, else under Ports', () => {
+      const counts = new Map<number, number>();
+      for (const n of walk(roots)) if (n.kind === 'port' || n.kind === 'detectedPort') counts.set(n.port!, (counts.get(n.port!) ?? 0) + 1);
+      assert.deepEqual([...counts.entries()].sort((a, b) => a[0] - b[0]), [[5432, 1], [8080, 1], [8081, 1], [9000, 1]]);
+      const ids = walk(roots).map((n) => n.id);
+      assert.equal(new Set(ids).size, ids.length);
+    });
+
+    it('keeps a row in place when its process ends (no re-sorting under the mouse)', () => {
+      const running = worldFrom([box('b', { processes: [proc('a', 'running', { startTime: '2026-01-01T00:00:01.000Z' }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] })]);
+      const ended = worldFrom([box('b', { processes: [proc('a', 'completed', { startTime: '2026-01-01T00:00:01.000Z', exitCode: 0 }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] })]);
+      const order = (w: typeof running) => buildTree(w, { now: NOW })[0]!.children.map((c) => c.processId);
+      assert.deepEqual(order(running), ['a', 'z']);
+      assert.deepEqual(order(ended), ['a', 'z']);
+    });
+
+    it('hides ended processes the user cleared, never running ones', () => {
+      const cleared = new Set(['my-box/job', 'my-box/web']);
+      const kids = buildTree(world, { now: NOW, cleared })[1]!.children;
+      assert.deepEqual(kids.filter((c) => c.kind === 'process').map((c) => c.processId), ['web']);
     });
 
     it('describes a running process with pid and age, and an exited one with status and code', () => {
@@ -70,43 +97,77 @@ describe('tree model', () => {
       assert.deepEqual(job.icon, { id: 'error', color: 'charts.red' });
     });
 
-    it('puts the ports a process listens on under it, exposed or not', () => {
+    it('puts the ports a process listens on under it, exposed or not, and opens it', () => {
       const web = find(roots, 'my-box/process/web');
       assert.deepEqual(web.children.map((c) => c.contextValue), ['port;exposed;public;listening;', 'detectedPort;']);
       assert.equal(web.children[0]!.processId, 'web');
+      assert.equal(web.collapsible, 'expanded');
     });
 
-    it('labels an exposed port by name or number, shows its URL, and encodes visibility and health', () => {
+    it('labels a named port "name (port)", shows its URL, and encodes visibility and health', () => {
       const web = find(roots, 'my-box/port/8080');
-      assert.equal(web.label, 'web');
+      assert.equal(web.label, 'web (8080)');
       assert.equal(web.description, 'http://8080-my-box-abc123.localhost:8787/');
       assert.deepEqual(web.icon, { id: 'globe', color: 'charts.green' });
       const priv = find(roots, 'my-box/port/9000');
       assert.equal(priv.label, '9000');
+      assert.equal(priv.description, 'http://9000-my-box-abc123.localhost:8787/ · private · nothing listening');
       assert.equal(priv.contextValue, 'port;exposed;private;idle;');
       assert.deepEqual(priv.icon, { id: 'lock', color: 'list.warningForeground' });
       assert.match(priv.tooltip, /Nothing is listening on port 9000/);
     });
 
+    it('shows an exposed port whose service listens on 127.0.0.1 only as a warning, not a green globe', () => {
+      const w = worldFrom([box('b', { ports: [exposed(7000)], detectedPorts: [{ port: 7000, address: '127.0.0.1', pid: 5, processId: null }] })]);
+      const n = find(buildTree(w, { now: NOW }), 'b/port/7000');
+      assert.equal(n.contextValue, 'port;exposed;public;loopback;');
+      assert.deepEqual(n.icon, { id: 'warning', color: 'list.warningForeground' });
+      assert.match(n.description!, /127\.0\.0\.1 only$/);
+      assert.match(n.tooltip, /cannot reach it/);
+    });
+
     it('matches menu clauses written as viewItem =~ /;exposed;/', () => {
       const exposedNodes = walk(roots).filter((n) => /;exposed;/.test(n.contextValue));
-      assert.deepEqual(exposedNodes.map((n) => n.id), ['my-box/process/web/port/8080', 'my-box/port/8080', 'my-box/port/9000']);
+      assert.deepEqual(exposedNodes.map((n) => n.id).sort(), ['my-box/port/8080', 'my-box/port/9000']);
       assert.ok(walk(roots).filter((n) => /^detectedPort;/.test(n.contextValue)).every((n) => n.kind === 'detectedPort'));
     });
 
     it('warns about a port bound to loopback only', () => {
-      const pg = find(roots, 'my-box/detected/5432');
+      const pg = find(roots, 'my-box/port/5432');
       assert.equal(pg.contextValue, 'detectedPort;loopback;');
+      assert.equal(pg.description, '127.0.0.1 only · not exposed');
       assert.match(pg.tooltip, /Bound to 127\.0\.0\.1 only/);
     });
 
-    it('writes Markdown tooltips with clickable URLs and command links', () => {
+    it('writes Markdown tooltips with clickable URLs, command links and relative times', () => {
       const web = find(roots, 'my-box/port/8080');
       assert.ok(web.tooltip.includes('](http://8080-my-box-abc123.localhost:8787/)'));
       assert.ok(web.tooltip.includes(commandLink('sandboxPorts.openPreview', [{ sandboxId: 'my-box', port: 8080, url: web.url, processId: 'web' }])));
+      assert.match(web.tooltip, /exposed 3 minutes ago/);
       const proc = find(roots, 'my-box/process/web');
-      assert.match(proc.tooltip, /\[Show Logs\]\(command:sandboxPorts\.showLogs\?/);
-      assert.deepEqual(proc.command?.arguments, [{ sandboxId: 'my-box', processId: 'web' }]);
+      assert.match(proc.tooltip, /\[Show Output\]\(command:sandboxPorts\.showLogs\?/);
+      assert.match(proc.tooltip, /started 4 minutes ago/);
+      assert.doesNotMatch(proc.tooltip, /2026-01-01T/);
+      // A click shows the output without moving the focus out of the tree.
+      assert.deepEqual(proc.command?.arguments, [{ sandboxId: 'my-box', processId: 'web', preserveFocus: true }]);
+    });
+
+    it('uses per-port attributes: a label for a detected port, and ignore hides it', () => {
+      const rules = parsePortsAttributes({ '8081': { label: 'admin' }, '5000-5999': { onDetect: 'ignore' } }, 'settings').rules;
+      const nodes = buildTree(world, { now: NOW, rules });
+      assert.equal(find(nodes, 'my-box/port/8081').label, 'admin (8081)');
+      assert.equal(walk(nodes).find((n) => n.id === 'my-box/port/5432'), undefined);
+    });
+
+    it('marks everything as last known while disconnected: greyed, "as of", no spinner', () => {
+      const asOf = new Date(2026, 0, 1, 12, 3).getTime();
+      const starting = worldFrom([box('s', { status: 'starting' })]);
+      const stale = buildTree(world, { now: NOW, asOf });
+      assert.ok(walk(stale).every((n) => n.icon.color === 'disabledForeground' && n.contextValue.endsWith('stale;')));
+      assert.equal(find(stale, 'sandbox/my-box').description, 'running · 2 ports · as of 12:03');
+      assert.match(find(stale, 'my-box/process/web').tooltip, /^_Last known state as of 12:03/);
+      assert.equal(buildTree(starting, { now: NOW, asOf })[0]!.icon.id, 'loading');
+      assert.ok(walk(buildTree(world, { now: NOW })).every((n) => !n.contextValue.includes('stale;')));
     });
 
     it('keeps node ids unique, so the view can keep expansion across rebuilds', () => {
@@ -126,7 +187,7 @@ describe('tree model', () => {
       );
       // How long it takes is bench:extension's to judge; here, that every node is there.
       const nodes = buildTree(big, { now: NOW });
-      assert.equal(walk(nodes).length, 100 * (1 + 10 + 5 + 5));
+      assert.equal(walk(nodes).length, 100 * (1 + 10 + 5));
     });
   });
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { format } from 'node:util';
 import { frameTexts, openBrowser, startWorkbench, workbenchUrl } from '../helpers/workbench';
-import { FAKE_CLOUDFLARED, logFile, newStack, stopAllStacks } from '../helpers/stack';
+import { FAKE_CLOUDFLARED, hostState, logFile, newStack, stopAllStacks } from '../helpers/stack';
 // @ts-expect-error plain ESM module without types
 import { freePort, root } from '../../scripts/stack.mjs';
 
@@ -49,9 +49,15 @@ async function main(): Promise<number> {
       if (url.pathname === '/frames') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(await frameTexts(page)));
-      } else if (url.pathname === '/restart-worker') {
-        // The suite checks that the extension reconnects after the Worker restarts.
-        await (stack as unknown as { restartWorker(): Promise<void> }).restartWorker();
+      } else if (url.pathname === '/restart-worker' || url.pathname === '/stop-worker' || url.pathname === '/start-worker') {
+        // The suite checks what the extension shows while the Worker is down, and that it comes back.
+        const control = stack as unknown as Record<'restartWorker' | 'stopWorker' | 'startWorker', () => Promise<void>>;
+        await control[url.pathname === '/restart-worker' ? 'restartWorker' : url.pathname === '/stop-worker' ? 'stopWorker' : 'startWorker']();
+        res.end('ok');
+      } else if (url.pathname === '/kill-agent') {
+        // A container restart: generated preview tokens rotate, the extension's custom ones stay.
+        const { pid } = await hostState(stack, url.searchParams.get('id') ?? '');
+        process.kill(pid!, 'SIGKILL');
         res.end('ok');
       } else if (url.pathname === '/screenshot') {
         const name = (url.searchParams.get('name') ?? 'shot').replace(/[^\w-]/g, '');

@@ -38,6 +38,12 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
   }
 }
 
+/** The Sandboxes view in front, for a screenshot a person can read. */
+async function showView(): Promise<void> {
+  await vscode.commands.executeCommand('sandboxPorts.sandboxes.focus');
+  await new Promise((r) => setTimeout(r, 700)); // one debounced tree refresh, then paint
+}
+
 describe('Sandbox Ports extension (real VS Code, real local stack)', function () {
   let api: SandboxPortsApi;
   const sandboxId = `vs-${Date.now().toString(36)}`;
@@ -69,6 +75,12 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('sandboxPorts.connect', URL_, TOKEN);
       assert.ok(api.ctx.connection, 'connected');
       await waitFor('the event stream', () => api.ctx.connection?.connected);
+      const host = new URL(URL_).host;
+      await waitFor('the connection in the status bar', () => api.ctx.linkView.statusText === `$(plug) ${host}`);
+      assert.equal(api.ctx.view.description, host, 'the view says which Worker');
+      assert.equal(api.ctx.view.message, undefined);
+      await showView();
+      await fetch(`${BRIDGE}/screenshot?name=connected`);
     });
 
     it('creates a sandbox that appears in the tree as running', async () => {
@@ -90,22 +102,42 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.match(n.description ?? '', /^pid \d+ · \d+s$/);
     });
 
-    it('shows the port the process listens on, detected, under the process', async () => {
-      const n = await waitFor('the detected port under the process', () => node(`${sandboxId}/process/${processInfo.id}/port/${PORT}`), 30_000);
+    it('shows the port the process listens on once, under the process, which opens to show it', async () => {
+      const n = await waitFor('the detected port under the process', () => node(`${sandboxId}/port/${PORT}`), 30_000);
       assert.equal(n.contextValue, 'detectedPort;');
-      assert.ok(node(`${sandboxId}/detected/${PORT}`), 'also listed as detected under the sandbox');
+      assert.equal(api.ctx.tree.getParent(n)?.id, `${sandboxId}/process/${processInfo.id}`);
+      assert.equal(walk(api.ctx.tree.nodes).filter((x) => x.port === PORT && (x.kind === 'port' || x.kind === 'detectedPort')).length, 1, 'shown once');
+      assert.equal(node(`${sandboxId}/process/${processInfo.id}`)?.collapsible, 'expanded');
+      assert.match(api.ctx.logs.channelName(sandboxId, processInfo.id), /^echo hello-from-sandbox; mkdir -p site.* \(vs-/, 'the output channel is named after the command');
     });
 
-    it('exposes the port with the command, and the URL shows in the tree and the status bar', async () => {
-      exposed = (await vscode.commands.executeCommand('sandboxPorts.exposePort', { sandboxId, processId: processInfo.id, port: PORT }, { name: 'site', open: true })) as ExposedPort;
+    it('exposes the port in one step (no questions), with a URL that keeps its token, shown in the tree and the status bar', async () => {
+      exposed = (await vscode.commands.executeCommand('sandboxPorts.exposePort', { sandboxId, processId: processInfo.id, port: PORT })) as ExposedPort;
       assert.ok(exposed?.url, 'exposePort answered the URL');
       assert.match(exposed.url, new RegExp(`^http://${PORT}-${sandboxId}-[a-z0-9]{16}\\.localhost:\\d+/$`));
-      const n = await waitFor('the exposed port node', () => node(`${sandboxId}/port/${PORT}`));
-      assert.equal(n.label, 'site');
+      assert.equal(exposed.visibility, 'public');
+      const n = await waitFor('the exposed port node', () => node(`${sandboxId}/port/${PORT}`)?.kind === 'port' && node(`${sandboxId}/port/${PORT}`));
+      assert.equal(n.label, String(PORT));
       assert.equal(n.description, exposed.url);
-      assert.match(n.contextValue, /;exposed;public;/);
-      assert.equal(node(`${sandboxId}/detected/${PORT}`), undefined, 'no longer listed as detected only');
+      assert.match(n.contextValue, /;exposed;public;listening;/);
+      assert.deepEqual(n.icon, { id: 'globe', color: 'charts.green' });
+      assert.equal(api.ctx.tree.getParent(n)?.id, `${sandboxId}/process/${processInfo.id}`, 'still under its process, once');
       assert.ok(api.ctx.statusBar.text.includes(exposed.url), `status bar shows ${api.ctx.statusBar.text}`);
+    });
+
+    it('sets a label and switches visibility afterwards, keeping the URL', async () => {
+      await vscode.commands.executeCommand('sandboxPorts.setLabel', { sandboxId, port: PORT }, 'site');
+      const labelled = await waitFor('the label', () => node(`${sandboxId}/port/${PORT}`)?.label === `site (${PORT})` && node(`${sandboxId}/port/${PORT}`));
+      assert.equal(labelled.description, exposed.url, 'same URL');
+      await vscode.commands.executeCommand('sandboxPorts.makePrivate', { sandboxId, port: PORT });
+      const priv = await waitFor('private', () => /;exposed;private;/.test(node(`${sandboxId}/port/${PORT}`)?.contextValue ?? '') && node(`${sandboxId}/port/${PORT}`));
+      assert.equal(priv.url, exposed.url, 'same URL when private');
+      assert.equal(priv.label, `site (${PORT})`);
+      assert.equal((await httpFetch(exposed.url)).status, 401, 'private now');
+      await vscode.commands.executeCommand('sandboxPorts.makePublic', { sandboxId, port: PORT });
+      const pub = await waitFor('public again', () => /;exposed;public;/.test(node(`${sandboxId}/port/${PORT}`)?.contextValue ?? '') && node(`${sandboxId}/port/${PORT}`));
+      assert.equal(pub.url, exposed.url, 'same URL when public again');
+      assert.equal((await httpFetch(exposed.url)).status, 200);
     });
 
     it('copies the URL to the clipboard', async () => {
@@ -140,8 +172,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
 
     it('unexposes the port: the node and the status bar go, and the URL answers 404', async () => {
       await vscode.commands.executeCommand('sandboxPorts.unexposePort', { sandboxId, port: PORT });
-      await waitFor('the port node to go', () => !node(`${sandboxId}/port/${PORT}`));
-      assert.ok(node(`${sandboxId}/detected/${PORT}`), 'listed as detected again');
+      await waitFor('the port node to be detected only again', () => node(`${sandboxId}/port/${PORT}`)?.kind === 'detectedPort');
       assert.equal(api.ctx.statusBar.text, '');
       const res = await httpFetch(exposed.url);
       assert.equal(res.status, 404);
@@ -151,7 +182,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       const priv = (await vscode.commands.executeCommand('sandboxPorts.exposePort', { sandboxId, processId: processInfo.id, port: PORT }, { visibility: 'private', open: true })) as ExposedPort;
       assert.ok(priv?.url, 'exposePort answered the URL');
-      const n = await waitFor('the private port node', () => node(`${sandboxId}/port/${PORT}`));
+      const n = await waitFor('the private port node', () => node(`${sandboxId}/port/${PORT}`)?.kind === 'port' && node(`${sandboxId}/port/${PORT}`));
       assert.match(n.contextValue, /;exposed;private;/);
       assert.equal(n.icon.id, 'lock');
       assert.equal((await httpFetch(priv.url)).status, 401, 'the preview refuses a request without credentials');
@@ -169,8 +200,9 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.match(tunnel?.url ?? '', /^https:\/\/[a-z0-9-]+\.trycloudflare\.com$/);
       const n = await waitFor('the tunnel node', () => node(`${sandboxId}/tunnel/${PORT}`));
       assert.equal(n.contextValue, 'tunnel;up;');
+      assert.equal(api.ctx.tree.getParent(n)?.id, `${sandboxId}/group/tunnels`, 'under the Tunnels heading');
       await vscode.env.clipboard.writeText('something else');
-      await vscode.commands.executeCommand('sandboxPorts.copyTunnelUrl', { sandboxId, port: PORT });
+      await vscode.commands.executeCommand('sandboxPorts.copyUrl', { sandboxId, port: PORT, url: n.url });
       assert.equal(await vscode.env.clipboard.readText(), tunnel.url);
       await vscode.commands.executeCommand('sandboxPorts.destroyTunnel', { sandboxId, port: PORT });
       await waitFor('the tunnel node to go', () => !node(`${sandboxId}/tunnel/${PORT}`));
@@ -184,6 +216,87 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       });
       assert.deepEqual(n.icon, { id: 'circle-slash', color: 'disabledForeground' });
       await waitFor('the exit note in the channel', () => /\[process killed/.test(api.ctx.logs.text(sandboxId, processInfo.id)));
+    });
+  });
+
+  describe('exposing what is not listening yet', () => {
+    it('exposes a port with nothing listening at once, and opens the preview when a service first answers', async function () {
+      this.timeout(90_000);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      const port = PORT + 1;
+      const marker = `late-${Date.now().toString(36)}`;
+      const result = (await vscode.commands.executeCommand('sandboxPorts.exposePort', { sandboxId, port })) as ExposedPort;
+      assert.ok(result?.url, 'exposed without waiting for a listener');
+      const idle = await waitFor('the exposed port under Ports', () => node(`${sandboxId}/port/${port}`));
+      assert.equal(api.ctx.tree.getParent(idle)?.id, `${sandboxId}/group/ports`);
+      assert.match(idle.contextValue, /;idle;$/);
+      assert.deepEqual(idle.icon, { id: 'globe', color: 'list.warningForeground' });
+      // Only now does a service start; the preview opens by itself once it answers.
+      await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `mkdir -p late && echo ${marker} > late/index.html && cd late && exec python3 -m http.server ${port} --bind 0.0.0.0`);
+      await waitFor(
+        'the late page in the Simple Browser',
+        async () => ((await (await fetch(`${BRIDGE}/frames`)).json()) as { url: string; text: string }[]).some((f) => f.text.includes(marker)),
+        60_000,
+      );
+      const healthy = await waitFor('the port row healthy, under its process now', () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? '') && node(`${sandboxId}/port/${port}`));
+      assert.equal(api.ctx.tree.getParent(healthy)?.kind, 'process');
+    });
+
+    it('keeps the URL of a port exposed from the extension across a container restart', async function () {
+      this.timeout(90_000);
+      const port = PORT + 1;
+      const before = node(`${sandboxId}/port/${port}`)!.url!;
+      // Watch for the stop as an event: open log streams may start the container again right away.
+      let stopped = false;
+      const sub = api.ctx.connection!.onEvent((e) => {
+        if (e.type === 'sandbox-status' && e.sandboxId === sandboxId && e.status === 'stopped') stopped = true;
+      });
+      try {
+        const killed = await fetch(`${BRIDGE}/kill-agent?id=${sandboxId}`);
+        assert.equal(killed.status, 200, await killed.text());
+        await waitFor('the sandbox to stop', () => stopped, 30_000);
+      } finally {
+        sub.dispose();
+      }
+      // The next call starts a fresh container; the service starts again on the same port.
+      await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `cd late && exec python3 -m http.server ${port} --bind 0.0.0.0`);
+      await waitFor('the port listening again', () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? ''), 30_000);
+      assert.equal(node(`${sandboxId}/port/${port}`)!.url, before, 'the same URL after the restart');
+      await waitFor('the same URL to answer', async () => (await httpFetch(before)).status === 200, 30_000);
+    });
+  });
+
+  describe('ended processes and per-port attributes', () => {
+    it('restarts an ended process in place of the old row, and clears ended ones', async function () {
+      this.timeout(60_000);
+      const ended = (await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, 'echo once-and-done')) as ProcessInfo;
+      await waitFor('the process to end', () => node(`${sandboxId}/process/${ended.id}`)?.contextValue.startsWith('process;exited;'), 30_000);
+      const again = (await vscode.commands.executeCommand('sandboxPorts.restartProcess', { sandboxId, processId: ended.id })) as ProcessInfo;
+      assert.ok(again?.id && again.id !== ended.id, 'a new run');
+      assert.equal(again.command, 'echo once-and-done');
+      await waitFor('the new run in the tree', () => node(`${sandboxId}/process/${again.id}`));
+      assert.equal(node(`${sandboxId}/process/${ended.id}`), undefined, 'the old row made way for the new run');
+      await waitFor('the new run to end', () => node(`${sandboxId}/process/${again.id}`)?.contextValue.startsWith('process;exited;'), 30_000);
+      await vscode.commands.executeCommand('sandboxPorts.clearEndedProcesses', { sandboxId });
+      const left = walk(api.ctx.tree.nodes).filter((n) => n.kind === 'process' && n.sandboxId === sandboxId);
+      assert.ok(left.every((n) => n.contextValue.startsWith('process;running;')), `only running processes remain: ${left.map((n) => n.contextValue).join(', ')}`);
+    });
+
+    it('labels and exposes a port by its attributes (setting), without a notification', async function () {
+      this.timeout(60_000);
+      const port = PORT + 2;
+      const config = vscode.workspace.getConfiguration('sandboxPorts');
+      // Workspace settings: the runner's user settings (the local-server folder) stay as they are.
+      await config.update('portsAttributes', { [String(port)]: { label: 'docs', onDetect: 'expose', visibility: 'private' } }, vscode.ConfigurationTarget.Workspace);
+      try {
+        await waitFor('the attributes to load', () => api.ctx.attributes.rules.some((r) => r.from === port));
+        await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `python3 -m http.server ${port} --bind 0.0.0.0`);
+        const n = await waitFor('the port exposed by its attributes', () => node(`${sandboxId}/port/${port}`)?.kind === 'port' && node(`${sandboxId}/port/${port}`), 30_000);
+        assert.equal(n.label, `docs (${port})`);
+        assert.match(n.contextValue, /;exposed;private;/);
+      } finally {
+        await config.update('portsAttributes', undefined, vscode.ConfigurationTarget.Workspace);
+      }
     });
   });
 
@@ -218,11 +331,28 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
     });
   });
 
-  describe('a Worker restart', () => {
-    it('reconnects, and the tree follows changes made after the restart', async function () {
+  describe('a Worker outage', () => {
+    it('shows the outage at once: reconnecting with a countdown, the tree greyed as of the loss', async function () {
+      this.timeout(60_000);
+      const host = new URL(URL_).host;
+      assert.equal((await fetch(`${BRIDGE}/stop-worker`)).status, 200);
+      await waitFor('reconnecting in the status bar', () => api.ctx.linkView.statusText.startsWith(`$(sync~spin) ${host}: reconnecting`), 20_000);
+      assert.match(api.ctx.view.description ?? '', /reconnecting/);
+      assert.match(api.ctx.view.message ?? '', /^Lost the connection to .* Showing what was known then/);
+      const sandboxRow = await waitFor('the greyed sandbox row', () => /as of \d\d:\d\d$/.test(node(`sandbox/${sandboxId}`)?.description ?? '') && node(`sandbox/${sandboxId}`));
+      assert.equal(sandboxRow.icon.color, 'disabledForeground');
+      assert.ok(walk(api.ctx.tree.nodes).every((n) => n.contextValue.endsWith('stale;')), 'every row is marked last known');
+      // A command during the outage is not a toast: the outage line lists it, and it goes with the outage.
+      await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, 'true');
+      await waitFor('the failed command in the outage line', () => /Not done while disconnected: could not start the process/.test(api.ctx.view.message ?? ''));
+      await showView();
+      await fetch(`${BRIDGE}/screenshot?name=reconnecting`);
+    });
+
+    it('comes back by itself, says so once, and clears the outage', async function () {
       this.timeout(120_000);
-      const restarted = await fetch(`${BRIDGE}/restart-worker`);
-      assert.equal(restarted.status, 200);
+      const before = api.ctx.reconnectNotices.length;
+      assert.equal((await fetch(`${BRIDGE}/start-worker`)).status, 200);
       const res = await httpFetch(`${URL_}/api/v1/sandboxes/${sandboxId}/processes`, {
         method: 'POST',
         headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -232,6 +362,15 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       // Only a stream that reconnected (or the fallback poll while it is down) brings this in.
       await waitFor('the process started after the restart', () => node(`${sandboxId}/process/after-restart`), 60_000);
       await waitFor('the event stream', () => api.ctx.connection?.connected, 30_000);
+      await waitFor('the reconnected notice', () => api.ctx.reconnectNotices.length > before, 30_000);
+      assert.equal(api.ctx.reconnectNotices.length, before + 1, 'said once');
+      assert.match(api.ctx.reconnectNotices.at(-1)!, /^Reconnected to /);
+      assert.equal(api.ctx.linkView.statusText, `$(plug) ${new URL(URL_).host}`);
+      assert.ok(walk(api.ctx.tree.nodes).every((n) => !n.contextValue.includes('stale;')), 'live again');
+      assert.equal(api.ctx.outageErrors.length, 0);
+      assert.match(api.ctx.view.message ?? '', /^Reconnected to /);
+      await showView();
+      await fetch(`${BRIDGE}/screenshot?name=reconnected`);
     });
   });
 
