@@ -14,7 +14,7 @@ import { httpFetch } from './http-fetch';
 import type { NodeRef } from './core/tree-model';
 import type { Ctx } from './context';
 import { Cancelled, isCancellation } from './errors';
-import { LocalServer } from './local-server';
+import { folderLaunch, LOCAL_PACKAGE, LocalServer, packageLaunch } from './local-server';
 import { askSandboxId, pickPort, pickProcess, pickSandbox, required } from './pickers';
 import { VIEW_ID } from './sandbox-tree';
 
@@ -315,32 +315,51 @@ async function reconnect(ctx: Ctx): Promise<void> {
   void vscode.window.setStatusBarMessage(`$(check) Connected to ${url}`, 4000);
 }
 
-async function startLocalServer(ctx: Ctx): Promise<void> {
-  let folder = LocalServer.findFolder(ctx.settings.localServerFolder);
-  if (!folder) {
-    const choice = await vscode.window.showInformationMessage(
-      'Start Local Server runs the Sandbox Ports project\'s npm start. Choose the folder of a Sandbox Ports checkout (remembered in the setting "sandboxPorts.localServer.folder").',
+/**
+ * Runs the local stack: the local-runtime package at this extension's version (nothing but npm
+ * needed), or `npm start` in a Sandbox Ports checkout when the folder setting names one (or the
+ * open workspace is one). A folder setting that names something else offers a folder picker.
+ */
+async function startLocalServer(ctx: Ctx, options?: { from?: 'package' | 'folder' }): Promise<void> {
+  // A keybinding or task may choose: { from: 'package' } runs the package even inside a checkout.
+  let folder = options?.from === 'package' ? undefined : LocalServer.findFolder(ctx.settings.localServerFolder);
+  if (folder && !LocalServer.isProjectFolder(folder)) {
+    const choice = await vscode.window.showWarningMessage(
+      `The setting "sandboxPorts.localServer.folder" names ${folder}, which is not a Sandbox Ports checkout. Choose the checkout, or clear the setting to run the local runtime package instead.`,
       'Choose Folder…',
+      'Clear Setting',
     );
-    if (choice !== 'Choose Folder…') return;
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use This Folder', title: 'Sandbox Ports project folder' });
-    const chosen = picked?.[0]?.fsPath;
-    if (!chosen) return;
-    if (!LocalServer.isProjectFolder(chosen)) throw new Error(`${chosen} is not a Sandbox Ports checkout (its package.json is not named "sandbox-ports").`);
-    await vscode.workspace.getConfiguration('sandboxPorts').update('localServer.folder', chosen, vscode.ConfigurationTarget.Global);
-    folder = chosen;
+    if (choice === 'Clear Setting') {
+      await vscode.workspace.getConfiguration('sandboxPorts').update('localServer.folder', undefined, vscode.ConfigurationTarget.Global);
+      folder = undefined;
+    } else if (choice === 'Choose Folder…') {
+      folder = await pickProjectFolder();
+    } else {
+      return;
+    }
   }
-  const existing = ctx.localServer.running ? null : await LocalServer.alreadyRunning(folder);
+  const spec = ctx.settings.localServerPackage || `${LOCAL_PACKAGE}@${ctx.extension.extension.packageJSON.version as string}`;
+  const launch = folder ? folderLaunch(folder) : packageLaunch(spec);
+  const existing = ctx.localServer.running ? null : await LocalServer.alreadyRunning(launch);
   const config =
     existing ??
     (await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'Starting the local server (npm start)…', cancellable: true },
-      (_p, token) => ctx.localServer.start(folder, token),
+      { location: vscode.ProgressLocation.Notification, title: folder ? 'Starting the local server (npm start)…' : 'Starting the local server (the first start downloads it)…', cancellable: true },
+      (_p, token) => ctx.localServer.start(launch, token),
     ));
   if (existing) ctx.log.info(`a local server is already running at ${existing.url}; connecting to it`);
   await ctx.withProgress(`Connecting to ${config.url}…`, () => ctx.connect(config.url, config.token));
   await ctx.setContext('localServerRunning', ctx.localServer.running);
   void vscode.window.setStatusBarMessage(`$(check) Local server at ${config.url}`, 4000);
+}
+
+/** A Sandbox Ports checkout picked in a folder dialog, remembered in the folder setting. */
+async function pickProjectFolder(): Promise<string> {
+  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use This Folder', title: 'Sandbox Ports checkout' });
+  const chosen = required(picked?.[0]?.fsPath);
+  if (!LocalServer.isProjectFolder(chosen)) throw new Error(`${chosen} is not a Sandbox Ports checkout (its package.json is not named "sandbox-ports").`);
+  await vscode.workspace.getConfiguration('sandboxPorts').update('localServer.folder', chosen, vscode.ConfigurationTarget.Global);
+  return chosen;
 }
 
 async function stopLocalServer(ctx: Ctx): Promise<void> {

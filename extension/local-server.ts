@@ -1,17 +1,51 @@
 /**
- * Start / stop the local stack: runs this project's `npm start` in the folder the setting names
- * (by default the open workspace folder when it is this project), waits for the fresh
- * .sandbox-ports/local.json and the health route, and answers the URL and token to connect with.
+ * Start / stop the local stack. By default it runs the local-runtime npm package at the
+ * extension's own version (`npm exec sandbox-ports-local@<version>`), so nothing but the .vsix and
+ * npm is needed; people developing this project can point the folder setting at their checkout,
+ * where `npm start` runs instead. Either way it waits for a fresh local.json and the health route,
+ * and answers the URL and token to connect with.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { ApiClient } from './core/api-client';
 import { httpFetch } from './http-fetch';
 import { isSandboxPortsProject, LOCAL_CONFIG_PATH, parseLocalConfig, type LocalConfig } from './core/local-config';
 
-const START_TIMEOUT_MS = 120_000;
+// The first start downloads the package (and workerd) from the registry.
+const START_TIMEOUT_MS = 300_000;
+export const LOCAL_PACKAGE = 'sandbox-ports-local';
+
+/** How to start the stack: where, which command, and where it will write local.json. */
+export interface Launch {
+  cwd: string;
+  args: string[];
+  env: Record<string, string>;
+  configFile: string;
+  /** For the output channel and the log: what runs, in words. */
+  describe: string;
+}
+
+/** `npm start` in a checkout of this project. */
+export function folderLaunch(folder: string): Launch {
+  const home = process.env.SANDBOX_PORTS_HOME;
+  const configFile = home ? path.join(path.resolve(home), LOCAL_CONFIG_PATH[1]) : path.join(folder, ...LOCAL_CONFIG_PATH);
+  return { cwd: folder, args: ['start'], env: {}, configFile, describe: `npm start   (in ${folder})` };
+}
+
+/** The local-runtime package through `npm exec`; its state in SANDBOX_PORTS_HOME or ~/.sandbox-ports. */
+export function packageLaunch(spec: string): Launch {
+  const home = path.resolve(process.env.SANDBOX_PORTS_HOME ?? path.join(os.homedir(), '.sandbox-ports'));
+  return {
+    cwd: os.homedir(),
+    args: ['exec', '--yes', `--package=${spec}`, '--', LOCAL_PACKAGE],
+    env: { SANDBOX_PORTS_HOME: home },
+    configFile: path.join(home, LOCAL_CONFIG_PATH[1]),
+    describe: `npm exec ${spec}`,
+  };
+}
 
 export class LocalServer implements vscode.Disposable {
   private child: ChildProcess | null = null;
@@ -44,22 +78,23 @@ export class LocalServer implements vscode.Disposable {
   }
 
   /**
-   * The token of a local server at `url`, from the local.json `npm start` wrote (its state folder,
+   * The token of a local server at `url`, from the local.json it wrote (the package's state folder,
    * the configured project folder, or a workspace folder): after a window reload that lost the
    * secret, a local server can still be reconnected with one click.
    */
   static tokenFor(url: string, setting: string): string | undefined {
     const folders = [setting, ...(vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath)].filter(Boolean);
-    for (const folder of folders) {
-      const config = readConfig(folder);
+    const files = [packageLaunch(LOCAL_PACKAGE).configFile, ...folders.map((f) => folderLaunch(f).configFile)];
+    for (const file of files) {
+      const config = readConfig(file);
       if (config && config.url === url) return config.token;
     }
     return undefined;
   }
 
   /** A server already answering with the token in local.json (started in a terminal, say). */
-  static async alreadyRunning(folder: string): Promise<LocalConfig | null> {
-    const config = readConfig(folder);
+  static async alreadyRunning(launch: Launch): Promise<LocalConfig | null> {
+    const config = readConfig(launch.configFile);
     if (!config) return null;
     try {
       await new ApiClient({ ...config, fetch: httpFetch }).listSandboxes();
@@ -69,20 +104,19 @@ export class LocalServer implements vscode.Disposable {
     }
   }
 
-  async start(folder: string, token: vscode.CancellationToken): Promise<LocalConfig> {
+  async start(launch: Launch, token: vscode.CancellationToken): Promise<LocalConfig> {
     if (this.running) throw new Error('The local server is already running (Stop Local Server first).');
-    const configFile = configPath(folder);
-    const before = mtime(configFile);
+    const before = mtime(launch.configFile);
     this.output ??= vscode.window.createOutputChannel('Sandbox Ports: Local Server');
     const output = this.output;
-    output.appendLine(`$ npm start   (in ${folder})`);
-    this.log.info(`starting the local server in ${folder}`);
-    // Its own process group, so stopping it reaches wrangler, the container host and every agent.
-    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['start'], {
-      cwd: folder,
+    output.appendLine(`$ ${launch.describe}`);
+    this.log.info(`starting the local server: ${launch.describe}`);
+    // Its own process group, so stopping it reaches workerd, the container host and every agent.
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', launch.args, {
+      cwd: launch.cwd,
       detached: process.platform !== 'win32',
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, ...launch.env, NO_COLOR: '1', FORCE_COLOR: '0', npm_config_update_notifier: 'false' },
     });
     this.child = child;
     let tail = '';
@@ -94,7 +128,7 @@ export class LocalServer implements vscode.Disposable {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.on('exit', (code, signal) => {
-      output.appendLine(`[npm start exited: ${signal ?? code}]`);
+      output.appendLine(`[${launch.describe} exited: ${signal ?? code}]`);
       this.log.info(`local server exited (${signal ?? code})`);
       if (this.child === child) this.child = null;
     });
@@ -109,22 +143,22 @@ export class LocalServer implements vscode.Disposable {
       }
       if (!this.running) {
         await Promise.race([spawnError, Promise.resolve()]);
-        throw new Error(`npm start exited before the server was ready. Its last output:\n${tail.slice(-600)}`);
+        throw new Error(`${launch.describe} exited before the server was ready. Its last output:\n${tail.slice(-600)}`);
       }
-      const written = mtime(configFile);
+      const written = mtime(launch.configFile);
       if (written !== null && (before === null || written > before)) {
-        const config = readConfig(folder);
+        const config = readConfig(launch.configFile);
         if (config && (await healthy(config.url))) return config;
       }
       if (Date.now() > deadline) {
         await this.stop();
-        throw new Error(`The local server did not become ready within ${START_TIMEOUT_MS / 1000} s. See the "Sandbox Ports: Local Server" output.`);
+        throw new Error(`The local server did not become ready within ${START_TIMEOUT_MS / 1000} seconds. See the "Sandbox Ports: Local Server" output.`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 
-  /** SIGTERM to the group (npm start shuts everything down), SIGKILL after 10 s. */
+  /** SIGTERM to the group (the start script shuts everything down), SIGKILL after 10 s. */
   async stop(): Promise<boolean> {
     const child = this.child;
     if (!child || !this.running) return false;
@@ -152,12 +186,6 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Where `npm start` writes { url, token }: SANDBOX_PORTS_HOME when set (as npm start reads it), else the project's .sandbox-ports/. */
-function configPath(folder: string): string {
-  const home = process.env.SANDBOX_PORTS_HOME;
-  return home ? path.join(path.resolve(home), LOCAL_CONFIG_PATH[1]) : path.join(folder, ...LOCAL_CONFIG_PATH);
-}
-
 function mtime(file: string): number | null {
   try {
     return fs.statSync(file).mtimeMs;
@@ -166,9 +194,9 @@ function mtime(file: string): number | null {
   }
 }
 
-function readConfig(folder: string): LocalConfig | null {
+function readConfig(file: string): LocalConfig | null {
   try {
-    return parseLocalConfig(fs.readFileSync(configPath(folder), 'utf8'));
+    return parseLocalConfig(fs.readFileSync(file, 'utf8'));
   } catch {
     return null;
   }

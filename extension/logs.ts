@@ -45,21 +45,27 @@ export class ProcessLogs implements vscode.Disposable {
     return `${command ? shorten(command, 48) : processId} (${sandboxId})`;
   }
 
-  /** A new Worker: streams restart from the beginning of each log (the channel is cleared). */
+  /**
+   * The connection changed. Back to the same Worker, channels resume where they were; another
+   * Worker's processes are not these, so their channels close (instead of following ids the new
+   * Worker does not know).
+   */
   setClient(client: ApiClient | null): void {
     for (const log of this.logs.values()) {
       void log.follower?.stop();
       log.follower = null;
     }
-    if (client?.url !== this.client?.url) {
+    if (client && client.url !== this.channelsUrl) {
       this.cursors = new LogCursors();
-      for (const log of this.logs.values()) {
-        log.channel.clear();
-        log.mirror = '';
-      }
+      for (const log of this.logs.values()) log.channel.dispose();
+      this.logs.clear();
+      this.channelsUrl = client.url;
     }
     this.client = client;
   }
+
+  /** The Worker the open channels belong to. */
+  private channelsUrl: string | undefined;
 
   /** Shows (creating if needed) the process's channel and makes sure it is streaming. */
   show(sandboxId: string, processId: string, preserveFocus = true): void {

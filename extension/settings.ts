@@ -7,6 +7,8 @@ const SECTION = 'sandboxPorts';
 export interface Settings {
   /** Folder where "Start Local Server" runs `npm start`; empty = the open workspace when it is this project. */
   localServerFolder: string;
+  /** The npm package spec Start Local Server runs; empty = sandbox-ports-local at the extension's version. */
+  localServerPackage: string;
   onPortDetected: PortDetectedAction;
   /** Open the preview in the Simple Browser once an exposed port answers. */
   openOnExpose: boolean;
@@ -22,6 +24,7 @@ export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   return {
     localServerFolder: c.get<string>('localServer.folder', '').trim(),
+    localServerPackage: c.get<string>('localServer.package', '').trim(),
     onPortDetected: portDetectedAction(c.get('onPortDetected', 'notify')),
     openOnExpose: c.get<boolean>('openOnExpose', true),
     readyTimeoutSeconds: Math.max(1, c.get<number>('readyTimeout', 30)),

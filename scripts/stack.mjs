@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,18 @@ export { nodeBinary };
 
 export const WORKER_CONFIG = path.join(root, 'worker', 'wrangler.jsonc');
 
+/**
+ * True when this is the installed local-runtime package (scripts/pack-local.mjs made it), not a
+ * checkout: the Worker bundle ships prebuilt (no wrangler, no worker/ sources), and state lives in
+ * ~/.sandbox-ports instead of inside the package.
+ */
+export const packaged = fs.existsSync(path.join(root, 'dist', 'worker', 'PREBUILT'));
+
+/** Where `npm start` keeps its state, local.json and server.pid unless SANDBOX_PORTS_HOME says. */
+export function defaultHome() {
+  return packaged ? path.join(os.homedir(), '.sandbox-ports') : path.join(root, '.sandbox-ports');
+}
+
 /** The workerd binary wrangler brings (the `workerd` package resolves its platform's build). */
 export function workerdBinary() {
   return require('workerd').default;
@@ -29,6 +42,7 @@ export function workerdBinary() {
  * when stale, the way `wrangler deploy` would; answers its main module.
  */
 export function workerBundle(config = WORKER_CONFIG) {
+  if (packaged && config === WORKER_CONFIG) return path.join(root, 'dist', 'worker', 'index.js');
   const outdir = config === WORKER_CONFIG ? path.join(root, 'dist', 'worker') : path.join(root, 'dist', 'bundles', path.basename(path.dirname(config)));
   const inputs = [path.dirname(config), path.join(root, 'worker'), path.join(root, 'package-lock.json')];
   return bundleWorker({ config, outdir, inputs });
@@ -186,13 +200,14 @@ async function spawnWranglerDev(options, stack, env) {
 export async function startStack(options = {}) {
   const runtime = options.runtime ?? 'workerd';
   if (runtime !== 'workerd' && runtime !== 'wrangler') throw new Error(`unknown runtime ${runtime}: use workerd or wrangler`);
-  const stateDir = path.resolve(options.stateDir ?? path.join(root, '.sandbox-ports', 'state'));
+  const stateDir = path.resolve(options.stateDir ?? path.join(defaultHome(), 'state'));
   fs.mkdirSync(stateDir, { recursive: true });
   const port = options.port ?? (await freePort());
   // Otherwise the readiness check could be answered by whatever already holds the port.
   await ensurePortFree(port);
   const token = options.token ?? newToken();
-  const node = nodeBinary();
+  // The container host and agents need Node 20; only wrangler needs newer, and the package has none.
+  const node = packaged ? process.execPath : nodeBinary();
   const log = options.log ?? null;
   const env = { ...process.env, ...(options.env ?? {}) };
   // Before anything starts: a Worker that does not bundle should fail fast, with nothing to stop.

@@ -5,16 +5,21 @@
 // process it started on Ctrl-C.
 import fs from 'node:fs';
 import path from 'node:path';
-import { root, startStack } from './stack.mjs';
+import { defaultHome, packaged, startStack } from './stack.mjs';
 
 // SANDBOX_PORTS_PORT and SANDBOX_PORTS_HOME let a second stack run beside yours (the extension's
-// tests use them); by default it is 127.0.0.1:8787 with its state in .sandbox-ports/.
+// tests use them); by default it is 127.0.0.1:8787 with its state in .sandbox-ports/ (in a
+// checkout) or ~/.sandbox-ports (the installed local-runtime package).
 const port = Number(process.env.SANDBOX_PORTS_PORT ?? 8787);
-const dir = process.env.SANDBOX_PORTS_HOME ? path.resolve(process.env.SANDBOX_PORTS_HOME) : path.join(root, '.sandbox-ports');
+const dir = process.env.SANDBOX_PORTS_HOME ? path.resolve(process.env.SANDBOX_PORTS_HOME) : defaultHome();
 fs.mkdirSync(dir, { recursive: true });
 const token = process.env.SANDBOX_API_TOKEN || readSavedToken() || undefined;
 
 const dev = process.argv.includes('--dev');
+if (dev && packaged) {
+  console.error('--dev reloads the Worker from its sources, which only a checkout of Sandbox Ports has: run npm run dev there.');
+  process.exit(2);
+}
 const stack = await startStack({ runtime: dev ? 'wrangler' : 'workerd', port, token, stateDir: path.join(dir, 'state'), log: process.stdout, logLevel: 'info' }).catch((err) => {
   console.error(`Could not start the local stack: ${err.message}`);
   process.exit(1);
@@ -25,7 +30,7 @@ fs.writeFileSync(path.join(dir, 'local.json'), JSON.stringify({ url: stack.url, 
 
 console.log(`
 Sandbox Ports is running (${dev ? 'wrangler dev: the Worker reloads when worker/ changes' : 'the Worker on workerd'}).
-  Control API : ${stack.url}/api/v1   (token below; also in .sandbox-ports/local.json)
+  Control API : ${stack.url}/api/v1   (token below; also in ${path.join(dir, 'local.json')})
   Token       : ${stack.token}
   Preview URLs: http://{port}-{sandbox}-{token}.localhost:${port}/
 Press Ctrl-C to stop.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, eventually } from '../helpers/net';
@@ -29,10 +29,14 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     fs.rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 
-  /** Runs start.mjs and resolves once its banner is out. */
-  async function start(args: string[] = []): Promise<void> {
+  /** Runs start.mjs (or another command line, in another folder) and resolves once its banner is out. */
+  async function start(args: string[] = [], how: { command?: string; cwd?: string } = {}): Promise<void> {
     output = '';
-    child = spawn(process.execPath, ['scripts/start.mjs', ...args], {
+    const [command, argv] = how.command ? [how.command, args] : [process.execPath, ['scripts/start.mjs', ...args]];
+    // Its own process group, as a terminal would run it: Ctrl-C reaches npm and what it started.
+    child = spawn(command, argv, {
+      cwd: how.cwd ?? process.cwd(),
+      detached: true,
       env: { ...process.env, SANDBOX_PORTS_PORT: String(port), SANDBOX_PORTS_HOME: home, SANDBOX_API_TOKEN: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -45,7 +49,7 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
   /** Ctrl-C: resolves with the exit code once start.mjs is gone. */
   async function stop(): Promise<number | null> {
     const c = child!;
-    c.kill('SIGINT');
+    process.kill(-c.pid!, 'SIGINT');
     if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
     child = null;
     return c.exitCode;
@@ -131,5 +135,36 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     assert.ok(leftovers().some((l) => /wrangler\.js dev/.test(l)), `wrangler dev runs: ${leftovers().join('\n')}`);
     assert.equal(await stop(), 0);
     await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
+  });
+
+  it('the local runtime package: npm exec of the packed tarball in a folder with no checkout runs the same stack, and Ctrl-C leaves nothing', async function () {
+    this.timeout(240000);
+    const { packLocal } = (await import('../../scripts/pack-local.mjs' as string)) as { packLocal(): string };
+    const tarball = packLocal();
+    const elsewhere = tempDir('no-checkout');
+    try {
+      await start(['exec', '--yes', `--package=${tarball}`, '--', 'sandbox-ports-local'], { command: 'npm', cwd: elsewhere });
+      assert.match(output, /Sandbox Ports is running \(the Worker on workerd\)/);
+      assert.equal(local().url, `http://127.0.0.1:${port}`);
+      // The same state folder: the sandbox made by npm start is there, and new ones run isolated.
+      const list = (await (await call('GET', '/sandboxes')).json()) as { sandboxes: { id: string }[] };
+      assert.deepEqual(list.sandboxes.map((s) => s.id), ['kept-box']);
+      const ran = (await (await call('POST', '/sandboxes/kept-box/exec', { command: 'hostname; ls /workspace >/dev/null && echo ok' })).json()) as { stdout: string };
+      assert.equal(ran.stdout, 'kept-box\nok\n');
+      assert.ok(leftovers().some((l) => /node_modules\/sandbox-ports-local\//.test(l) || /workerd serve/.test(l)), `the package's stack runs: ${leftovers().join('\n')}`);
+      assert.equal(fs.existsSync(path.join(elsewhere, '.sandbox-ports')), false, 'nothing written into the folder it ran in');
+      await stop();
+      await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
+    } finally {
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('the package refuses --dev (no Worker sources to reload), saying where to run it', async () => {
+    const { packLocal } = (await import('../../scripts/pack-local.mjs' as string)) as { packLocal(): string };
+    const tarball = packLocal();
+    const r = spawnSync('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'sandbox-ports-local', '--dev'], { cwd: home, encoding: 'utf8', env: { ...process.env, SANDBOX_PORTS_HOME: home } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--dev reloads the Worker from its sources, which only a checkout of Sandbox Ports has/);
   });
 });

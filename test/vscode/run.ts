@@ -14,6 +14,8 @@ import { frameTexts, openBrowser, startWorkbench, workbenchUrl } from '../helper
 import { FAKE_CLOUDFLARED, hostState, logFile, newStack, stopAllStacks } from '../helpers/stack';
 // @ts-expect-error plain ESM module without types
 import { freePort, root } from '../../scripts/stack.mjs';
+// @ts-expect-error plain ESM module without types
+import { packLocal } from '../../scripts/pack-local.mjs';
 
 const outDir = path.join(root as string, 'test-output', 'vscode');
 const TIMEOUT_MS = 5 * 60_000;
@@ -78,6 +80,8 @@ async function main(): Promise<number> {
   // Start Local Server runs this checkout's `npm start` on a port and state folder of its own.
   const localServerPort = (await freePort()) as number;
   const localServerHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-local-'));
+  // The local runtime as the npm package a person without a checkout gets (npm exec installs it).
+  const localPackage = (packLocal as () => string)();
 
   const wb = await startWorkbench({
     env: {
@@ -89,7 +93,13 @@ async function main(): Promise<number> {
       SANDBOX_PORTS_HOME: localServerHome,
     },
     // VS Code's own port auto-forwarding is off: past 20 ports it rewrites the user settings file.
-    settings: { 'sandboxPorts.onPortDetected': 'silent', 'sandboxPorts.autoConnect': false, 'sandboxPorts.localServer.folder': root, 'remote.autoForwardPorts': false },
+    settings: {
+      'sandboxPorts.onPortDetected': 'silent',
+      'sandboxPorts.autoConnect': false,
+      'sandboxPorts.localServer.folder': root,
+      'sandboxPorts.localServer.package': localPackage,
+      'remote.autoForwardPorts': false,
+    },
     log: logFile('vscode-server'),
   });
   let exit: (code: number) => void;

@@ -262,7 +262,14 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `cd late && exec python3 -m http.server ${port} --bind 0.0.0.0`);
       await waitFor('the port listening again', () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? ''), 30_000);
       assert.equal(node(`${sandboxId}/port/${port}`)!.url, before, 'the same URL after the restart');
-      await waitFor('the same URL to answer', async () => (await httpFetch(before)).status === 200, 30_000);
+      let last = '';
+      await waitFor('the same URL to answer', async () => {
+        const res = await httpFetch(before);
+        last = `${res.status} ${(await res.text()).slice(0, 200)}`;
+        return res.status === 200;
+      }, 30_000).catch((err) => {
+        throw new Error(`${err.message}; last answer: ${last}; the port row: ${JSON.stringify(node(`${sandboxId}/port/${port}`))}`);
+      });
     });
   });
 
@@ -390,6 +397,43 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('sandboxPorts.stopLocalServer');
       await waitFor(
         'the local server to be gone',
+        async () => {
+          try {
+            await httpFetch(`${localUrl}/api/v1/health`);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        30_000,
+      );
+    });
+  });
+
+  describe('the local runtime package', () => {
+    it('starts with nothing but npm (no checkout), connects with its token, and stops', async function () {
+      this.timeout(300_000);
+      const localPort = Number(env('SANDBOX_PORTS_PORT'));
+      const localUrl = `http://127.0.0.1:${localPort}`;
+      await vscode.commands.executeCommand('sandboxPorts.disconnect');
+      // The package, not this checkout the folder setting names (the workspace is not a checkout).
+      await waitFor('the package setting', () => api.ctx.settings.localServerPackage.endsWith('.tgz'), 30_000);
+      await vscode.commands.executeCommand('sandboxPorts.startLocalServer', { from: 'package' });
+      await waitFor('a connection to the packaged local server', () => api.ctx.connection?.client.url === localUrl && api.ctx.connection.connected, 240_000);
+      await vscode.commands.executeCommand('sandboxPorts.createSandbox', 'from-package');
+      const token = await api.ctx.credentials.token(localUrl);
+      const res = await httpFetch(`${localUrl}/api/v1/sandboxes/from-package/exec`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'hostname' }),
+      });
+      const result = (await res.json()) as { stdout: string };
+      assert.equal(result.stdout.trim(), 'from-package', 'a sandbox of its own, run by the package');
+      await showView();
+      await fetch(`${BRIDGE}/screenshot?name=local-package`);
+      await vscode.commands.executeCommand('sandboxPorts.stopLocalServer');
+      await waitFor(
+        'the packaged server to be gone',
         async () => {
           try {
             await httpFetch(`${localUrl}/api/v1/health`);
