@@ -97,6 +97,7 @@ function parseKey(key: string): { from: number; to: number } | null {
  * the setting's rules before the file's.
  */
 export function attributesFor(rules: readonly AttributeRule[], port: number): PortAttributes {
+  if (rules.length === 0) return {};
   const matching = rules
     .map((rule, index) => ({ rule, index }))
     .filter(({ rule }) => rule.from <= port && port <= rule.to)

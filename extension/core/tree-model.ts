@@ -84,6 +84,28 @@ export function buildTree(world: WorldState, options: TreeOptions): TreeNode[] {
   return asOf === undefined ? roots : roots.map((n) => markStale(n, asOf));
 }
 
+/**
+ * A node whose Markdown tooltip is written only when read: VS Code asks for it on hover, so a
+ * rebuild of thousands of rows does not format thousands of tooltips nobody looks at. (A getter
+ * on the prototype keeps the objects' shapes fast; defineProperty on each would not.)
+ */
+class LazyRow {
+  // Private fields, so a spread of a row copies its node fields and nothing else.
+  #text: string | undefined;
+  readonly #make: () => string;
+  constructor(fields: Omit<TreeNode, 'tooltip'>, make: () => string) {
+    Object.assign(this, fields);
+    this.#make = make;
+  }
+  get tooltip(): string {
+    return (this.#text ??= this.#make());
+  }
+}
+
+function lazyTooltip(fields: Omit<TreeNode, 'tooltip'>, make: () => string): TreeNode {
+  return new LazyRow(fields, make) as unknown as TreeNode;
+}
+
 export function commandLink(command: string, args: unknown[]): string {
   return `command:${command}?${encodeURIComponent(JSON.stringify(args))}`;
 }
@@ -120,7 +142,7 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
   if (s.ports.length > 0) parts.push(plural(s.ports.length, 'port'));
   if (s.isolation === 'none') parts.push('not isolated');
   if (s.internet === false) parts.push('no internet');
-  const tooltip = [
+  const tooltip = () => [
     `**Sandbox \`${s.id}\`** — ${s.status}`,
     `${plural(running, 'running process', 'running processes')} · ${plural(s.ports.length, 'exposed port')} · ${plural(s.tunnels.length, 'tunnel')}`,
     ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
@@ -128,33 +150,34 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
     ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
     `Created ${formatRelative(Date.parse(s.createdAt), options.now)}`,
   ].join('\n\n');
-  return {
-    kind: 'sandbox',
-    id: `sandbox/${s.id}`,
-    sandboxId: s.id,
-    label: s.id,
-    description: parts.join(' · '),
+  return lazyTooltip(
+    {
+      kind: 'sandbox',
+      id: `sandbox/${s.id}`,
+      sandboxId: s.id,
+      label: s.id,
+      description: parts.join(' · '),
+      contextValue: `sandbox;${s.status};`,
+      icon: SANDBOX_ICONS[s.status] ?? { id: 'vm' },
+      collapsible: children.length > 0 ? 'expanded' : 'none',
+      children,
+    },
     tooltip,
-    contextValue: `sandbox;${s.status};`,
-    icon: SANDBOX_ICONS[s.status] ?? { id: 'vm' },
-    collapsible: children.length > 0 ? 'expanded' : 'none',
-    children,
-  };
+  );
 }
 
 function groupNode(s: SandboxState, key: string, label: string, children: TreeNode[], what: string): TreeNode {
-  return {
+  return lazyTooltip({
     kind: 'group',
     id: `${s.id}/group/${key}`,
     sandboxId: s.id,
     label,
     description: String(children.length),
-    tooltip: `${label} of sandbox \`${s.id}\`: ${what}`,
     contextValue: `group;${key};`,
     icon: { id: key === 'tunnels' ? 'cloud' : 'plug' },
     collapsible: 'expanded',
     children,
-  };
+  }, () => `${label} of sandbox \`${s.id}\`: ${what}`);
 }
 
 const ISOLATION_TEXT: Record<NonNullable<SandboxState['isolation']>, string> = {
@@ -169,7 +192,8 @@ function processOrder(a: ProcessInfo, b: ProcessInfo): number {
 }
 
 function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, ExposedPort>, options: TreeOptions): TreeNode {
-  const ports = s.detectedPorts.filter((d) => d.processId === p.id);
+  // A port whose attributes say `ignore` is hidden wherever it would show, unless it is exposed.
+  const ports = s.detectedPorts.filter((d) => d.processId === p.id && (exposed.has(d.port) || attributesFor(options.rules ?? [], d.port).onDetect !== 'ignore'));
   const children = ports.map((d) => {
     const e = exposed.get(d.port);
     return e ? exposedPortNode(s, e, options) : detectedPortNode(s, d, options);
@@ -182,35 +206,34 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
   else if (p.status === 'killed') description = [p.signal ?? 'killed', age].filter(Boolean).join(' · ');
   else description = [`${p.status}${p.exitCode !== undefined && p.exitCode !== null ? ` (${p.exitCode})` : ''}`, age].filter(Boolean).join(' · ');
   const ref = { sandboxId: s.id, processId: p.id };
-  const timing = [
+  const timing = () => [
     p.pid !== null ? `pid ${p.pid}` : null,
     `started ${formatRelative(started, options.now)}`,
     p.endTime ? `ended ${formatRelative(Date.parse(p.endTime), options.now)}` : null,
     p.exitCode != null ? `exit code ${p.exitCode}` : null,
   ];
-  const tooltip = [
+  const tooltip = () => [
     `**${md(shorten(p.command, 80))}** — ${p.status}`,
     '```sh\n' + p.command.replace(/```/g, "'''") + '\n```',
-    timing.filter(Boolean).join(' · '),
+    timing().filter(Boolean).join(' · '),
     ports.length > 0 ? `Listening on ${ports.map((d) => `${d.address}:${d.port}`).join(', ')}` : null,
     `Process \`${p.id}\` · [Show Output](${commandLink('sandboxPorts.showLogs', [ref])})`,
   ]
     .filter((x): x is string => x !== null)
     .join('\n\n');
-  return {
+  return lazyTooltip({
     kind: 'process',
     id: `${s.id}/process/${p.id}`,
     ...ref,
     label: shorten(p.command),
     description,
-    tooltip,
     contextValue: `process;${p.status === 'running' ? 'running' : 'exited'};${p.status};`,
     icon: PROCESS_ICONS[p.status] ?? { id: 'terminal' },
     collapsible: children.length > 0 ? 'expanded' : 'none',
     children,
     // A click shows the output but leaves the focus in the tree, so the arrow keys keep working.
     command: { command: 'sandboxPorts.showLogs', title: 'Show Output', arguments: [{ ...ref, preserveFocus: true }] },
-  };
+  }, tooltip);
 }
 
 export type PortHealth = 'listening' | 'loopback' | 'idle';
@@ -228,7 +251,7 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
     : health === 'loopback'
       ? `Listening on ${listener.address}:${p.port} only: the preview cannot reach it. Make the service listen on 0.0.0.0:${p.port}.`
       : `Listening on ${listener.address}:${p.port}${listener.pid ? ` (pid ${listener.pid})` : ''}`;
-  const tooltip = [
+  const tooltip = () => [
     `**${md(portLabel(p.port, p.name))}** — ${p.visibility}`,
     `[${md(p.url)}](${p.url})`,
     state,
@@ -236,18 +259,20 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
     `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])})`,
   ].join('\n\n');
   const note = !listener ? ' · nothing listening' : health === 'loopback' ? ` · ${listener.address} only` : '';
-  return {
-    kind: 'port',
-    id: `${s.id}/port/${p.port}`,
-    ...ref,
-    label: portLabel(p.port, p.name),
-    description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}`,
+  return lazyTooltip(
+    {
+      kind: 'port',
+      id: `${s.id}/port/${p.port}`,
+      ...ref,
+      label: portLabel(p.port, p.name),
+      description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}`,
+      contextValue: `port;exposed;${p.visibility};${health};`,
+      icon,
+      collapsible: 'none',
+      children: [],
+    },
     tooltip,
-    contextValue: `port;exposed;${p.visibility};${health};`,
-    icon,
-    collapsible: 'none',
-    children: [],
-  };
+  );
 }
 
 function detectedPortNode(s: SandboxState, d: DetectedPort, options: TreeOptions): TreeNode {
@@ -255,41 +280,42 @@ function detectedPortNode(s: SandboxState, d: DetectedPort, options: TreeOptions
   const ref = { sandboxId: s.id, port: d.port, ...(d.processId ? { processId: d.processId } : {}) };
   const loopbackOnly = isLoopback(d.address);
   const label = attributesFor(options.rules ?? [], d.port).label;
-  return {
+  return lazyTooltip({
     kind: 'detectedPort',
     id: `${s.id}/port/${d.port}`,
     ...ref,
     label: portLabel(d.port, label),
     description: `${d.address}${loopbackOnly ? ' only' : ''} · not exposed`,
-    tooltip: [
+    contextValue: `detectedPort;${loopbackOnly ? 'loopback;' : ''}`,
+    icon: loopbackOnly ? { id: 'plug', color: 'list.warningForeground' } : { id: 'plug' },
+    collapsible: 'none',
+    children: [],
+  }, () => [
       `**Port ${d.port}** — detected, not exposed`,
       `Listening on ${d.address}:${d.port}${d.pid ? ` (pid ${d.pid})` : ''}${owner ? ` by \`${shorten(owner.command, 80)}\`` : ''}`,
       loopbackOnly ? `Bound to ${d.address} only: a preview cannot reach it. Listen on 0.0.0.0 instead.` : null,
       `[Expose Port](${commandLink('sandboxPorts.exposePort', [ref])})`,
     ]
       .filter((x): x is string => x !== null)
-      .join('\n\n'),
-    contextValue: `detectedPort;${loopbackOnly ? 'loopback;' : ''}`,
-    icon: loopbackOnly ? { id: 'plug', color: 'list.warningForeground' } : { id: 'plug' },
-    collapsible: 'none',
-    children: [],
-  };
+      .join('\n\n'));
 }
 
 function tunnelNode(s: SandboxState, t: TunnelInfo, options: TreeOptions): TreeNode {
   const ref = { sandboxId: s.id, port: t.port, url: t.url };
-  return {
-    kind: 'tunnel',
-    id: `${s.id}/tunnel/${t.port}`,
-    ...ref,
-    label: `tunnel ${t.port}`,
-    description: t.url,
-    tooltip: [`**Tunnel for port ${t.port}**`, `[${md(t.url)}](${t.url})`, `created ${formatRelative(Date.parse(t.createdAt), options.now)}`].join('\n\n'),
-    contextValue: 'tunnel;up;',
-    icon: { id: 'cloud', color: 'charts.blue' },
-    collapsible: 'none',
-    children: [],
-  };
+  return lazyTooltip(
+    {
+      kind: 'tunnel',
+      id: `${s.id}/tunnel/${t.port}`,
+      ...ref,
+      label: `tunnel ${t.port}`,
+      description: t.url,
+      contextValue: 'tunnel;up;',
+      icon: { id: 'cloud', color: 'charts.blue' },
+      collapsible: 'none',
+      children: [],
+    },
+    () => [`**Tunnel for port ${t.port}**`, `[${md(t.url)}](${t.url})`, `created ${formatRelative(Date.parse(t.createdAt), options.now)}`].join('\n\n'),
+  );
 }
 
 /**
@@ -298,14 +324,16 @@ function tunnelNode(s: SandboxState, t: TunnelInfo, options: TreeOptions): TreeN
  */
 function markStale(n: TreeNode, asOf: number): TreeNode {
   const when = `as of ${clockTime(asOf)}`;
-  return {
-    ...n,
-    icon: { id: n.icon.id.replace('~spin', ''), color: 'disabledForeground' },
-    description: n.kind === 'sandbox' ? `${n.description ? `${n.description} · ` : ''}${when}` : n.description,
-    tooltip: `_Last known state ${when}: not connected to the Worker._\n\n${n.tooltip}`,
-    contextValue: `${n.contextValue}stale;`,
-    children: n.children.map((c) => markStale(c, asOf)),
-  };
+  return lazyTooltip(
+    {
+      ...n,
+      icon: { id: n.icon.id.replace('~spin', ''), color: 'disabledForeground' },
+      description: n.kind === 'sandbox' ? `${n.description ? `${n.description} · ` : ''}${when}` : n.description,
+      contextValue: `${n.contextValue}stale;`,
+      children: n.children.map((c) => markStale(c, asOf)),
+    },
+    () => `_Last known state ${when}: not connected to the Worker._\n\n${n.tooltip}`,
+  );
 }
 
 /** Every node, depth first (for lookups and tests). */

@@ -162,6 +162,19 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await page.locator('.monaco-list-row', { hasText: `${second}-${sandboxId}-` }).first().waitFor({ timeout: 30_000 });
   });
 
+  it('a single click on a process shows its output and leaves the focus in the tree', async () => {
+    const processRow = page.locator('.monaco-list-row', { hasText: 'mkdir -p site' }).first();
+    await processRow.click();
+    // The process's output shows in the panel…
+    await page.locator('.panel', { hasText: 'Serving HTTP' }).first().waitFor({ timeout: 15_000 });
+    // …while the keyboard focus is still on the tree's rows.
+    const focusInTree = await page.evaluate(() => !!document.activeElement?.closest('.monaco-list') && !document.activeElement?.closest('.panel'));
+    assert.ok(focusInTree, 'the focus stayed in the Sandboxes tree');
+    await page.keyboard.press('ArrowDown');
+    const selected = await page.locator('.monaco-list-row.focused').first().innerText();
+    assert.ok(selected.length > 0, 'the arrow keys move within the tree');
+  });
+
   it('works from the keyboard: F2 sets a label, Ctrl+C copies the URL, Delete unexposes, and the URL stays until then', async () => {
     const row = () => page.locator('.monaco-list-row', { hasText: `${port}-${sandboxId}-` }).first();
     const url = (await api.ok('GET', `/sandboxes/${sandboxId}/ports`)).ports.find((p: { port: number }) => p.port === port).url as string;
@@ -181,6 +194,24 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
       await new Promise((r) => setTimeout(r, 200));
     }
     await row().waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  it('makes Ignore permanent from the notification ("Always Ignore"), and the port leaves the tree', async () => {
+    const third = (await freePort()) as number;
+    await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `python3 -u -m http.server ${third} --bind 0.0.0.0` });
+    const toast = page.locator('.notification-toast', { hasText: `listening on port ${third}` }).first();
+    await toast.waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) }).first().waitFor({ timeout: 30_000 });
+    await toast.locator('.monaco-button', { hasText: /^Always Ignore$/ }).first().click();
+    const settingsFile = path.join(wb.workspace, '.vscode', 'settings.json');
+    const deadline = Date.now() + 20_000;
+    while (!(fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8').includes(`"${third}"`))) {
+      assert.ok(Date.now() < deadline, 'the workspace settings name the port');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const saved = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    assert.deepEqual(saved['sandboxPorts.portsAttributes'][String(third)], { onDetect: 'ignore' });
+    await page.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) }).first().waitFor({ state: 'detached', timeout: 30_000 });
   });
 
   it('after a window reload, reconnects by itself or offers one click', async () => {

@@ -157,6 +157,10 @@ describe('tree model', () => {
       const nodes = buildTree(world, { now: NOW, rules });
       assert.equal(find(nodes, 'my-box/port/8081').label, 'admin (8081)');
       assert.equal(walk(nodes).find((n) => n.id === 'my-box/port/5432'), undefined);
+      // Under its process too; an exposed port stays whatever its attributes say.
+      const ignoreAll = parsePortsAttributes({ '8080-8081': { onDetect: 'ignore' } }, 'settings').rules;
+      const web = find(buildTree(world, { now: NOW, rules: ignoreAll }), 'my-box/process/web');
+      assert.deepEqual(web.children.map((c) => c.id), ['my-box/port/8080']);
     });
 
     it('marks everything as last known while disconnected: greyed, "as of", no spinner', () => {
