@@ -13,20 +13,34 @@ export class AttributesSource implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly log: vscode.LogOutputChannel;
 
+  private watchers: vscode.Disposable[] = [];
+
   constructor(log: vscode.LogOutputChannel) {
     this.log = log;
-    const watcher = vscode.workspace.createFileSystemWatcher(`**/${ATTRIBUTES_FILE}`);
     const reload = () => void this.reload();
     this.disposables.push(
-      watcher,
-      watcher.onDidCreate(reload),
-      watcher.onDidChange(reload),
-      watcher.onDidDelete(reload),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('sandboxPorts.portsAttributes') && reload()),
-      vscode.workspace.onDidChangeWorkspaceFolders(reload),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        this.watch();
+        reload();
+      }),
       this.changed,
     );
-    void this.reload();
+    // After activation: reading files and setting up watchers need not delay it.
+    setTimeout(() => {
+      this.watch();
+      reload();
+    }, 0);
+  }
+
+  /** One watcher per workspace folder, for the file at its root only (no recursive glob). */
+  private watch(): void {
+    for (const w of this.watchers.splice(0)) w.dispose();
+    const reload = () => void this.reload();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, ATTRIBUTES_FILE));
+      this.watchers.push(watcher, watcher.onDidCreate(reload), watcher.onDidChange(reload), watcher.onDidDelete(reload));
+    }
   }
 
   get rules(): readonly AttributeRule[] {
@@ -60,6 +74,6 @@ export class AttributesSource implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const d of this.disposables.splice(0)) d.dispose();
+    for (const d of [...this.watchers.splice(0), ...this.disposables.splice(0)]) d.dispose();
   }
 }

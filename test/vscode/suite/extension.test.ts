@@ -125,6 +125,24 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.ok(api.ctx.statusBar.text.includes(exposed.url), `status bar shows ${api.ctx.statusBar.text}`);
     });
 
+    it('opened the served page in the Simple Browser once the port answered', async () => {
+      await waitFor('a Simple Browser tab', () =>
+        vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && /simpleBrowser/i.test(t.input.viewType)),
+      );
+      const frames = await waitFor(
+        'the page text in a frame',
+        async () => {
+          const res = await fetch(`${BRIDGE}/frames`);
+          const all = (await res.json()) as { url: string; text: string }[];
+          // The page's text in the frame that shows the preview URL (frames load one after another).
+          return all.some((f) => f.text.includes(MARKER) && f.url.startsWith(`http://${PORT}-${sandboxId}-`)) && all;
+        },
+        30_000,
+      );
+      assert.ok(frames.some((f) => f.url.startsWith(`http://${PORT}-${sandboxId}-`)), 'the frame shows the preview URL');
+      await fetch(`${BRIDGE}/screenshot?name=simple-browser`);
+    });
+
     it('sets a label and switches visibility afterwards, keeping the URL', async () => {
       await vscode.commands.executeCommand('sandboxPorts.setLabel', { sandboxId, port: PORT }, 'site');
       const labelled = await waitFor('the label', () => node(`${sandboxId}/port/${PORT}`)?.label === `site (${PORT})` && node(`${sandboxId}/port/${PORT}`));
@@ -144,24 +162,6 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.env.clipboard.writeText('something else');
       await vscode.commands.executeCommand('sandboxPorts.copyUrl', { sandboxId, port: PORT, url: exposed.url });
       assert.equal(await vscode.env.clipboard.readText(), exposed.url);
-    });
-
-    it('opened the served page in the Simple Browser once the port answered', async () => {
-      await waitFor('a Simple Browser tab', () =>
-        vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputWebview && /simpleBrowser/i.test(t.input.viewType)),
-      );
-      const frames = await waitFor(
-        'the page text in a frame',
-        async () => {
-          const res = await fetch(`${BRIDGE}/frames`);
-          const all = (await res.json()) as { url: string; text: string }[];
-          // The page's text in the frame that shows the preview URL (frames load one after another).
-          return all.some((f) => f.text.includes(MARKER) && f.url.startsWith(`http://${PORT}-${sandboxId}-`)) && all;
-        },
-        30_000,
-      );
-      assert.ok(frames.some((f) => f.url.startsWith(`http://${PORT}-${sandboxId}-`)), 'the frame shows the preview URL');
-      await fetch(`${BRIDGE}/screenshot?name=simple-browser`);
     });
 
     it('streams the process log into its output channel, live', async () => {
@@ -304,6 +304,25 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       } finally {
         await config.update('portsAttributes', undefined, vscode.ConfigurationTarget.Workspace);
       }
+    });
+  });
+
+  describe('per-port attributes from the workspace', () => {
+    it('reads .sandbox-ports.json when it appears, and labels the port it names', async function () {
+      this.timeout(60_000);
+      const port = PORT + 3;
+      const folder = vscode.workspace.workspaceFolders![0]!.uri;
+      const file = vscode.Uri.joinPath(folder, '.sandbox-ports.json');
+      await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({ portsAttributes: { [String(port)]: { label: 'from-file' } } })));
+      try {
+        await waitFor('the file to be read', () => api.ctx.attributes.rules.some((r) => r.from === port && r.source === '.sandbox-ports.json'), 20_000);
+        await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `python3 -m http.server ${port} --bind 0.0.0.0`);
+        const n = await waitFor('the labelled port', () => node(`${sandboxId}/port/${port}`), 30_000);
+        assert.equal(n.label, `from-file (${port})`);
+      } finally {
+        await vscode.workspace.fs.delete(file);
+      }
+      await waitFor('the file rules to go', () => !api.ctx.attributes.rules.some((r) => r.from === port), 20_000);
     });
   });
 
