@@ -20,6 +20,8 @@ export interface DeadlineOptions {
 export function withDeadline<T>(opts: DeadlineOptions, body: (settle: Settle<T>) => (() => void) | void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
+    // Assigned once the body has run; `finish` may be called before that (a synchronous settle).
+    // eslint-disable-next-line prefer-const
     let cleanup: (() => void) | void;
     const finish = (fn: () => void): void => {
       if (done) return;

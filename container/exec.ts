@@ -74,6 +74,8 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let settled = false;
+    // Set once the child is running; the settle path above may clear it before that.
+    // eslint-disable-next-line prefer-const
     let timer: NodeJS.Timeout | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
     const pgid = child.pid;

@@ -29,8 +29,7 @@ function decodeBody(raw: Buffer, encoding: string | null): Buffer {
 }
 
 export function fileRoutes({ files, groups, baseEnv }: FileRouteDeps): Route[] {
-  const git: GitRunner = (args, cwd) =>
-    runCommand({ file: 'git', args, cwd, env: { ...baseEnv, GIT_TERMINAL_PROMPT: '0' }, timeoutMs: CHECKOUT_TIMEOUT_MS, groups });
+  const git: GitRunner = (args, cwd) => runCommand({ file: 'git', args, cwd, env: { ...baseEnv, GIT_TERMINAL_PROMPT: '0' }, timeoutMs: CHECKOUT_TIMEOUT_MS, groups });
   return [
     {
       method: 'PUT',

@@ -102,10 +102,7 @@ export class Files {
       // An existing directory is what was asked for.
       if (code === 'EEXIST' && (await isDir(wp.hostPath))) return { path: wp.sandboxPath };
       if (code === 'ENOENT') {
-        throw new SandboxError(
-          ErrorCode.FILE_NOT_FOUND,
-          `The parent of ${wp.sandboxPath} does not exist (pass recursive: true to create it)`,
-        );
+        throw new SandboxError(ErrorCode.FILE_NOT_FOUND, `The parent of ${wp.sandboxPath} does not exist (pass recursive: true to create it)`);
       }
       throw fsError(err, wp.sandboxPath);
     }

@@ -49,7 +49,7 @@ export function formatIpv6(bytes: number[]): string {
   // RFC 5952: compress the first longest run of two or more zero groups.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -111,10 +111,7 @@ export function parseProcStat(text: string): ProcStat | null {
  * the agent started, or when an ancestor's does (children that made groups of their own).
  * Returns pid → the owning group's process id (null for groups of `exec` commands).
  */
-export function attributePids(
-  stats: Map<number, ProcStat>,
-  groups: Map<number, string | null>,
-): Map<number, string | null> {
+export function attributePids(stats: Map<number, ProcStat>, groups: Map<number, string | null>): Map<number, string | null> {
   const memo = new Map<number, { owned: boolean; processId: string | null }>();
   const resolve = (pid: number): { owned: boolean; processId: string | null } => {
     const chain: number[] = [];

@@ -116,7 +116,10 @@ export class PortScanner {
     const own = this.deps.ownPort();
     const sockets = (await this.listenSockets()).filter((s) => s.port !== own);
     if (groups.size === 0 || sockets.length === 0) return [];
-    const key = `${sockets.map((s) => s.inode).sort().join(',')}|${[...groups.keys()].sort().join(',')}`;
+    const key = `${sockets
+      .map((s) => s.inode)
+      .sort()
+      .join(',')}|${[...groups.keys()].sort().join(',')}`;
     if (key === this.lastKey) return this.lastOwned;
 
     const byInode = new Map(sockets.map((s) => [s.inode, s]));

@@ -27,11 +27,7 @@ export function waitForExit(p: ManagedProcess, timeoutMs: number, signal?: Abort
   );
 }
 
-export function waitForLog(
-  p: ManagedProcess,
-  req: WaitForLogRequest & { timeout: number },
-  signal?: AbortSignal,
-): Promise<WaitForLogResult> {
+export function waitForLog(p: ManagedProcess, req: WaitForLogRequest & { timeout: number }, signal?: AbortSignal): Promise<WaitForLogResult> {
   // Built first, so an invalid pattern is a 400 before anything waits. A regular expression is
   // matched in a thread of its own (regex-matcher.ts), so no pattern can stall the agent.
   const test = makeLineTest(req.pattern, req.regex ?? false, req.flags);
@@ -61,8 +57,7 @@ export function waitForLog(
         if (feed(chunk.stream, chunk.data)) return undefined;
       }
       const offLog = p.logs.subscribe((chunk) => void feed(chunk.stream, chunk.data));
-      const exited = (): void =>
-        settle.reject(new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before its output matched ${shown}`));
+      const exited = (): void => settle.reject(new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before its output matched ${shown}`));
       // A threaded match may still be working through the last output: it says when it is done.
       const offExit = p.onExit(() => (threaded ? threaded.end(exited) : exited()));
       return () => {
@@ -87,10 +82,7 @@ export type ListenerCheck = (port: number) => Promise<ListenerInfo>;
 export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal?: AbortSignal, listener?: ListenerCheck): Promise<{ ready: true }> {
   const target = describeTarget(params);
   let heldBy: string | null = null;
-  const probe: Probe =
-    params.mode === 'http'
-      ? { mode: 'http', port: params.port, path: params.path, status: params.status }
-      : { mode: 'tcp', port: params.port };
+  const probe: Probe = params.mode === 'http' ? { mode: 'http', port: params.port, path: params.path, status: params.status } : { mode: 'tcp', port: params.port };
   const deadline = Date.now() + params.timeout;
   return withDeadline(
     {
@@ -107,12 +99,7 @@ export function waitForPort(p: ManagedProcess, params: WaitForPortParams, signal
       let stopped = false;
       let sleep: NodeJS.Timeout | undefined;
       const offExit = p.onExit(() =>
-        settle.reject(
-          new SandboxError(
-            ErrorCode.PROCESS_EXITED,
-            `Process exited with code ${p.shellExitCode} before becoming ready. Waiting for: ${target}`,
-          ),
-        ),
+        settle.reject(new SandboxError(ErrorCode.PROCESS_EXITED, `Process exited with code ${p.shellExitCode} before becoming ready. Waiting for: ${target}`)),
       );
       if (!p.running) return offExit;
       const attempt = async (): Promise<void> => {

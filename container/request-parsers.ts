@@ -119,6 +119,7 @@ export function parseWaitForPort(raw: unknown): WaitForPortParams {
   const mode = body.mode ?? 'http';
   if (mode !== 'http' && mode !== 'tcp') throw invalid(`'mode' must be 'http' or 'tcp'`);
   const path = body.path ?? '/';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0-\x1f\x7f]/.test(path)) {
     throw invalid(`'path' must be a URL path starting with '/' without spaces or control characters`);
   }
@@ -162,6 +163,7 @@ export function parseCheckout(raw: unknown): CheckoutRequest {
   const req: CheckoutRequest = { repoUrl };
   const branch = optionalString(body, 'branch');
   if (branch !== undefined) {
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
     if (branch === '' || branch.startsWith('-') || /[\s\0-\x1f]/.test(branch)) {
       throw invalid(`'branch' must be a branch or tag name (not empty, no spaces, not starting with '-')`);
     }

@@ -40,7 +40,6 @@ interface Tunnel {
   destroyed: boolean;
 }
 
-
 export class TunnelService {
   private readonly deps: TunnelServiceDeps;
   private readonly tunnels = new Map<number, Tunnel>();
@@ -158,16 +157,9 @@ export class TunnelService {
         });
       };
       const deadline = setTimeout(() => {
-        const waitingFor = proc.output.url
-          ? `readiness of its metrics server (http://${proc.output.metrics ?? proc.metrics}/ready)`
-          : 'the trycloudflare.com URL in its output';
+        const waitingFor = proc.output.url ? `readiness of its metrics server (http://${proc.output.metrics ?? proc.metrics}/ready)` : 'the trycloudflare.com URL in its output';
         finish(() =>
-          reject(
-            new SandboxError(
-              ErrorCode.TIMEOUT,
-              `Tunnel for port ${port} was not ready within ${timeoutMs}ms (waiting for ${waitingFor}). ${proc.output.describeTail()}`,
-            ),
-          ),
+          reject(new SandboxError(ErrorCode.TIMEOUT, `Tunnel for port ${port} was not ready within ${timeoutMs}ms (waiting for ${waitingFor}). ${proc.output.describeTail()}`)),
         );
       }, timeoutMs);
       const unsubscribe = proc.onChange(check);
@@ -200,8 +192,5 @@ function exitError(port: number, exit: CloudflaredExit, proc: CloudflaredProcess
   if (err) {
     return new SandboxError(ErrorCode.COMMAND_FAILED, `Could not run cloudflared (${binary}): ${err.message}`);
   }
-  return new SandboxError(
-    ErrorCode.COMMAND_FAILED,
-    `cloudflared exited (${describeExit(exit)}) before the tunnel for port ${port} was ready. ${proc.output.describeTail()}`,
-  );
+  return new SandboxError(ErrorCode.COMMAND_FAILED, `cloudflared exited (${describeExit(exit)}) before the tunnel for port ${port} was ready. ${proc.output.describeTail()}`);
 }

@@ -17,10 +17,7 @@ export interface WorkspacePath {
 }
 
 export function outsideWorkspace(input: string, why = 'is outside the workspace'): SandboxError {
-  return new SandboxError(
-    ErrorCode.PATH_OUTSIDE_WORKSPACE,
-    `Path '${input}' ${why}: paths must stay inside ${WORKSPACE_ROOT}`,
-  );
+  return new SandboxError(ErrorCode.PATH_OUTSIDE_WORKSPACE, `Path '${input}' ${why}: paths must stay inside ${WORKSPACE_ROOT}`);
 }
 
 export function resolveWorkspacePath(input: unknown, hostRoot: string, what = 'Path'): WorkspacePath {

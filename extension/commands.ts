@@ -13,12 +13,14 @@ import { waitUntilReady } from './core/ready';
 import { httpFetch } from './http-fetch';
 import type { NodeRef } from './core/tree-model';
 import type { Ctx } from './context';
-import { Cancelled, isCancellation } from './errors';
+import { isCancellation } from './errors';
 import { folderLaunch, LOCAL_PACKAGE, LocalServer, packageLaunch } from './local-server';
 import { askSandboxId, pickPort, pickProcess, pickSandbox, required } from './pickers';
 import { VIEW_ID } from './sandbox-tree';
 
 type Ref = Partial<NodeRef> | undefined;
+// Each handler takes its own arguments (refs, options): the table can only say "some arguments".
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Handler = (ctx: Ctx, ...args: any[]) => Promise<unknown>;
 
 /** Options a caller (a notification, a test) may pass to Expose Port to skip the questions. */
@@ -67,7 +69,14 @@ export const commands: Record<string, Handler> = {
     const line =
       typeof command === 'string'
         ? command
-        : required(await vscode.window.showInputBox({ title: `Start Process in ${sandboxId}`, prompt: 'Command line (runs in /workspace)', placeHolder: 'python3 -m http.server 8080', validateInput: (v) => (v.trim() ? undefined : 'Type a command.') }));
+        : required(
+            await vscode.window.showInputBox({
+              title: `Start Process in ${sandboxId}`,
+              prompt: 'Command line (runs in /workspace)',
+              placeHolder: 'python3 -m http.server 8080',
+              validateInput: (v) => (v.trim() ? undefined : 'Type a command.'),
+            }),
+          );
     return startAndShow(ctx, sandboxId, line.trim());
   },
   'sandboxPorts.restartProcess': async (ctx, ref: Ref) => {
@@ -112,7 +121,13 @@ export const commands: Record<string, Handler> = {
   'sandboxPorts.unexposePort': async (ctx, ref: Ref) => {
     const r = selected(ctx, ref);
     const sandboxId = await pickSandbox(ctx, r);
-    const port = await pickPort(ctx, sandboxId, r, (ctx.world[sandboxId]?.ports ?? []).map((p) => p.port), 'Unexpose Port');
+    const port = await pickPort(
+      ctx,
+      sandboxId,
+      r,
+      (ctx.world[sandboxId]?.ports ?? []).map((p) => p.port),
+      'Unexpose Port',
+    );
     await ctx.withProgress(`Unexposing port ${port}…`, () => ctx.client.unexposePort(sandboxId, port));
     await ctx.afterChange(sandboxId);
   },
@@ -173,7 +188,13 @@ export const commands: Record<string, Handler> = {
   'sandboxPorts.destroyTunnel': async (ctx, ref: Ref) => {
     const r = selected(ctx, ref);
     const sandboxId = await pickSandbox(ctx, r);
-    const port = await pickPort(ctx, sandboxId, r, (ctx.world[sandboxId]?.tunnels ?? []).map((t) => t.port), 'Destroy Tunnel');
+    const port = await pickPort(
+      ctx,
+      sandboxId,
+      r,
+      (ctx.world[sandboxId]?.tunnels ?? []).map((t) => t.port),
+      'Destroy Tunnel',
+    );
     await ctx.withProgress(`Destroying the tunnel for port ${port}…`, () => tunnels(ctx.client.destroyTunnel(sandboxId, port)));
     await ctx.afterChange(sandboxId);
   },
@@ -254,7 +275,9 @@ function selected(ctx: Ctx, ref: Ref | { fromSelection?: boolean }, require = tr
   if (!ref || !('fromSelection' in ref)) return ref as Ref;
   const node = ctx.view.selection[0];
   if (!node && require) throw new Error('Select a row in the Sandboxes view first.');
-  return node ? { sandboxId: node.sandboxId, ...(node.processId ? { processId: node.processId } : {}), ...(node.port ? { port: node.port } : {}), ...(node.url ? { url: node.url } : {}) } : undefined;
+  return node
+    ? { sandboxId: node.sandboxId, ...(node.processId ? { processId: node.processId } : {}), ...(node.port ? { port: node.port } : {}), ...(node.url ? { url: node.url } : {}) }
+    : undefined;
 }
 
 async function startAndShow(ctx: Ctx, sandboxId: string, line: string): Promise<unknown> {
@@ -344,7 +367,11 @@ async function startLocalServer(ctx: Ctx, options?: { from?: 'package' | 'folder
   const config =
     existing ??
     (await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: folder ? 'Starting the local server (npm start)…' : 'Starting the local server (the first start downloads it)…', cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: folder ? 'Starting the local server (npm start)…' : 'Starting the local server (the first start downloads it)…',
+        cancellable: true,
+      },
       (_p, token) => ctx.localServer.start(launch, token),
     ));
   if (existing) ctx.log.info(`a local server is already running at ${existing.url}; connecting to it`);
@@ -355,7 +382,13 @@ async function startLocalServer(ctx: Ctx, options?: { from?: 'package' | 'folder
 
 /** A Sandbox Ports checkout picked in a folder dialog, remembered in the folder setting. */
 async function pickProjectFolder(): Promise<string> {
-  const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use This Folder', title: 'Sandbox Ports checkout' });
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    canSelectMany: false,
+    openLabel: 'Use This Folder',
+    title: 'Sandbox Ports checkout',
+  });
   const chosen = required(picked?.[0]?.fsPath);
   if (!LocalServer.isProjectFolder(chosen)) throw new Error(`${chosen} is not a Sandbox Ports checkout (its package.json is not named "sandbox-ports").`);
   await vscode.workspace.getConfiguration('sandboxPorts').update('localServer.folder', chosen, vscode.ConfigurationTarget.Global);
@@ -423,8 +456,7 @@ async function openWhenReady(ctx: Ctx, sandboxId: string, port: number, url: str
     if (!world[sandboxId]?.ports.some((p) => p.port === port && p.url === url)) abort.abort();
   });
   const token = connection ? await ctx.credentials.token(connection.client.url) : undefined;
-  const wait = (timeoutMs: number, intervalMs: number) =>
-    waitUntilReady({ url, fetch: httpFetch, ...(token ? { token } : {}), timeoutMs, intervalMs, signal: abort.signal });
+  const wait = (timeoutMs: number, intervalMs: number) => waitUntilReady({ url, fetch: httpFetch, ...(token ? { token } : {}), timeoutMs, intervalMs, signal: abort.signal });
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Waiting for port ${port} to answer` }, async () => {
       try {
@@ -452,7 +484,12 @@ async function openWhenReady(ctx: Ctx, sandboxId: string, port: number, url: str
 async function askExposeOptions(port: number, attributes: PortAttributes, current: ExposedPort | undefined): Promise<ExposeRequest> {
   const title = `Expose Port ${port}`;
   const name = required(
-    await vscode.window.showInputBox({ title: `${title}: label (1/4)`, prompt: 'Label (optional; shown as "label (port)")', value: current?.name ?? attributes.label ?? '', placeHolder: 'web' }),
+    await vscode.window.showInputBox({
+      title: `${title}: label (1/4)`,
+      prompt: 'Label (optional; shown as "label (port)")',
+      value: current?.name ?? attributes.label ?? '',
+      placeHolder: 'web',
+    }),
   );
   const visibility = required(
     await vscode.window.showQuickPick(
@@ -466,12 +503,16 @@ async function askExposeOptions(port: number, attributes: PortAttributes, curren
   const token = required(
     await vscode.window.showInputBox({
       title: `${title}: URL token (3/4)`,
-      prompt: current ? 'URL token: Enter keeps the current URL; a new one replaces it (the old URL stops working).' : 'URL token: Enter keeps this random one; it stays the same across restarts.',
+      prompt: current
+        ? 'URL token: Enter keeps the current URL; a new one replaces it (the old URL stops working).'
+        : 'URL token: Enter keeps this random one; it stays the same across restarts.',
       value: current ? '' : generateToken(),
       validateInput: validateTokenInput,
     }),
   );
-  const ttl = required(await vscode.window.showInputBox({ title: `${title}: expiry (4/4)`, prompt: "Expires after (optional; e.g. '30m', '2h'; Enter for never)", validateInput: validateTtlInput }));
+  const ttl = required(
+    await vscode.window.showInputBox({ title: `${title}: expiry (4/4)`, prompt: "Expires after (optional; e.g. '30m', '2h'; Enter for never)", validateInput: validateTtlInput }),
+  );
   return exposeRequest({ port, name, token, visibility, ttl });
 }
 
@@ -480,7 +521,13 @@ async function exposedPort(ctx: Ctx, ref: Ref, title: string): Promise<{ sandbox
   const sandboxId = await pickSandbox(ctx, ref);
   const ports = ctx.world[sandboxId]?.ports ?? [];
   if (!ref?.port && ports.length === 0) throw new Error(`Sandbox ${sandboxId} has no exposed ports. Expose one first.`);
-  const port = await pickPort(ctx, sandboxId, ref, ports.map((p) => p.port), title);
+  const port = await pickPort(
+    ctx,
+    sandboxId,
+    ref,
+    ports.map((p) => p.port),
+    title,
+  );
   const current = ports.find((p) => p.port === port);
   if (!current) throw new Error(`Port ${port} of sandbox ${sandboxId} is not exposed. Expose it first.`);
   return { sandboxId, current };
@@ -499,7 +546,13 @@ async function previewUrl(ctx: Ctx, ref: Ref, title: string): Promise<{ url: str
   const sandboxId = await pickSandbox(ctx, ref);
   const ports = ctx.world[sandboxId]?.ports ?? [];
   if (!ref?.port && ports.length === 0) throw new Error(`Sandbox ${sandboxId} has no exposed ports. Expose one first.`);
-  const port = await pickPort(ctx, sandboxId, ref, ports.map((p) => p.port), title);
+  const port = await pickPort(
+    ctx,
+    sandboxId,
+    ref,
+    ports.map((p) => p.port),
+    title,
+  );
   const exposed = ports.find((p) => p.port === port);
   const url = exposed?.url ?? ref?.url;
   if (!url) throw new Error(`Port ${port} of sandbox ${sandboxId} is not exposed. Expose it first.`);
@@ -516,7 +569,7 @@ async function tunnels<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (err) {
-    if (isMissingRoute(err)) throw new Error('This Worker does not support tunnels yet (its /tunnels routes are missing). Update the Worker.');
+    if (isMissingRoute(err)) throw new Error('This Worker does not support tunnels yet (its /tunnels routes are missing). Update the Worker.', { cause: err });
     throw err;
   }
 }

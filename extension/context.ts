@@ -282,7 +282,8 @@ export class Ctx implements vscode.Disposable {
         if (choice === 'Expose') void vscode.commands.executeCommand('sandboxPorts.exposePort', ref, { open: false });
         else if (choice === 'Expose & Open') void vscode.commands.executeCommand('sandboxPorts.exposePort', ref, { open: true });
         else if (choice === 'Ignore') this.ignoredPorts.add(ignoreKey(decision.sandboxId, decision.port));
-        else if (choice === 'Always Ignore') void this.attributes.ignoreForever(decision.port).then(() => this.log.info(`port ${decision.port} is ignored from now on (sandboxPorts.portsAttributes)`));
+        else if (choice === 'Always Ignore')
+          void this.attributes.ignoreForever(decision.port).then(() => this.log.info(`port ${decision.port} is ignored from now on (sandboxPorts.portsAttributes)`));
       });
   }
 

@@ -42,9 +42,7 @@ export async function pickPort(ctx: Ctx, sandboxId: string, ref: Partial<NodeRef
   if (candidates.length === 1) return candidates[0]!;
   if (candidates.length > 1) {
     const other = '$(edit) Another port…';
-    const picked = required(
-      await vscode.window.showQuickPick([...candidates.map((p) => ({ label: String(p) })), { label: other }], { title, placeHolder: 'Which port?' }),
-    );
+    const picked = required(await vscode.window.showQuickPick([...candidates.map((p) => ({ label: String(p) })), { label: other }], { title, placeHolder: 'Which port?' }));
     if (picked.label !== other) return Number(picked.label);
   }
   const typed = await vscode.window.showInputBox({ title, prompt: `Port in sandbox ${sandboxId} (1024–65535)`, placeHolder: '8080', validateInput: validatePortInput });

@@ -43,7 +43,11 @@ export class PreviewStatusBar implements vscode.Disposable {
     const more = entries.length > 1 ? ` (+${entries.length - 1})` : '';
     this.item.text = `$(globe) ${current.url}${more}`;
     const tooltip = new vscode.MarkdownString(
-      [`**Preview of port ${current.port}** in \`${current.sandboxId}\``, current.url, entries.length > 1 ? `Click to copy one of ${entries.length} preview URLs` : 'Click to copy'].join('\n\n'),
+      [
+        `**Preview of port ${current.port}** in \`${current.sandboxId}\``,
+        current.url,
+        entries.length > 1 ? `Click to copy one of ${entries.length} preview URLs` : 'Click to copy',
+      ].join('\n\n'),
     );
     this.item.tooltip = tooltip;
     this.item.show();

@@ -36,9 +36,17 @@ export function isTooOld(version) {
 export function chooseNode({ platform, arch, version, execPath, resolvePackage }) {
   if (!isTooOld(version)) return { path: execPath, from: `the running Node ${version}` };
   const pkg = nodePackageFor(platform, arch);
-  if (!pkg) return { path: null, reason: `Node ${version} is older than ${MIN_NODE.join('.')} and no Node package is listed for ${platform}-${arch}; install Node ${MIN_NODE.join('.')} or newer` };
+  if (!pkg)
+    return {
+      path: null,
+      reason: `Node ${version} is older than ${MIN_NODE.join('.')} and no Node package is listed for ${platform}-${arch}; install Node ${MIN_NODE.join('.')} or newer`,
+    };
   const dir = resolvePackage(pkg);
-  if (!dir) return { path: null, reason: `Node ${version} is older than ${MIN_NODE.join('.')} and the optional dependency ${pkg} is not installed; run npm install (without --omit=optional), or install Node ${MIN_NODE.join('.')} or newer` };
+  if (!dir)
+    return {
+      path: null,
+      reason: `Node ${version} is older than ${MIN_NODE.join('.')} and the optional dependency ${pkg} is not installed; run npm install (without --omit=optional), or install Node ${MIN_NODE.join('.')} or newer`,
+    };
   return { path: path.join(dir, 'bin', 'node'), from: `${pkg} (the running Node ${version} is too old for wrangler)` };
 }
 

@@ -50,14 +50,17 @@ export function packLocal() {
     [
       `# ${NAME}`,
       '',
-      'The local runtime of Sandbox Ports, started by the VS Code extension\'s **Start Local Server**.',
+      "The local runtime of Sandbox Ports, started by the VS Code extension's **Start Local Server**.",
       `By hand: \`npx ${NAME}\` runs the stack on http://127.0.0.1:8787 and writes its URL and token to`,
       '`~/.sandbox-ports/local.json` (set `SANDBOX_PORTS_HOME` and `SANDBOX_PORTS_PORT` to change them).',
       'On Linux, install `bubblewrap` and `passt` so every sandbox gets namespaces of its own.',
       '',
     ].join('\n'),
   );
-  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', path.join(root, 'dist')], { cwd: out, encoding: 'utf8' }).trim().split('\n').pop();
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', path.join(root, 'dist')], { cwd: out, encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop();
   const file = path.join(root, 'dist', packed);
   const hash = createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 10);
   const named = path.join(root, 'dist', `${NAME}-${project.version}-${hash}.tgz`);

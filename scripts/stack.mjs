@@ -65,7 +65,13 @@ export function ensurePortFree(port) {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', (err) =>
-      reject(new Error(err.code === 'EADDRINUSE' ? `port ${port} on 127.0.0.1 is already in use (another npm start?); stop it, or set SANDBOX_PORTS_PORT to another port` : `cannot listen on 127.0.0.1:${port}: ${err.message}`)),
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} on 127.0.0.1 is already in use (another npm start?); stop it, or set SANDBOX_PORTS_PORT to another port`
+            : `cannot listen on 127.0.0.1:${port}: ${err.message}`,
+        ),
+      ),
     );
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
@@ -179,14 +185,32 @@ async function spawnWranglerDev(options, stack, env) {
   // every local user can list.
   const secretsFile = path.join(stack.stateDir, 'worker-secrets.env');
   const secrets = workerSecrets(stack);
-  fs.writeFileSync(secretsFile, Object.entries(secrets).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  fs.writeFileSync(
+    secretsFile,
+    Object.entries(secrets)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(''),
+    { mode: 0o600 },
+  );
   const args = [
-    wranglerBin(), 'dev', '-c', stack.config,
-    '--ip', '127.0.0.1', '--port', String(stack.port), '--inspector-port', String(inspectorPort),
-    '--persist-to', path.join(stack.stateDir, 'wrangler'),
+    wranglerBin(),
+    'dev',
+    '-c',
+    stack.config,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(stack.port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--persist-to',
+    path.join(stack.stateDir, 'wrangler'),
     ...Object.entries(workerVars(options, stack)).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-    '--env-file', secretsFile,
-    '--show-interactive-dev-session=false', '--log-level', options.logLevel ?? 'warn',
+    '--env-file',
+    secretsFile,
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    options.logLevel ?? 'warn',
   ];
   return spawn(nodeBinary(), args, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv(env) });
 }
@@ -240,7 +264,7 @@ export async function startStack(options = {}) {
     try {
       await waitForHealth(stack.url, 60000, stack.worker);
     } catch (err) {
-      throw new Error(`${err.message}${tail ? `\n${tail}` : ''}`);
+      throw new Error(`${err.message}${tail ? `\n${tail}` : ''}`, { cause: err });
     } finally {
       stack.worker.stdout.off('data', keep);
       stack.worker.stderr.off('data', keep);

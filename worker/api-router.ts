@@ -3,15 +3,7 @@
  * /health. Routes are one table; each handler parses its input, calls one sandbox operation and
  * shapes the answer. Errors become `{ error, code }` in one place (errorResponse).
  */
-import {
-  API_PREFIX,
-  ErrorCode,
-  MAX_FILE_BODY_BYTES,
-  SandboxError,
-  checkSandboxId,
-  optionalBoolean,
-  requireString,
-} from './protocol/index';
+import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, requireString } from './protocol/index';
 import type { Env } from './env';
 import { requireBearer } from './auth';
 import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
@@ -60,9 +52,7 @@ const routes: Route[] = [
     // The registry remembers the last status it was told; each sandbox knows its live one (after a
     // Worker restart nothing runs, whatever was last recorded).
     const listed = await registryStub(env).list();
-    const sandboxes = await Promise.all(
-      listed.map(async (s) => ({ ...s, status: await sandboxCaller(env.Sandbox, s.id, false)('status').catch(() => s.status) })),
-    );
+    const sandboxes = await Promise.all(listed.map(async (s) => ({ ...s, status: await sandboxCaller(env.Sandbox, s.id, false)('status').catch(() => s.status) })));
     return json({ sandboxes });
   }),
 

@@ -1,14 +1,12 @@
-import type { Registry } from './registry';
-import type { Sandbox } from './sandbox';
-
-/** Bindings and variables the Worker reads (wrangler.jsonc, secrets, `wrangler dev --var`). */
-export interface Env {
-  Sandbox: DurableObjectNamespace<Sandbox>;
-  Registry: DurableObjectNamespace<Registry>;
+/**
+ * Bindings and variables the Worker reads. What wrangler.jsonc declares (the Durable Object
+ * namespaces, PREVIEW_HOSTNAME, SANDBOX_SLEEP_AFTER) comes from `wrangler types`
+ * (worker/worker-configuration.d.ts, checked by `npm run lint`); secrets and what only the local
+ * stack sets are declared here.
+ */
+export interface Env extends WranglerEnv {
   /** Bearer token of the control API (a secret in production). */
   SANDBOX_API_TOKEN?: string;
-  /** Host that preview hostnames hang under, e.g. example.com or localhost:8787. */
-  PREVIEW_HOSTNAME?: string;
   /** Base URL of the local container host; set only by `npm start` and the tests. */
   LOCAL_CONTAINER_HOST?: string;
   /** The per-run secret the local container host requires on every request (a secret binding). */
@@ -17,6 +15,4 @@ export interface Env {
   LOCAL_BIND_CHECK?: string;
   /** Lifetime of private-preview ticket links in ms (default one minute). */
   PREVIEW_TICKET_TTL_MS?: string;
-  /** How long an idle sandbox keeps its container ('30m', '2h'). */
-  SANDBOX_SLEEP_AFTER?: string;
 }

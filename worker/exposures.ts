@@ -83,7 +83,7 @@ export function planExpose(current: ExposureMap, portValue: unknown, rawOptions:
 
   // Keep the URL when the caller does not ask for a new token: re-exposing is idempotent.
   const keepToken = existing && (customToken === undefined || customToken === existing.token);
-  const token = keepToken ? existing.token : customToken ?? ctx.newToken();
+  const token = keepToken ? existing.token : (customToken ?? ctx.newToken());
   const custom = keepToken ? existing.custom || customToken !== undefined : customToken !== undefined;
   checkLabelLength(port, ctx.sandboxId, token);
 

@@ -24,7 +24,10 @@ async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promi
   return reader.read().catch((err: unknown) => {
     // A body the runtime cannot decode (a bad chunk size, a connection cut mid-body) is the
     // caller's fault, not ours: say so instead of answering 500.
-    throw new SandboxError(ErrorCode.INVALID_REQUEST, `Could not read the request body: ${err instanceof Error ? err.message : String(err)} (send a complete body with a valid Content-Length or chunked encoding)`);
+    throw new SandboxError(
+      ErrorCode.INVALID_REQUEST,
+      `Could not read the request body: ${err instanceof Error ? err.message : String(err)} (send a complete body with a valid Content-Length or chunked encoding)`,
+    );
   });
 }
 

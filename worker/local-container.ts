@@ -118,15 +118,18 @@ export class LocalContainer implements ContainerSeam {
       this.exited = starting
         // The pid makes the answer right even when the agent died before this request arrived.
         .then(() => this.host(`/containers/${encodeURIComponent(this.key!)}/wait${this.agentPid ? `?pid=${this.agentPid}` : ''}`))
-        .then(async (res) => {
-          const result = res.ok ? ((await res.json()) as { exitCode: number | null; signal: string | null }) : null;
-          stopped();
-          const code = result?.exitCode ?? (result?.signal ? 137 : 0);
-          if (code !== 0) throw new Error(`Container exited with unexpected exit code: ${code}`);
-        }, (err) => {
-          stopped();
-          throw err;
-        });
+        .then(
+          async (res) => {
+            const result = res.ok ? ((await res.json()) as { exitCode: number | null; signal: string | null }) : null;
+            stopped();
+            const code = result?.exitCode ?? (result?.signal ? 137 : 0);
+            if (code !== 0) throw new Error(`Container exited with unexpected exit code: ${code}`);
+          },
+          (err) => {
+            stopped();
+            throw err;
+          },
+        );
     }
     return this.exited;
   }
@@ -163,7 +166,7 @@ export class LocalContainer implements ContainerSeam {
         } catch (err) {
           if ((err as Error).message.startsWith(NOT_LISTENING)) throw err;
           // Connection refused and friends: the same signal the platform gives for a closed port.
-          throw new Error(`${NOT_LISTENING} on port ${port}: ${(err as Error).message}`);
+          throw new Error(`${NOT_LISTENING} on port ${port}: ${(err as Error).message}`, { cause: err });
         }
       },
     };
@@ -244,7 +247,7 @@ export class LocalContainer implements ContainerSeam {
     try {
       return await this.agentPort;
     } catch (err) {
-      throw new Error(`${NOT_LISTENING}: ${(err as Error).message}`);
+      throw new Error(`${NOT_LISTENING}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -57,7 +57,10 @@ export class Registry extends DurableObject<Env> {
   known(ids: string[]): string[] {
     if (ids.length === 0) return [];
     const marks = ids.map(() => '?').join(',');
-    return this.sql.exec<{ id: string }>(`SELECT id FROM sandboxes WHERE id IN (${marks})`, ...ids).toArray().map((r) => r.id);
+    return this.sql
+      .exec<{ id: string }>(`SELECT id FROM sandboxes WHERE id IN (${marks})`, ...ids)
+      .toArray()
+      .map((r) => r.id);
   }
 
   list(): SandboxSummary[] {

@@ -9,15 +9,7 @@ import { errorResponse } from './http';
 import { previewErrorResponse } from './preview-errors';
 import { stripHopByHop } from './hop-headers';
 import { isExpired, type Exposure } from './exposures';
-import {
-  PREVIEW_COOKIE,
-  TICKET_PARAM,
-  bearerMatches,
-  previewCookieHeader,
-  readCookie,
-  signPreviewCookie,
-  verifyPreviewCookie,
-} from './preview-auth';
+import { PREVIEW_COOKIE, TICKET_PARAM, bearerMatches, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from './preview-route';
 import type { Sandbox } from './sandbox';
 
@@ -107,11 +99,9 @@ interface ForwardInfo {
 async function forward(sb: Sandbox, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
-    return previewErrorResponse(
-      request,
-      new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`),
-      { 'retry-after': '10' },
-    );
+    return previewErrorResponse(request, new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`), {
+      'retry-after': '10',
+    });
   }
   sb.renewActivityTimeout();
   const headers = new Headers(request.headers);
@@ -154,7 +144,10 @@ async function forward(sb: Sandbox, request: Request, url: URL, port: number, in
 }
 
 function brokenBody(request: Request, reason: string): Response {
-  return previewErrorResponse(request, new SandboxError(ErrorCode.INVALID_REQUEST, `Could not read the request body: ${reason} (send a complete body with a valid Content-Length or chunked encoding)`));
+  return previewErrorResponse(
+    request,
+    new SandboxError(ErrorCode.INVALID_REQUEST, `Could not read the request body: ${reason} (send a complete body with a valid Content-Length or chunked encoding)`),
+  );
 }
 
 /**
@@ -189,10 +182,7 @@ async function unavailable(sb: Sandbox, port: number): Promise<SandboxError> {
       `The service on port ${port} in sandbox '${sb.id}' listens on ${listener.address} only, which the preview proxy cannot reach. Make it listen on 0.0.0.0:${port} (for example --host 0.0.0.0)`,
     );
   }
-  return new SandboxError(
-    ErrorCode.SERVICE_UNAVAILABLE,
-    `Nothing is listening on port ${port} in sandbox '${sb.id}'. Start the service and make it listen on 0.0.0.0:${port}`,
-  );
+  return new SandboxError(ErrorCode.SERVICE_UNAVAILABLE, `Nothing is listening on port ${port} in sandbox '${sb.id}'. Start the service and make it listen on 0.0.0.0:${port}`);
 }
 
 function stripPreviewCookie(headers: Headers): void {
@@ -205,4 +195,3 @@ function stripPreviewCookie(headers: Headers): void {
   if (rest.length > 0) headers.set('cookie', rest.join('; '));
   else headers.delete('cookie');
 }
-

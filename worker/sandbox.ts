@@ -65,7 +65,7 @@ export class Sandbox extends Container<Env> {
   private pump: AgentEventPump | null = null;
   private exposureCache: ExposureMap | undefined;
 
-  constructor(ctx: DurableObjectState<{}>, env: Env) {
+  constructor(ctx: DurableObjectState<Record<string, never>>, env: Env) {
     installLocalContainer(ctx, env, ctx.storage.kv.get(ID_KEY) as string | undefined);
     super(ctx, env);
     if (env.SANDBOX_SLEEP_AFTER) this.sleepAfter = env.SANDBOX_SLEEP_AFTER;
@@ -214,10 +214,7 @@ export class Sandbox extends Container<Env> {
   /** Starts the agent when it is not running; every operation that needs it calls this first. */
   async ensureAgent(): Promise<AgentClient> {
     if (!this.ctx.container) {
-      throw new SandboxError(
-        ErrorCode.SANDBOX_NOT_RUNNING,
-        'No container runtime: deploy with containers enabled, or run the local stack with `npm start`',
-      );
+      throw new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, 'No container runtime: deploy with containers enabled, or run the local stack with `npm start`');
     }
     if (this.ctx.container.running && this.agentReady) return this.agent;
     // Calls that find the agent down together share one start: a second start racing the first

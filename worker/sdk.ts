@@ -27,7 +27,7 @@ import {
   type WaitForPortOptions,
 } from './protocol/index';
 import { unwrap, type Outcome } from './outcome';
-import type { Sandbox, } from './sandbox';
+import type { Sandbox } from './sandbox';
 import type { SandboxOps } from './sandbox-ops';
 import { withRoute } from './preview-route';
 
@@ -53,10 +53,7 @@ export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, a
       // The object itself failed (it could not even be constructed): say what to do about it.
       const message = (err as Error).message ?? String(err);
       if (/Containers have not been enabled/i.test(message)) {
-        throw new SandboxError(
-          ErrorCode.SANDBOX_NOT_RUNNING,
-          'No container runtime is available: deploy with a containers entry, or run the local stack with `npm start`',
-        );
+        throw new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, 'No container runtime is available: deploy with a containers entry, or run the local stack with `npm start`');
       }
       throw new SandboxError(ErrorCode.INTERNAL_ERROR, `Sandbox '${id}' failed: ${message}`);
     }
@@ -75,7 +72,10 @@ export class Process implements ProcessInfo {
   signal?: string | null;
   cwd!: string;
 
-  constructor(private readonly call: Caller, info: ProcessInfo) {
+  constructor(
+    private readonly call: Caller,
+    info: ProcessInfo,
+  ) {
     Object.assign(this, info);
   }
 
@@ -136,7 +136,11 @@ export class SandboxHandle {
   readonly tunnels: Tunnels;
   private readonly call: Caller;
 
-  constructor(private readonly ns: DurableObjectNamespace<Sandbox>, id: string, createOptions: SandboxCreateOptions = {}) {
+  constructor(
+    private readonly ns: DurableObjectNamespace<Sandbox>,
+    id: string,
+    createOptions: SandboxCreateOptions = {},
+  ) {
     this.id = id;
     this.call = sandboxCaller(ns, id, true, createOptions);
     this.tunnels = new Tunnels(this.call);

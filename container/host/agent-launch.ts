@@ -128,7 +128,10 @@ function networkConfigured(pasta: ChildProcess, pid: number, timeoutMs: number):
 /** The first child of `pid` (bwrap's init runs the agent as its only child). */
 function firstChild(pid: number): number | null {
   try {
-    const first = fs.readFileSync(path.join('/proc', String(pid), 'task', String(pid), 'children'), 'utf8').trim().split(/\s+/)[0];
+    const first = fs
+      .readFileSync(path.join('/proc', String(pid), 'task', String(pid), 'children'), 'utf8')
+      .trim()
+      .split(/\s+/)[0];
     return first ? Number(first) : null;
   } catch {
     return null;

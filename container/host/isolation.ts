@@ -50,15 +50,25 @@ export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
   args.push('--ro-bind', layout.nodeBinary, `${INSIDE.bin}/node`, '--ro-bind', layout.agentScript, INSIDE.agent);
   for (const [name, hostPath] of Object.entries(layout.tools)) args.push('--ro-bind', hostPath, `${INSIDE.bin}/${name}`);
   args.push(
-    '--bind', layout.workspace, INSIDE.workspace,
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--tmpfs', '/tmp',
-    '--tmpfs', INSIDE.home,
-    '--hostname', layout.sandboxId,
-    '--chdir', INSIDE.workspace,
-    '--info-fd', String(infoFd),
-    `${INSIDE.bin}/node`, INSIDE.agent,
+    '--bind',
+    layout.workspace,
+    INSIDE.workspace,
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    INSIDE.home,
+    '--hostname',
+    layout.sandboxId,
+    '--chdir',
+    INSIDE.workspace,
+    '--info-fd',
+    String(infoFd),
+    `${INSIDE.bin}/node`,
+    INSIDE.agent,
   );
   return args;
 }
@@ -95,5 +105,8 @@ export function pastaArgs(pid: number): string[] {
 
 /** True once /proc/<pid>/net/route (that namespace's routes) has a default route: pasta is done. */
 export function hasDefaultRoute(routeTable: string): boolean {
-  return routeTable.split('\n').slice(1).some((line) => line.split(/\s+/)[1] === '00000000');
+  return routeTable
+    .split('\n')
+    .slice(1)
+    .some((line) => line.split(/\s+/)[1] === '00000000');
 }

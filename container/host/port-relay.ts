@@ -47,7 +47,9 @@ function refuse(client: net.Socket, err: unknown): void {
   const status = err instanceof FramingError ? err.status : 400;
   const code = status === 403 ? 'LOCAL_ACCESS_DENIED' : 'INVALID_REQUEST';
   const body = JSON.stringify({ error: (err as Error).message, code });
-  client.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  client.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** One client connection: heads checked and rewritten, the rest piped into the sandbox and back. */

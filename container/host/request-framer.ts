@@ -29,13 +29,7 @@ export type HeadRewriter = (head: RequestHead) => Buffer;
 const MAX_HEAD_BYTES = 64 * 1024;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
-type State =
-  | { kind: 'head' }
-  | { kind: 'body'; left: number }
-  | { kind: 'chunk-size' }
-  | { kind: 'chunk-data'; left: number }
-  | { kind: 'trailers' }
-  | { kind: 'raw' };
+type State = { kind: 'head' } | { kind: 'body'; left: number } | { kind: 'chunk-size' } | { kind: 'chunk-data'; left: number } | { kind: 'trailers' } | { kind: 'raw' };
 
 export function parseHead(text: string): RequestHead {
   const lines = text.split('\r\n');

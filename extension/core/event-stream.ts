@@ -3,15 +3,7 @@
  * resumes with Last-Event-ID, reconnects with backoff + jitter when the Worker goes away, and asks
  * for a full refetch on the first hello and on `reset` (the Worker no longer has our position).
  */
-import {
-  CONTROL_EVENT_NAME,
-  ErrorCode,
-  HELLO_EVENT_NAME,
-  RESET_EVENT_NAME,
-  SandboxError,
-  type ControlEvent,
-  type SseMessage,
-} from '../../worker/protocol/index';
+import { CONTROL_EVENT_NAME, ErrorCode, HELLO_EVENT_NAME, RESET_EVENT_NAME, SandboxError, type ControlEvent, type SseMessage } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
 import { readSse } from './sse-reader';
 import { realTimers, sleep, type Timers } from './timers';

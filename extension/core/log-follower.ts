@@ -64,10 +64,7 @@ export interface LogFollowerOptions {
 
 /** Errors after which reconnecting cannot help: the process or sandbox is gone, or the token is wrong. */
 function isFinal(err: unknown): boolean {
-  return (
-    err instanceof SandboxError &&
-    (err.code === ErrorCode.PROCESS_NOT_FOUND || err.code === ErrorCode.SANDBOX_NOT_FOUND || err.code === ErrorCode.UNAUTHORIZED)
-  );
+  return err instanceof SandboxError && (err.code === ErrorCode.PROCESS_NOT_FOUND || err.code === ErrorCode.SANDBOX_NOT_FOUND || err.code === ErrorCode.UNAUTHORIZED);
 }
 
 export class LogFollower {

@@ -30,7 +30,7 @@ export async function waitUntilReady(options: ReadyOptions): Promise<void> {
   const timers = options.timers ?? realTimers;
   const clock = options.clock ?? Date.now;
   const deadline = clock() + timeoutMs;
-  let last = 'no answer';
+  let last: string;
   for (;;) {
     if (options.signal?.aborted) throw new SandboxError(ErrorCode.TIMEOUT, 'Cancelled while waiting for the preview');
     try {

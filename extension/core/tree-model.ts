@@ -135,21 +135,32 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
   const children: TreeNode[] = [
     ...processes.map((p) => processNode(s, p, exposed, options)),
     ...(loosePorts.length > 0 ? [groupNode(s, 'ports', 'Ports', loosePorts, 'ports no listed process owns')] : []),
-    ...(s.tunnels.length > 0 ? [groupNode(s, 'tunnels', 'Tunnels', s.tunnels.map((t) => tunnelNode(s, t, options)), 'quick tunnels')] : []),
+    ...(s.tunnels.length > 0
+      ? [
+          groupNode(
+            s,
+            'tunnels',
+            'Tunnels',
+            s.tunnels.map((t) => tunnelNode(s, t, options)),
+            'quick tunnels',
+          ),
+        ]
+      : []),
   ];
   const running = s.processes.filter((p) => p.status === 'running').length;
   const parts: string[] = [s.status];
   if (s.ports.length > 0) parts.push(plural(s.ports.length, 'port'));
   if (s.isolation === 'none') parts.push('not isolated');
   if (s.internet === false) parts.push('no internet');
-  const tooltip = () => [
-    `**Sandbox \`${s.id}\`** — ${s.status}`,
-    `${plural(running, 'running process', 'running processes')} · ${plural(s.ports.length, 'exposed port')} · ${plural(s.tunnels.length, 'tunnel')}`,
-    ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
-    ...(s.isolation ? [ISOLATION_TEXT[s.isolation]] : []),
-    ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
-    `Created ${formatRelative(Date.parse(s.createdAt), options.now)}`,
-  ].join('\n\n');
+  const tooltip = () =>
+    [
+      `**Sandbox \`${s.id}\`** — ${s.status}`,
+      `${plural(running, 'running process', 'running processes')} · ${plural(s.ports.length, 'exposed port')} · ${plural(s.tunnels.length, 'tunnel')}`,
+      ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
+      ...(s.isolation ? [ISOLATION_TEXT[s.isolation]] : []),
+      ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
+      `Created ${formatRelative(Date.parse(s.createdAt), options.now)}`,
+    ].join('\n\n');
   return lazyTooltip(
     {
       kind: 'sandbox',
@@ -167,17 +178,20 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
 }
 
 function groupNode(s: SandboxState, key: string, label: string, children: TreeNode[], what: string): TreeNode {
-  return lazyTooltip({
-    kind: 'group',
-    id: `${s.id}/group/${key}`,
-    sandboxId: s.id,
-    label,
-    description: String(children.length),
-    contextValue: `group;${key};`,
-    icon: { id: key === 'tunnels' ? 'cloud' : 'plug' },
-    collapsible: 'expanded',
-    children,
-  }, () => `${label} of sandbox \`${s.id}\`: ${what}`);
+  return lazyTooltip(
+    {
+      kind: 'group',
+      id: `${s.id}/group/${key}`,
+      sandboxId: s.id,
+      label,
+      description: String(children.length),
+      contextValue: `group;${key};`,
+      icon: { id: key === 'tunnels' ? 'cloud' : 'plug' },
+      collapsible: 'expanded',
+      children,
+    },
+    () => `${label} of sandbox \`${s.id}\`: ${what}`,
+  );
 }
 
 const ISOLATION_TEXT: Record<NonNullable<SandboxState['isolation']>, string> = {
@@ -212,28 +226,32 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
     p.endTime ? `ended ${formatRelative(Date.parse(p.endTime), options.now)}` : null,
     p.exitCode != null ? `exit code ${p.exitCode}` : null,
   ];
-  const tooltip = () => [
-    `**${md(shorten(p.command, 80))}** — ${p.status}`,
-    '```sh\n' + p.command.replace(/```/g, "'''") + '\n```',
-    timing().filter(Boolean).join(' · '),
-    ports.length > 0 ? `Listening on ${ports.map((d) => `${d.address}:${d.port}`).join(', ')}` : null,
-    `Process \`${p.id}\` · [Show Output](${commandLink('sandboxPorts.showLogs', [ref])})`,
-  ]
-    .filter((x): x is string => x !== null)
-    .join('\n\n');
-  return lazyTooltip({
-    kind: 'process',
-    id: `${s.id}/process/${p.id}`,
-    ...ref,
-    label: shorten(p.command),
-    description,
-    contextValue: `process;${p.status === 'running' ? 'running' : 'exited'};${p.status};`,
-    icon: PROCESS_ICONS[p.status] ?? { id: 'terminal' },
-    collapsible: children.length > 0 ? 'expanded' : 'none',
-    children,
-    // A click shows the output but leaves the focus in the tree, so the arrow keys keep working.
-    command: { command: 'sandboxPorts.showLogs', title: 'Show Output', arguments: [{ ...ref, preserveFocus: true }] },
-  }, tooltip);
+  const tooltip = () =>
+    [
+      `**${md(shorten(p.command, 80))}** — ${p.status}`,
+      '```sh\n' + p.command.replace(/```/g, "'''") + '\n```',
+      timing().filter(Boolean).join(' · '),
+      ports.length > 0 ? `Listening on ${ports.map((d) => `${d.address}:${d.port}`).join(', ')}` : null,
+      `Process \`${p.id}\` · [Show Output](${commandLink('sandboxPorts.showLogs', [ref])})`,
+    ]
+      .filter((x): x is string => x !== null)
+      .join('\n\n');
+  return lazyTooltip(
+    {
+      kind: 'process',
+      id: `${s.id}/process/${p.id}`,
+      ...ref,
+      label: shorten(p.command),
+      description,
+      contextValue: `process;${p.status === 'running' ? 'running' : 'exited'};${p.status};`,
+      icon: PROCESS_ICONS[p.status] ?? { id: 'terminal' },
+      collapsible: children.length > 0 ? 'expanded' : 'none',
+      children,
+      // A click shows the output but leaves the focus in the tree, so the arrow keys keep working.
+      command: { command: 'sandboxPorts.showLogs', title: 'Show Output', arguments: [{ ...ref, preserveFocus: true }] },
+    },
+    tooltip,
+  );
 }
 
 export type PortHealth = 'listening' | 'loopback' | 'idle';
@@ -251,13 +269,16 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
     : health === 'loopback'
       ? `Listening on ${listener.address}:${p.port} only: the preview cannot reach it. Make the service listen on 0.0.0.0:${p.port}.`
       : `Listening on ${listener.address}:${p.port}${listener.pid ? ` (pid ${listener.pid})` : ''}`;
-  const tooltip = () => [
-    `**${md(portLabel(p.port, p.name))}** — ${p.visibility}`,
-    `[${md(p.url)}](${p.url})`,
-    state,
-    [`exposed ${formatRelative(Date.parse(p.createdAt), options.now)}`, p.expiresAt ? `expires ${formatRelative(Date.parse(p.expiresAt), options.now)}` : null].filter(Boolean).join(' · '),
-    `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])})`,
-  ].join('\n\n');
+  const tooltip = () =>
+    [
+      `**${md(portLabel(p.port, p.name))}** — ${p.visibility}`,
+      `[${md(p.url)}](${p.url})`,
+      state,
+      [`exposed ${formatRelative(Date.parse(p.createdAt), options.now)}`, p.expiresAt ? `expires ${formatRelative(Date.parse(p.expiresAt), options.now)}` : null]
+        .filter(Boolean)
+        .join(' · '),
+      `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])})`,
+    ].join('\n\n');
   const note = !listener ? ' · nothing listening' : health === 'loopback' ? ` · ${listener.address} only` : '';
   return lazyTooltip(
     {
@@ -280,24 +301,28 @@ function detectedPortNode(s: SandboxState, d: DetectedPort, options: TreeOptions
   const ref = { sandboxId: s.id, port: d.port, ...(d.processId ? { processId: d.processId } : {}) };
   const loopbackOnly = isLoopback(d.address);
   const label = attributesFor(options.rules ?? [], d.port).label;
-  return lazyTooltip({
-    kind: 'detectedPort',
-    id: `${s.id}/port/${d.port}`,
-    ...ref,
-    label: portLabel(d.port, label),
-    description: `${d.address}${loopbackOnly ? ' only' : ''} · not exposed`,
-    contextValue: `detectedPort;${loopbackOnly ? 'loopback;' : ''}`,
-    icon: loopbackOnly ? { id: 'plug', color: 'list.warningForeground' } : { id: 'plug' },
-    collapsible: 'none',
-    children: [],
-  }, () => [
-      `**Port ${d.port}** — detected, not exposed`,
-      `Listening on ${d.address}:${d.port}${d.pid ? ` (pid ${d.pid})` : ''}${owner ? ` by \`${shorten(owner.command, 80)}\`` : ''}`,
-      loopbackOnly ? `Bound to ${d.address} only: a preview cannot reach it. Listen on 0.0.0.0 instead.` : null,
-      `[Expose Port](${commandLink('sandboxPorts.exposePort', [ref])})`,
-    ]
-      .filter((x): x is string => x !== null)
-      .join('\n\n'));
+  return lazyTooltip(
+    {
+      kind: 'detectedPort',
+      id: `${s.id}/port/${d.port}`,
+      ...ref,
+      label: portLabel(d.port, label),
+      description: `${d.address}${loopbackOnly ? ' only' : ''} · not exposed`,
+      contextValue: `detectedPort;${loopbackOnly ? 'loopback;' : ''}`,
+      icon: loopbackOnly ? { id: 'plug', color: 'list.warningForeground' } : { id: 'plug' },
+      collapsible: 'none',
+      children: [],
+    },
+    () =>
+      [
+        `**Port ${d.port}** — detected, not exposed`,
+        `Listening on ${d.address}:${d.port}${d.pid ? ` (pid ${d.pid})` : ''}${owner ? ` by \`${shorten(owner.command, 80)}\`` : ''}`,
+        loopbackOnly ? `Bound to ${d.address} only: a preview cannot reach it. Listen on 0.0.0.0 instead.` : null,
+        `[Expose Port](${commandLink('sandboxPorts.exposePort', [ref])})`,
+      ]
+        .filter((x): x is string => x !== null)
+        .join('\n\n'),
+  );
 }
 
 function tunnelNode(s: SandboxState, t: TunnelInfo, options: TreeOptions): TreeNode {

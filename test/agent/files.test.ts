@@ -96,7 +96,10 @@ describe('agent › files and checkout (real agent process)', function () {
     ]) {
       it(`refuses ${JSON.stringify(p)} for reading and writing with ${code}`, async () => {
         const q = encodeURIComponent(p!);
-        for (const [method, body] of [['GET', undefined], ['PUT', 'x']] as const) {
+        for (const [method, body] of [
+          ['GET', undefined],
+          ['PUT', 'x'],
+        ] as const) {
           const r = await api().call(method, `/files?path=${q}`, body);
           assert.ok(r.status >= 400 && r.status < 500, `${method} ${p} → ${r.status}`);
           assert.equal(r.body.code, code);

@@ -53,7 +53,10 @@ describe('agent › logs (real agent process)', function () {
       assert.deepEqual(JSON.parse(last.data), { type: 'exit', exitCode: 2, status: 'failed' });
       assert.equal(logText(stream.messages), lines(3));
       const ids = stream.messages.map((m) => Number(m.id));
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+      );
       assert.equal(new Set(ids).size, ids.length);
       assert.deepEqual(JSON.parse(stream.messages[0]!.data), { type: 'log', stream: 'stdout', data: 'line 1\n' });
     });

@@ -151,7 +151,10 @@ describe('agent › ports (real agent process)', function () {
       stream.close();
       assert.ok(stream.messages.every((m) => m.event === 'agent'));
       const ids = stream.messages.map((m) => Number(m.id));
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+      );
 
       const started = stream.messages.findIndex((m) => JSON.parse(m.data).type === 'process-started' && JSON.parse(m.data).process.id === proc.id);
       const expected = stream.messages.slice(started + 1).map((m) => m.id);

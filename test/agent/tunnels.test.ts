@@ -46,7 +46,10 @@ async function startTunnelAgent(env: Record<string, string> = {}): Promise<Tunne
     stateDir,
     fakes,
     stop: async () => {
-      const pids = fs.readdirSync(stateDir).map((f) => Number(f.split('.')[0])).filter((n) => n > 1);
+      const pids = fs
+        .readdirSync(stateDir)
+        .map((f) => Number(f.split('.')[0]))
+        .filter((n) => n > 1);
       await agent.stop();
       // Nothing the agent started may outlive it.
       for (const pid of pids) if (!processGone(pid)) process.kill(pid, 'SIGKILL');
@@ -151,7 +154,10 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
       const { tunnels } = await api().ok('GET', '/tunnels');
       const ports = tunnels.map((x: { port: number }) => x.port);
       assert.ok(ports.includes(webPort) && ports.includes(extra));
-      assert.deepEqual(ports, [...ports].sort((a: number, b: number) => a - b));
+      assert.deepEqual(
+        ports,
+        [...ports].sort((a: number, b: number) => a - b),
+      );
       for (const x of tunnels) assert.match(x.id, /^quick-[0-9a-z]{20}$/);
     });
 
@@ -167,7 +173,10 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
       const listed = (await api().ok('GET', '/tunnels')).tunnels.map((x: { id: string }) => x.id);
       assert.ok(!listed.includes(info.id));
       await waitUntil(() => eventsOf(sse, 'tunnel-down').find((e) => e.port === port), 'tunnel-down event');
-      assert.deepEqual(eventsOf(sse, 'tunnel-down').filter((e) => e.port === port), [{ type: 'tunnel-down', port, reason: 'destroyed' }]);
+      assert.deepEqual(
+        eventsOf(sse, 'tunnel-down').filter((e) => e.port === port),
+        [{ type: 'tunnel-down', port, reason: 'destroyed' }],
+      );
       await waitUntil(() => !fs.readFileSync(t.agent.pgidFile, 'utf8').split('\n').includes(String(fake!.pid)), 'pgid file updated');
 
       assert.equal((await api().call('DELETE', `/tunnels/${port}`)).status, 204);
@@ -270,7 +279,12 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
       const r = await t.agent.client.call('PUT', `/tunnels/${port}`);
       assert.equal(r.status, 408);
       assert.equal(r.body.code, 'TIMEOUT');
-      assert.match(r.body.error, new RegExp(`^Tunnel for port ${port} was not ready within 1000ms \\(waiting for readiness of its metrics server \\(http://127\\.0\\.0\\.1:\\d+/ready\\)\\)\\. Last cloudflared log lines:\n`));
+      assert.match(
+        r.body.error,
+        new RegExp(
+          `^Tunnel for port ${port} was not ready within 1000ms \\(waiting for readiness of its metrics server \\(http://127\\.0\\.0\\.1:\\d+/ready\\)\\)\\. Last cloudflared log lines:\n`,
+        ),
+      );
       assert.match(r.body.error, /Your quick Tunnel has been created!/);
       await waitUntil(() => processGone(t.fakes(port)[0]!.pid), 'cloudflared ended after the timeout');
       assert.deepEqual((await t.agent.client.ok('GET', '/tunnels')).tunnels, []);
@@ -280,7 +294,10 @@ describe('agent › tunnels (real agent, fake cloudflared)', function () {
       const missing = path.join(tempDir('no-cloudflared'), 'cloudflared');
       const explicit = await agentWith({ SANDBOX_CLOUDFLARED: missing });
       const onPath = await agentWith({ SANDBOX_CLOUDFLARED: '', PATH: path.dirname(missing) });
-      for (const [t, shown] of [[explicit, missing], [onPath, 'cloudflared']] as const) {
+      for (const [t, shown] of [
+        [explicit, missing],
+        [onPath, 'cloudflared'],
+      ] as const) {
         const r = await t.agent.client.call('PUT', `/tunnels/${await freePort()}`);
         assert.equal(r.status, 501);
         assert.equal(r.body.code, 'CLOUDFLARED_NOT_FOUND');

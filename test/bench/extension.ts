@@ -20,7 +20,14 @@ function bigWorld() {
     id: `box-${i}`,
     status: 'running',
     createdAt: '2026-01-01T00:00:00.000Z',
-    processes: Array.from({ length: 10 }, (_, j) => ({ id: `p${j}`, pid: 100 + j, command: `node p${j}.js`, status: 'running' as const, startTime: '2026-01-01T00:00:00.000Z', cwd: '/workspace' })),
+    processes: Array.from({ length: 10 }, (_, j) => ({
+      id: `p${j}`,
+      pid: 100 + j,
+      command: `node p${j}.js`,
+      status: 'running' as const,
+      startTime: '2026-01-01T00:00:00.000Z',
+      cwd: '/workspace',
+    })),
     ports: Array.from({ length: 5 }, (_, k) => {
       const url = `http://${8000 + k}-box-${i}-tok.localhost:8787/`;
       return { port: 8000 + k, url, exposedAt: url, visibility: 'public' as const, createdAt: '2026-01-01T00:00:00.000Z' };

@@ -38,7 +38,15 @@ function which(bin) {
 /** The echo service as one file (ws inlined), written into a sandbox as user code would be. */
 async function echoBundle() {
   const outfile = path.join(work, 'echo-server.js');
-  await build({ entryPoints: [path.join(root, 'test/fixtures/services/echo-server.js')], outfile, bundle: true, platform: 'node', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(root, 'test/fixtures/services/echo-server.js')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    external: ['bufferutil', 'utf-8-validate'],
+    logLevel: 'warning',
+  });
   return fs.readFileSync(outfile);
 }
 

@@ -54,7 +54,7 @@ http {
   try {
     await waitForHttp(`http://127.0.0.1:${port}/`, 10000, child, 'nginx');
   } catch (err) {
-    throw new Error(`${err.message}\n${out}${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`);
+    throw new Error(`${err.message}\n${out}${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`, { cause: err });
   }
   return { port, child };
 }

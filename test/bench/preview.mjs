@@ -44,7 +44,9 @@ const nginxBin = which('nginx');
 const wrkBin = which('wrk');
 if (!nginxBin || !wrkBin) {
   const missing = [!nginxBin && 'nginx', !wrkBin && 'wrk'].filter(Boolean).join(' and ');
-  console.error(`npm run bench:preview needs ${missing} (Debian packages). Install both with:\n\n  apt-get install -y nginx wrk\n\n(as root, or with sudo; run apt-get update first on a fresh machine).`);
+  console.error(
+    `npm run bench:preview needs ${missing} (Debian packages). Install both with:\n\n  apt-get install -y nginx wrk\n\n(as root, or with sudo; run apt-get update first on a fresh machine).`,
+  );
   process.exit(2);
 }
 
@@ -85,7 +87,15 @@ try {
     rt.minimal = minimal;
     targets.push(
       { key: `minimal-${rt.key}`, name: `minimal Worker→DO→fetch (${minimal.name})`, port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/', ws: true },
-      { key: `ours-${rt.key}`, name: `our preview URL (${rt.label})`, port: stack.port, host: preview.host, path: '/', ws: true, heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }) },
+      {
+        key: `ours-${rt.key}`,
+        name: `our preview URL (${rt.label})`,
+        port: stack.port,
+        host: preview.host,
+        path: '/',
+        ws: true,
+        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
+      },
       { key: `worker-${rt.key}`, name: `  context: our Worker alone, /health`, port: stack.port, host: `127.0.0.1:${stack.port}`, path: '/api/v1/health', ws: false },
     );
   }
@@ -150,7 +160,15 @@ try {
   console.log(`service: echo-server.js (GET / → JSON echo) in a sandbox, port ${servicePort}; ${ROUNDS} interleaved rounds;`);
   console.log(`latency: ${GETS_PER_ROUND}×${ROUNDS} sequential GETs on one kept-alive connection; req/s: wrk -t2 -c${CONNECTIONS} -d${WRK_SECONDS}s, median of rounds;`);
   console.log(`WS echo: ${WS_PER_ROUND}×${ROUNDS} sequential 40-byte messages on one connection.\n`);
-  const header = ['target'.padEnd(52), 'GET median'.padStart(10), 'GET p90'.padStart(9), 'req/s@32'.padStart(9), '  rounds'.padEnd(26), 'WS echo'.padStart(9), 'WS p90'.padStart(9)];
+  const header = [
+    'target'.padEnd(52),
+    'GET median'.padStart(10),
+    'GET p90'.padStart(9),
+    'req/s@32'.padStart(9),
+    '  rounds'.padEnd(26),
+    'WS echo'.padStart(9),
+    'WS p90'.padStart(9),
+  ];
   console.log(header.join(' '));
   for (const t of targets) {
     const rounds = t.rps.map((r) => num(r)).join(' / ');
@@ -192,8 +210,16 @@ try {
   const added = median(ours.lat) - median(by.direct.lat);
   console.log(`\nWhat a user of npm start feels (our preview URL on plain workerd, beside direct and nginx):`);
   const feel = [
-    [`median GET ${fmt(median(ours.lat))}: ${added.toFixed(2)} ms over direct (${fmt(median(by.direct.lat))}); nginx ${fmt(median(by.nginx.lat))}`, 'target ≤ 1.5 ms over direct', added <= 1.5],
-    [`${num(median(ours.rps))} req/s at ${CONNECTIONS} connections (direct ${num(median(by.direct.rps))}, nginx ${num(median(by.nginx.rps))})`, 'target ≥ 2,000', median(ours.rps) >= 2000],
+    [
+      `median GET ${fmt(median(ours.lat))}: ${added.toFixed(2)} ms over direct (${fmt(median(by.direct.lat))}); nginx ${fmt(median(by.nginx.lat))}`,
+      'target ≤ 1.5 ms over direct',
+      added <= 1.5,
+    ],
+    [
+      `${num(median(ours.rps))} req/s at ${CONNECTIONS} connections (direct ${num(median(by.direct.rps))}, nginx ${num(median(by.nginx.rps))})`,
+      'target ≥ 2,000',
+      median(ours.rps) >= 2000,
+    ],
   ];
   for (const [what, target, pass] of feel) {
     verdicts.push(pass);
@@ -214,7 +240,11 @@ try {
     await new Promise((r) => setTimeout(r, 10000));
     const after = groupRssMb(worker);
     const checks = [
-      [`peak RSS ${peak.toFixed(0)} MB with ${HELD_CONNECTIONS} connections for ${HOLD_SECONDS} s (${num(load.rps)} req/s; ${before.toFixed(0)} MB before)`, 'target < 250 MB', peak < 250],
+      [
+        `peak RSS ${peak.toFixed(0)} MB with ${HELD_CONNECTIONS} connections for ${HOLD_SECONDS} s (${num(load.rps)} req/s; ${before.toFixed(0)} MB before)`,
+        'target < 250 MB',
+        peak < 250,
+      ],
       [`RSS 10 s after they closed: ${after.toFixed(0)} MB`, 'target < 150 MB', after < 150],
     ];
     console.log(`\nThe Worker's processes (workerd, the process group npm start runs), from /proc:`);

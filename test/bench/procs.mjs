@@ -85,11 +85,22 @@ export async function startWranglerDev({ config, vars = {}, persistTo, log, read
   const port = await freePort();
   const inspectorPort = await freePort();
   const args = [
-    wranglerBin(), 'dev', '-c', config,
-    '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort),
-    '--persist-to', persistTo,
+    wranglerBin(),
+    'dev',
+    '-c',
+    config,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--persist-to',
+    persistTo,
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-    '--show-interactive-dev-session=false', '--log-level', 'warn',
+    '--show-interactive-dev-session=false',
+    '--log-level',
+    'warn',
   ];
   const child = spawnGroup(nodeBinary(), args, { env: wranglerEnv(), log });
   const url = `http://127.0.0.1:${port}`;

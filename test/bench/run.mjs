@@ -33,10 +33,12 @@ try {
   const cold = [];
   for (let i = 0; i < Math.min(RUNS, 8); i++) {
     const id = `bench-cold-${i}`;
-    cold.push(await time(async () => {
-      await api('POST', '/sandboxes', { id });
-      await api('POST', `/sandboxes/${id}/exec`, { command: 'true' });
-    }));
+    cold.push(
+      await time(async () => {
+        await api('POST', '/sandboxes', { id });
+        await api('POST', `/sandboxes/${id}/exec`, { command: 'true' });
+      }),
+    );
     await api('DELETE', `/sandboxes/${id}`);
   }
   results.push(['sandbox cold start (create → first exec)', cold]);

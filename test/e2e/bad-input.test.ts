@@ -44,7 +44,13 @@ describe('control API › bad input sweep', function () {
       assert.equal(r.status, 200);
       assert.equal(r.body.ok, true);
     });
-    for (const [method, path] of [['GET', '/sandboxes'], ['POST', '/sandboxes'], ['GET', '/events'], ['DELETE', '/sandboxes/x'], ['POST', '/sandboxes/x/exec']]) {
+    for (const [method, path] of [
+      ['GET', '/sandboxes'],
+      ['POST', '/sandboxes'],
+      ['GET', '/events'],
+      ['DELETE', '/sandboxes/x'],
+      ['POST', '/sandboxes/x/exec'],
+    ]) {
       it(`refuses ${method} ${path} without a token (401)`, async () => {
         expect4xx(await anon.call(method!, path!), 'UNAUTHORIZED');
       });
@@ -163,7 +169,14 @@ describe('control API › bad input sweep', function () {
 
   describe('hosts', () => {
     // Hosts that look like preview hosts but name nothing real, or nothing at all.
-    for (const host of ['99999-a-b.localhost', '8080-www-token.localhost', '8080--x.localhost', `8080-${'a'.repeat(70)}-t.localhost`, '8080-box-TOKEN.localhost', '1-a-b.localhost']) {
+    for (const host of [
+      '99999-a-b.localhost',
+      '8080-www-token.localhost',
+      '8080--x.localhost',
+      `8080-${'a'.repeat(70)}-t.localhost`,
+      '8080-box-TOKEN.localhost',
+      '1-a-b.localhost',
+    ]) {
       it(`answers a JSON error for the host ${host.length > 30 ? `${host.slice(0, 24)}…` : host}`, async () => {
         const r = await fetchWithHost(host);
         assert.ok(r.status === 404, `status ${r.status}`);

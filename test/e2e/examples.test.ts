@@ -19,7 +19,7 @@ describe('the documents’ examples, end to end', function () {
     await api.ok('POST', '/sandboxes', { id: box });
   });
 
-  it("python3 -m http.server, waitForPort, exposePort, fetch", async () => {
+  it('python3 -m http.server, waitForPort, exposePort, fetch', async () => {
     const port = await freePort();
     await api.ok('PUT', `${base}/files?path=/workspace/hello.txt`, 'hello from python');
     const server = await api.ok('POST', `${base}/processes`, { command: `python3 -m http.server ${port}` });
@@ -33,7 +33,10 @@ describe('the documents’ examples, end to end', function () {
 
   it("an API server awaited with waitForLog('Server ready') and called through its URL", async () => {
     const port = await freePort();
-    await api.ok('PUT', `${base}/files?path=/workspace/server.js`, `
+    await api.ok(
+      'PUT',
+      `${base}/files?path=/workspace/server.js`,
+      `
 const http = require('http');
 http.createServer((req, res) => {
   if (req.url === '/api/hello') {
@@ -42,7 +45,8 @@ http.createServer((req, res) => {
   }
   res.writeHead(404); res.end();
 }).listen(${port}, '0.0.0.0', () => console.log('Server ready'));
-`);
+`,
+    );
     const server = await api.ok('POST', `${base}/processes`, { command: 'node server.js' });
     await api.ok('POST', `${base}/processes/${server.id}/wait-for-log`, { pattern: 'Server ready' });
     const exposed = await api.ok('POST', `${base}/ports`, { port, name: 'api' });
@@ -52,12 +56,16 @@ http.createServer((req, res) => {
 
   it('a WebSocket echo server through ws:// of the preview URL', async () => {
     const port = await freePort();
-    await api.ok('PUT', `${base}/files?path=/workspace/ws-server.js`, `
+    await api.ok(
+      'PUT',
+      `${base}/files?path=/workspace/ws-server.js`,
+      `
 const WebSocket = require('ws');
 const wss = new WebSocket.Server({ port: ${port} });
 wss.on('connection', (ws) => ws.on('message', (message) => ws.send(\`Echo: \${message}\`)));
 console.log('WebSocket server listening on port ${port}');
-`);
+`,
+    );
     await installWs(api, box);
     const server = await api.ok('POST', `${base}/processes`, { command: 'node ws-server.js' });
     await api.ok('POST', `${base}/processes/${server.id}/wait-for-log`, { pattern: 'WebSocket server listening' });
@@ -71,7 +79,10 @@ console.log('WebSocket server listening on port ${port}');
 
   it('two services on two ports, each with its own name and URL', async () => {
     const [fp, bp] = [await freePort(), await freePort()];
-    for (const [dir, port, text] of [['frontend', fp, 'front'], ['backend', bp, 'back']] as const) {
+    for (const [dir, port, text] of [
+      ['frontend', fp, 'front'],
+      ['backend', bp, 'back'],
+    ] as const) {
       await api.ok('PUT', `${base}/files?path=/workspace/${dir}/index.html`, text);
       await api.ok('POST', `${base}/processes`, { command: `python3 -m http.server ${port}`, cwd: `/workspace/${dir}` });
     }
@@ -80,14 +91,17 @@ console.log('WebSocket server listening on port ${port}');
       const p = processes.find((x: any) => x.command.endsWith(`${port}`));
       await api.ok('POST', `${base}/processes/${p.id}/wait-for-port`, { port });
     }
-    const [front, back] = await Promise.all([
-      api.ok('POST', `${base}/ports`, { port: fp, name: 'frontend' }),
-      api.ok('POST', `${base}/ports`, { port: bp, name: 'backend' }),
-    ]);
+    const [front, back] = await Promise.all([api.ok('POST', `${base}/ports`, { port: fp, name: 'frontend' }), api.ok('POST', `${base}/ports`, { port: bp, name: 'backend' })]);
     assert.equal((await previewRequest(front.url)).text, 'front');
     assert.equal((await previewRequest(back.url)).text, 'back');
     const { ports } = await api.ok('GET', `${base}/ports`);
-    assert.deepEqual(ports.filter((p: any) => [fp, bp].includes(p.port)).map((p: any) => p.name).sort(), ['backend', 'frontend']);
+    assert.deepEqual(
+      ports
+        .filter((p: any) => [fp, bp].includes(p.port))
+        .map((p: any) => p.name)
+        .sort(),
+      ['backend', 'frontend'],
+    );
   });
 
   it('a static site cloned with checkout and served from its folder', async () => {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Api } from '../helpers/api';
+import { eventually } from '../helpers/net';
 import { previewRequest } from '../helpers/preview-client';
 import { hostState, newStack, sharedStack, type Stack } from '../helpers/stack';
 
@@ -14,7 +15,7 @@ import { hostState, newStack, sharedStack, type Stack } from '../helpers/stack';
 function descendants(pid: number): number[] {
   const out: number[] = [];
   const walk = (p: number): void => {
-    let kids: number[] = [];
+    let kids: number[];
     try {
       kids = fs.readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
     } catch {
@@ -102,13 +103,17 @@ describe('local isolation (real namespaces: bubblewrap and pasta)', function () 
     const mark = `600.${Math.floor(Math.random() * 1e9)}`;
     const victim = await api.ok('POST', `/sandboxes/${b}/processes`, { command: `sleep ${mark}` });
     // By its pid in b's namespace, and by the sleep's pid on this machine.
-    const hostPid = descendants(stack.host.pid).find((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${mark}\u0000`;
-      } catch {
-        return false;
-      }
-    });
+    // The start answers once the process is spawned; its shell may not have become `sleep` yet.
+    const findSleep = () =>
+      descendants(stack.host.pid).find((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${mark}\u0000`;
+        } catch {
+          return false;
+        }
+      });
+    await eventually(() => findSleep() !== undefined, 5000, 'the sleep to run on this machine');
+    const hostPid = findSleep();
     assert.ok(hostPid, 'the sleep runs on this machine');
     await exec(a, `kill -9 ${victim.pid} ${hostPid} 2>/dev/null; true`);
     assert.equal((await api.ok('GET', `/sandboxes/${b}/processes/${victim.id}`)).status, 'running');
@@ -118,7 +123,12 @@ describe('local isolation (real namespaces: bubblewrap and pasta)', function () 
 
   it("gives commands only the sandbox's environment: no variable of this machine's leaks in", async () => {
     const env = (await exec(a, 'env', { env: { MINE: 'yes' } })).stdout as string;
-    const names = new Set(env.split('\n').filter(Boolean).map((l) => l.split('=')[0]));
+    const names = new Set(
+      env
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('=')[0]),
+    );
     assert.ok(names.has('MINE') && names.has('PATH') && names.has('HOME'));
     const own = new Set(['PATH', 'HOME', 'LANG', 'PWD', 'SHLVL', '_', 'OLDPWD']);
     const leaked = Object.keys(process.env).filter((k) => !own.has(k) && names.has(k));

@@ -42,7 +42,10 @@ describe('sandbox lifecycle, events and faults', function () {
       const resumed = await api.stream('/events', String(cut.id));
       await resumed.waitFor((m) => m.event === 'change' && Number(m.id) === all[all.length - 1].id);
       const again = changeEvents(resumed);
-      assert.deepEqual(again.slice(0, all.length - 2).map((e) => e.id), all.slice(2).map((e) => e.id));
+      assert.deepEqual(
+        again.slice(0, all.length - 2).map((e) => e.id),
+        all.slice(2).map((e) => e.id),
+      );
       resumed.close();
     });
 
@@ -122,10 +125,14 @@ describe('sandbox lifecycle, events and faults', function () {
       await api.ok('POST', '/sandboxes', { id });
       const running = api.call('POST', `/sandboxes/${id}/exec`, { command: 'echo started; sleep 30', timeout: 60000 });
       // The exec is under way once the agent runs its command.
-      await eventually(async () => {
-        const r = await api.call('POST', `/sandboxes/${id}/exec`, { command: 'pgrep -f "sleep 30" >/dev/null && echo yes || echo no' });
-        return r.status === 200 && r.body.stdout.trim() === 'yes';
-      }, 10000, 'the exec runs');
+      await eventually(
+        async () => {
+          const r = await api.call('POST', `/sandboxes/${id}/exec`, { command: 'pgrep -f "sleep 30" >/dev/null && echo yes || echo no' });
+          return r.status === 200 && r.body.stdout.trim() === 'yes';
+        },
+        10000,
+        'the exec runs',
+      );
       assert.equal((await api.call('DELETE', `/sandboxes/${id}`)).status, 204);
       const r = await running;
       assert.equal(r.status, 409, JSON.stringify(r.body));
@@ -170,7 +177,10 @@ describe('sandbox lifecycle, events and faults', function () {
       const statuses = calls.map((r) => r.status);
       assert.deepEqual(statuses.filter((s) => s === 201).length, 1, statuses.join(', '));
       for (const r of calls) assert.ok(r.status >= 200 && r.status < 300, `${r.status} ${JSON.stringify(r.body)}`);
-      assert.deepEqual(calls.slice(4).map((r) => r.body.stdout.trim()), ['ok', 'ok', 'ok', 'ok']);
+      assert.deepEqual(
+        calls.slice(4).map((r) => r.body.stdout.trim()),
+        ['ok', 'ok', 'ok', 'ok'],
+      );
       // The agent that served them is still the one running: no start replaced it.
       const agent = await hostState(stack, id);
       assert.equal(agent.running, true);

@@ -10,7 +10,7 @@ import { sharedStack, type Stack } from '../helpers/stack';
  * bare refusal before the Worker runs — never a stack trace or a local path, and the connection
  * either serves the next request correctly or is closed: it never answers it wrongly.
  */
-describe('malformed HTTP on the Worker\'s port (raw sockets)', function () {
+describe("malformed HTTP on the Worker's port (raw sockets)", function () {
   this.timeout(60000);
   let stack: Stack;
   let api: Api;
@@ -149,7 +149,9 @@ describe('malformed HTTP on the Worker\'s port (raw sockets)', function () {
     ['a negative chunk size', '-5'],
   ] as const) {
     it(`refuses ${what} in a control-API body with a 4xx, never a 500`, async () => {
-      const { conn, r } = await send(`POST /api/v1/sandboxes HTTP/1.1\r\nHost: ${host()}\r\n${auth()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\n{"id":"zz-never"}\r\n0\r\n\r\n`);
+      const { conn, r } = await send(
+        `POST /api/v1/sandboxes HTTP/1.1\r\nHost: ${host()}\r\n${auth()}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\n{"id":"zz-never"}\r\n0\r\n\r\n`,
+      );
       if (r) {
         assertClean(r);
         assertWorkerRefusal(r);

@@ -99,15 +99,24 @@ describe('preview URLs › the Worker restarts while the sandbox keeps running',
     assert.equal(r.status, 200, r.text);
     const state = await api.ok('GET', `/sandboxes/${box}`);
     assert.equal(state.status, 'running');
-    assert.ok(state.processes.some((p: any) => p.id === svc.id && p.status === 'running'), 'its processes are still listed');
+    assert.ok(
+      state.processes.some((p: any) => p.id === svc.id && p.status === 'running'),
+      'its processes are still listed',
+    );
     assert.equal(state.ports[0].url, url);
 
     // One preview hostname names one exposure: `rel-m` + `x-tok` and `rel-m-x` + `tok` would both be
     // {port}-rel-m-x-tok. The second is refused, in either order, and the first still answers
     // after another Worker restart.
     for (const [first, second] of [
-      [{ id: 'rel-m', token: 'x-tok' }, { id: 'rel-m-x', token: 'tok' }],
-      [{ id: 'ord-b-y', token: 'tok' }, { id: 'ord-b', token: 'y-tok' }],
+      [
+        { id: 'rel-m', token: 'x-tok' },
+        { id: 'rel-m-x', token: 'tok' },
+      ],
+      [
+        { id: 'ord-b-y', token: 'tok' },
+        { id: 'ord-b', token: 'y-tok' },
+      ],
     ]) {
       for (const s of [first, second]) await api.ok('POST', '/sandboxes', { id: s!.id });
       const owner = await startEcho(api, first!.id);

@@ -62,13 +62,10 @@ describe('preview URLs › private previews', function () {
     for (const rawPath of ['//evil.example/', '/\\evil.example/', '///evil.example/x', '/%2F%2Fevil.example/']) {
       const link = new URL(await ticket());
       const r = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
-        const req = http.request(
-          { host: '127.0.0.1', port: Number(link.port), path: `${rawPath}${link.search}`, headers: { host: link.host } },
-          (res) => {
-            res.resume();
-            resolve({ status: res.statusCode!, location: res.headers.location });
-          },
-        );
+        const req = http.request({ host: '127.0.0.1', port: Number(link.port), path: `${rawPath}${link.search}`, headers: { host: link.host } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode!, location: res.headers.location });
+        });
         req.on('error', reject);
         req.end();
       });
@@ -93,7 +90,7 @@ describe('preview URLs › private previews', function () {
     assert.equal((await previewRequest(link)).status, 401);
   });
 
-  it("refuses a ticket for another port, and a cookie for one preview does not open another", async () => {
+  it('refuses a ticket for another port, and a cookie for one preview does not open another', async () => {
     const mine = await previewRequest(await ticket());
     const cookie = cookieOf(mine.headers['set-cookie']);
     const other = await previewRequest(`${otherUrl}echo`, { headers: { cookie } });

@@ -60,11 +60,11 @@ describe('preview proxy › transport', function () {
     assert.ok(echoed.headers['x-forwarded-for'], JSON.stringify(echoed.headers));
   });
 
-  it("does not let a client forge the address the service sees (X-Forwarded-For, Forwarded, CF-Connecting-IP)", async () => {
-    const echoed = (
-      await previewRequest(`${url}echo`, { headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', 'cf-connecting-ip': '6.6.6.6' } })
-    ).json();
-    const chain = String(echoed.headers['x-forwarded-for'] ?? '').split(',').map((s: string) => s.trim());
+  it('does not let a client forge the address the service sees (X-Forwarded-For, Forwarded, CF-Connecting-IP)', async () => {
+    const echoed = (await previewRequest(`${url}echo`, { headers: { 'x-forwarded-for': '6.6.6.6', forwarded: 'for=6.6.6.6', 'cf-connecting-ip': '6.6.6.6' } })).json();
+    const chain = String(echoed.headers['x-forwarded-for'] ?? '')
+      .split(',')
+      .map((s: string) => s.trim());
     assert.notEqual(chain[chain.length - 1], '6.6.6.6', `the last hop is the proxy's own record: ${echoed.headers['x-forwarded-for']}`);
     assert.ok(!String(echoed.headers.forwarded ?? '').includes('6.6.6.6'));
     assert.notEqual(echoed.headers['cf-connecting-ip'], '6.6.6.6');
@@ -98,7 +98,7 @@ describe('preview proxy › transport', function () {
     let body = rest.join('\r\n\r\n');
     if (/transfer-encoding: chunked/i.test(responseHead!)) {
       let out = '';
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const eol = body.indexOf('\r\n', i);
         const size = parseInt(body.slice(i, eol), 16);
         if (!size) break;

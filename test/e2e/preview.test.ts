@@ -144,11 +144,7 @@ describe('preview URLs › exposePort and the proxy', function () {
   it('answers the same 404 INVALID_TOKEN for an unknown sandbox, an unexposed port and a wrong token', async () => {
     const good = (await expose({ port: echo.port, token: 'api-v1' })).body.url as string;
     const host = (u: string) => new URL(u).host;
-    const bad = [
-      good.replace(box, 'nobody-here'),
-      good.replace(`${echo.port}-`, '40999-'),
-      good.replace('api-v1', 'api-v2'),
-    ];
+    const bad = [good.replace(box, 'nobody-here'), good.replace(`${echo.port}-`, '40999-'), good.replace('api-v1', 'api-v2')];
     const answers = await Promise.all(bad.map((u) => previewRequest(`${u}echo`)));
     for (const a of answers) {
       assert.equal(a.status, 404);
@@ -189,7 +185,10 @@ describe('preview URLs › exposePort and the proxy', function () {
     await expose({ port: 40010, name: 'a', visibility: 'private' });
     const list = await api.ok('GET', `/sandboxes/${box}/ports`);
     const ports = list.ports.map((p: any) => p.port);
-    assert.deepEqual(ports, [...ports].sort((a: number, b: number) => a - b));
+    assert.deepEqual(
+      ports,
+      [...ports].sort((a: number, b: number) => a - b),
+    );
     assert.equal(list.count, list.ports.length);
     const a = list.ports.find((p: any) => p.port === 40010);
     assert.equal(a.visibility, 'private');

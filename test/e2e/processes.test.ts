@@ -42,8 +42,11 @@ describe('control API › processes (real Worker, real agent)', function () {
 
   it('waitForLog finds "Server ready" from a Node server, even when printed before the wait', async () => {
     const port = await freePort();
-    await api.ok('PUT', `${base}/files?path=/workspace/server.js`,
-      `require('http').createServer((q, s) => s.end('hi')).listen(${port}, () => console.log('Server ready on ${port}'));`);
+    await api.ok(
+      'PUT',
+      `${base}/files?path=/workspace/server.js`,
+      `require('http').createServer((q, s) => s.end('hi')).listen(${port}, () => console.log('Server ready on ${port}'));`,
+    );
     const proc = await api.ok('POST', `${base}/processes`, { command: 'node server.js' });
     const found = await api.ok('POST', `${base}/processes/${proc.id}/wait-for-log`, { pattern: 'Server ready', timeout: 20000 });
     assert.match(found.line, /Server ready on \d+/);
@@ -168,9 +171,16 @@ for i in range(40):
       .map((m) => JSON.parse(m.data).data)
       .join('');
     const lines = text.trim().split('\n');
-    assert.deepEqual(lines, Array.from({ length: 40 }, (_, i) => `line ${i}`));
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 40 }, (_, i) => `line ${i}`),
+    );
     const ids = [...upToCut, ...resumed.messages].filter((m) => m.id).map((m) => Number(m.id));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'ids increase');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'ids increase',
+    );
     assert.equal(new Set(ids).size, ids.length, 'no id twice');
   });
 

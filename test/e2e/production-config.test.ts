@@ -23,7 +23,21 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
     const wrangler = path.resolve('node_modules/wrangler/bin/wrangler.js');
     log = execFileSync(
       nodeBinary(),
-      [wrangler, 'deploy', '-c', 'worker/wrangler.jsonc', '--env', 'production', '--dry-run', '--outdir', out, '--metafile', path.join(out, 'meta.json'), '--containers-rollout', 'none'],
+      [
+        wrangler,
+        'deploy',
+        '-c',
+        'worker/wrangler.jsonc',
+        '--env',
+        'production',
+        '--dry-run',
+        '--outdir',
+        out,
+        '--metafile',
+        path.join(out, 'meta.json'),
+        '--containers-rollout',
+        'none',
+      ],
       { env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const meta = JSON.parse(fs.readFileSync(path.join(out, 'meta.json'), 'utf8'));
@@ -44,7 +58,10 @@ describe('production deployment (wrangler deploy --dry-run --env production)', f
   it('has a containers entry for the Sandbox class built from container/Dockerfile', () => {
     const c = config.containers.find((x: any) => x.class_name === 'Sandbox');
     assert.ok(c, JSON.stringify(config.containers));
-    assert.ok(path.resolve(path.dirname(path.resolve('worker/wrangler.jsonc')), c.image).endsWith(path.join('container', 'Dockerfile')) || c.image.endsWith('container/Dockerfile'), c.image);
+    assert.ok(
+      path.resolve(path.dirname(path.resolve('worker/wrangler.jsonc')), c.image).endsWith(path.join('container', 'Dockerfile')) || c.image.endsWith('container/Dockerfile'),
+      c.image,
+    );
     assert.ok(fs.existsSync('container/Dockerfile'));
     assert.match(log, /following containers are available[\s\S]*container\/Dockerfile/);
   });

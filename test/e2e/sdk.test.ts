@@ -114,7 +114,9 @@ describe('SDK › getSandbox from a user Worker (real workerd, real agents)', fu
     assert.equal((await nextMessage(ws)).data.toString(), 'direct');
     ws.close();
     for (const bad of ['3000', '80', '70000']) {
-      const r = await previewRequest(`${stack.url}/ws/${bad}`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
+      const r = await previewRequest(`${stack.url}/ws/${bad}`, {
+        headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+      });
       assert.equal(r.status, 400, bad);
       assert.match(r.json().error, /Port 3000 is reserved|Invalid port number/);
     }
@@ -125,7 +127,10 @@ describe('SDK › getSandbox from a user Worker (real workerd, real agents)', fu
     assert.equal(status, 200, JSON.stringify(body));
     assert.match(body.tunnel.url, /^https:\/\/[a-z0-9-]+\.trycloudflare\.com$/);
     assert.equal(body.same, true);
-    assert.deepEqual(body.listed.map((t: any) => t.port), [sdkEchoPort]);
+    assert.deepEqual(
+      body.listed.map((t: any) => t.port),
+      [sdkEchoPort],
+    );
     assert.deepEqual(body.after, []);
   });
 

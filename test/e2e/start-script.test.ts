@@ -73,7 +73,11 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
 
   const local = () => JSON.parse(fs.readFileSync(path.join(home, 'local.json'), 'utf8')) as { url: string; token: string };
   const call = (method: string, p: string, body?: unknown) =>
-    fetch(`${local().url}/api/v1${p}`, { method, headers: { authorization: `Bearer ${local().token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${local().url}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${local().token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   it('npm start: the banner, local.json (owner-only), the API, and no secret in the config or on a command line', async () => {
     await start();
@@ -90,7 +94,10 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     assert.doesNotMatch(config, new RegExp(token), 'the token is not in the config file');
     assert.match(config, /fromEnvironment = "SANDBOX_API_TOKEN"/);
     for (const line of leftovers()) assert.doesNotMatch(line, new RegExp(token), 'the token is on no command line');
-    assert.ok(leftovers().some((l) => /workerd serve/.test(l)), `workerd runs: ${leftovers().join('\n')}`);
+    assert.ok(
+      leftovers().some((l) => /workerd serve/.test(l)),
+      `workerd runs: ${leftovers().join('\n')}`,
+    );
   });
 
   it('Ctrl-C stops the Worker, the container host and every agent, and removes server.pid', async () => {
@@ -105,7 +112,10 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     await start();
     assert.equal(local().token, before);
     const list = (await (await call('GET', '/sandboxes')).json()) as { sandboxes: { id: string }[] };
-    assert.deepEqual(list.sandboxes.map((s) => s.id), ['kept-box']);
+    assert.deepEqual(
+      list.sandboxes.map((s) => s.id),
+      ['kept-box'],
+    );
     assert.equal(await stop(), 0);
   });
 
@@ -114,7 +124,10 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     const blocker = net.createServer().listen(port, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     try {
-      child = spawn(process.execPath, ['scripts/start.mjs'], { env: { ...process.env, SANDBOX_PORTS_PORT: String(port), SANDBOX_PORTS_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, ['scripts/start.mjs'], {
+        env: { ...process.env, SANDBOX_PORTS_PORT: String(port), SANDBOX_PORTS_HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stderr!.on('data', (d) => (err += d));
       const code = await new Promise((r) => child!.once('exit', r));
@@ -131,8 +144,14 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     await start(['--dev']);
     assert.match(output, /wrangler dev: the Worker reloads when worker\/ changes/);
     const list = (await (await call('GET', '/sandboxes')).json()) as { sandboxes: { id: string }[] };
-    assert.deepEqual(list.sandboxes.map((s) => s.id), ['kept-box']);
-    assert.ok(leftovers().some((l) => /wrangler\.js dev/.test(l)), `wrangler dev runs: ${leftovers().join('\n')}`);
+    assert.deepEqual(
+      list.sandboxes.map((s) => s.id),
+      ['kept-box'],
+    );
+    assert.ok(
+      leftovers().some((l) => /wrangler\.js dev/.test(l)),
+      `wrangler dev runs: ${leftovers().join('\n')}`,
+    );
     assert.equal(await stop(), 0);
     await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
   });
@@ -148,10 +167,16 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
       assert.equal(local().url, `http://127.0.0.1:${port}`);
       // The same state folder: the sandbox made by npm start is there, and new ones run isolated.
       const list = (await (await call('GET', '/sandboxes')).json()) as { sandboxes: { id: string }[] };
-      assert.deepEqual(list.sandboxes.map((s) => s.id), ['kept-box']);
+      assert.deepEqual(
+        list.sandboxes.map((s) => s.id),
+        ['kept-box'],
+      );
       const ran = (await (await call('POST', '/sandboxes/kept-box/exec', { command: 'hostname; ls /workspace >/dev/null && echo ok' })).json()) as { stdout: string };
       assert.equal(ran.stdout, 'kept-box\nok\n');
-      assert.ok(leftovers().some((l) => /node_modules\/sandbox-ports-local\//.test(l) || /workerd serve/.test(l)), `the package's stack runs: ${leftovers().join('\n')}`);
+      assert.ok(
+        leftovers().some((l) => /node_modules\/sandbox-ports-local\//.test(l) || /workerd serve/.test(l)),
+        `the package's stack runs: ${leftovers().join('\n')}`,
+      );
       assert.equal(fs.existsSync(path.join(elsewhere, '.sandbox-ports')), false, 'nothing written into the folder it ran in');
       await stop();
       await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
@@ -163,7 +188,11 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
   it('the package refuses --dev (no Worker sources to reload), saying where to run it', async () => {
     const { packLocal } = (await import('../../scripts/pack-local.mjs' as string)) as { packLocal(): string };
     const tarball = packLocal();
-    const r = spawnSync('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'sandbox-ports-local', '--dev'], { cwd: home, encoding: 'utf8', env: { ...process.env, SANDBOX_PORTS_HOME: home } });
+    const r = spawnSync('npm', ['exec', '--yes', `--package=${tarball}`, '--', 'sandbox-ports-local', '--dev'], {
+      cwd: home,
+      encoding: 'utf8',
+      env: { ...process.env, SANDBOX_PORTS_HOME: home },
+    });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /--dev reloads the Worker from its sources, which only a checkout of Sandbox Ports has/);
   });

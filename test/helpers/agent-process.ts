@@ -201,16 +201,21 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Agen
   const workspace = path.join(dir, 'workspace');
   const pgidFile = path.join(dir, 'agent.pgids');
   const secret = env.SANDBOX_AGENT_SECRET ?? newSecret();
-  const program = await startProgram('agent.js', dir, {
-    SANDBOX_AGENT_SECRET: secret,
-    SANDBOX_AGENT_PORT: '0',
-    SANDBOX_AGENT_BIND: '127.0.0.1',
-    SANDBOX_WORKSPACE: workspace,
-    SANDBOX_PGID_FILE: pgidFile,
-    SANDBOX_ID: 'test-box',
-    SANDBOX_PORT_SCAN_MS: '200',
-    ...env,
-  }, secret);
+  const program = await startProgram(
+    'agent.js',
+    dir,
+    {
+      SANDBOX_AGENT_SECRET: secret,
+      SANDBOX_AGENT_PORT: '0',
+      SANDBOX_AGENT_BIND: '127.0.0.1',
+      SANDBOX_WORKSPACE: workspace,
+      SANDBOX_PGID_FILE: pgidFile,
+      SANDBOX_ID: 'test-box',
+      SANDBOX_PORT_SCAN_MS: '200',
+      ...env,
+    },
+    secret,
+  );
   return { ...program, dir, workspace, pgidFile };
 }
 

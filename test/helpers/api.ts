@@ -8,7 +8,10 @@ export interface ApiResult<T = any> {
 }
 
 export class Api {
-  constructor(readonly url: string, readonly token: string | null) {}
+  constructor(
+    readonly url: string,
+    readonly token: string | null,
+  ) {}
 
   async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
     const h: Record<string, string> = { ...headers };
@@ -50,7 +53,10 @@ export class SseStream {
   ended = false;
   private waiters: (() => void)[] = [];
 
-  constructor(body: ReadableStream<Uint8Array>, private readonly ac: AbortController) {
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly ac: AbortController,
+  ) {
     void this.pump(body);
   }
 

@@ -16,7 +16,16 @@ export function bundled(entry: string): Buffer {
   let bytes = built.get(entry);
   if (!bytes) {
     const outfile = path.join(outDir, `${path.basename(entry, path.extname(entry))}.js`);
-    buildSync({ entryPoints: [path.resolve(entry)], outfile, bundle: true, platform: 'node', target: 'node18', format: 'cjs', external: ['bufferutil', 'utf-8-validate'], logLevel: 'warning' });
+    buildSync({
+      entryPoints: [path.resolve(entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node18',
+      format: 'cjs',
+      external: ['bufferutil', 'utf-8-validate'],
+      logLevel: 'warning',
+    });
     bytes = fs.readFileSync(outfile);
     built.set(entry, bytes);
   }

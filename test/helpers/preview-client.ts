@@ -47,7 +47,11 @@ export function previewRequest(
 }
 
 /** Streams a response without keeping it: calls onChunk with each piece and the time it came. */
-export function previewStream(url: string, onChunk: (chunk: Buffer, at: number) => void, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+export function previewStream(
+  url: string,
+  onChunk: (chunk: Buffer, at: number) => void,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { headers, lookup: loopbackLookup }, (res) => {
       res.on('data', (c: Buffer) => onChunk(c, performance.now()));

@@ -67,11 +67,20 @@ export async function startWorkbench(options: { env?: Record<string, string>; se
     nodeBinary() as string,
     [
       path.join(vscodeDir, 'out', 'server-main.js'),
-      '--host', '127.0.0.1', '--port', String(port),
-      '--without-connection-token', '--accept-server-license-terms', '--enable-smoke-test-driver', '--disable-telemetry',
-      '--user-data-dir', path.join(dataDir, 'user'),
-      '--server-data-dir', path.join(dataDir, 'server'),
-      '--extensions-dir', extensionsDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--without-connection-token',
+      '--accept-server-license-terms',
+      '--enable-smoke-test-driver',
+      '--disable-telemetry',
+      '--user-data-dir',
+      path.join(dataDir, 'user'),
+      '--server-data-dir',
+      path.join(dataDir, 'server'),
+      '--extensions-dir',
+      extensionsDir,
     ],
     {
       detached: true,
@@ -104,7 +113,17 @@ export async function startWorkbench(options: { env?: Record<string, string>; se
 export async function installVsix(wb: Pick<Workbench, 'extensionsDir' | 'dataDir'>, vsix: string): Promise<string> {
   const child = spawn(
     nodeBinary() as string,
-    [path.join(vscodeDir, 'out', 'server-main.js'), '--install-extension', vsix, '--force', '--extensions-dir', wb.extensionsDir, '--server-data-dir', path.join(wb.dataDir, 'server'), '--accept-server-license-terms'],
+    [
+      path.join(vscodeDir, 'out', 'server-main.js'),
+      '--install-extension',
+      vsix,
+      '--force',
+      '--extensions-dir',
+      wb.extensionsDir,
+      '--server-data-dir',
+      path.join(wb.dataDir, 'server'),
+      '--accept-server-license-terms',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, EXTENSIONS_GALLERY: '{}' } },
   );
   let out = '';
@@ -138,7 +157,16 @@ export async function openBrowser(): Promise<BrowserSession> {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);

@@ -39,7 +39,9 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     // The sandbox and its service come from the API: this test is about the UI around them.
     api = new Api(stack.url, stack.token);
     await api.ok('POST', '/sandboxes', { id: sandboxId });
-    const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `mkdir -p site && echo ui-test-page > site/index.html && cd site && exec python3 -u -m http.server ${port} --bind 0.0.0.0` });
+    const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, {
+      command: `mkdir -p site && echo ui-test-page > site/index.html && cd site && exec python3 -u -m http.server ${port} --bind 0.0.0.0`,
+    });
     await api.ok('POST', `/sandboxes/${sandboxId}/processes/${proc.id}/wait-for-port`, { port });
     wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'notify' }, log: logFile('vscode-server-ui') });
     await installVsix(wb, VSIX);
@@ -57,7 +59,10 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
   });
 
   async function runCommand(title: string): Promise<void> {
-    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 300 } }).catch(() => {});
+    await page
+      .locator('.monaco-workbench')
+      .click({ position: { x: 700, y: 300 } })
+      .catch(() => {});
     await page.keyboard.press('F1');
     const input = page.locator('.quick-input-widget input.input');
     await input.waitFor();
@@ -91,7 +96,10 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     const sandboxRow = page.locator('.monaco-list-row', { hasText: sandboxId });
     await sandboxRow.first().waitFor({ timeout: 30_000 });
     await page.locator('.monaco-list-row', { hasText: 'mkdir -p site' }).first().waitFor();
-    await page.locator('.monaco-list-row', { hasText: String(port) }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.monaco-list-row', { hasText: String(port) })
+      .first()
+      .waitFor({ timeout: 30_000 });
     assert.match((await sandboxRow.first().innerText()).replace(/\s+/g, ' '), /running/);
     await shot(page, '2-tree');
   });
@@ -99,7 +107,10 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
   it('shows a listening process with its port once, under it', async () => {
     const processRow = page.locator('.monaco-list-row', { hasText: 'mkdir -p site' }).first();
     assert.equal(await processRow.getAttribute('aria-expanded'), 'true', 'the process row is open');
-    await page.locator('.monaco-list-row', { hasText: `${port}` }).first().waitFor();
+    await page
+      .locator('.monaco-list-row', { hasText: `${port}` })
+      .first()
+      .waitFor();
     const labels = await page.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
     assert.equal(labels.filter((l) => l.startsWith(`${port}`)).length, 1, `the port shows once: ${labels.join(' | ')}`);
     await shot(page, '3-port-once');
@@ -153,13 +164,25 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     const toast = page.locator('.notification-toast', { hasText: `listening on port ${second}` }).first();
     await toast.waitFor({ timeout: 30_000 });
     for (const label of ['Expose', 'Expose & Open', 'Ignore']) {
-      assert.ok(await toast.locator('.monaco-button', { hasText: new RegExp(`^${label.replace('&', '\\&')}$`) }).first().isVisible(), label);
+      assert.ok(
+        await toast
+          .locator('.monaco-button', { hasText: new RegExp(`^${label.replace('&', '\\&')}$`) })
+          .first()
+          .isVisible(),
+        label,
+      );
     }
     await shot(page, '7-port-detected');
-    await toast.locator('.monaco-button', { hasText: /^Expose$/ }).first().click();
+    await toast
+      .locator('.monaco-button', { hasText: /^Expose$/ })
+      .first()
+      .click();
     const status = page.locator('.statusbar-item', { hasText: `${second}-${sandboxId}-` });
     await status.first().waitFor({ timeout: 30_000 });
-    await page.locator('.monaco-list-row', { hasText: `${second}-${sandboxId}-` }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.monaco-list-row', { hasText: `${second}-${sandboxId}-` })
+      .first()
+      .waitFor({ timeout: 30_000 });
   });
 
   it('a single click on a process shows its output and leaves the focus in the tree', async () => {
@@ -181,11 +204,17 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await row().click();
     await page.keyboard.press('F2');
     await answer('Label for port', 'web');
-    await page.locator('.monaco-list-row', { hasText: `web (${port})` }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.monaco-list-row', { hasText: `web (${port})` })
+      .first()
+      .waitFor({ timeout: 30_000 });
     assert.equal((await api.ok('GET', `/sandboxes/${sandboxId}/ports`)).ports.find((p: { port: number }) => p.port === port).url, url, 'a label keeps the URL');
     await row().click();
     await page.keyboard.press('Control+C');
-    await page.locator('.statusbar-item', { hasText: `Copied ${url}` }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.statusbar-item', { hasText: `Copied ${url}` })
+      .first()
+      .waitFor({ timeout: 10_000 });
     await shot(page, '8-keyboard');
     await page.keyboard.press('Delete');
     const deadline = Date.now() + 30_000;
@@ -201,8 +230,14 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: `python3 -u -m http.server ${third} --bind 0.0.0.0` });
     const toast = page.locator('.notification-toast', { hasText: `listening on port ${third}` }).first();
     await toast.waitFor({ timeout: 30_000 });
-    await page.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) }).first().waitFor({ timeout: 30_000 });
-    await toast.locator('.monaco-button', { hasText: /^Always Ignore$/ }).first().click();
+    await page
+      .locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) })
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await toast
+      .locator('.monaco-button', { hasText: /^Always Ignore$/ })
+      .first()
+      .click();
     const settingsFile = path.join(wb.workspace, '.vscode', 'settings.json');
     const deadline = Date.now() + 20_000;
     while (!(fs.existsSync(settingsFile) && fs.readFileSync(settingsFile, 'utf8').includes(`"${third}"`))) {
@@ -211,7 +246,10 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     }
     const saved = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
     assert.deepEqual(saved['sandboxPorts.portsAttributes'][String(third)], { onDetect: 'ignore' });
-    await page.locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) }).first().waitFor({ state: 'detached', timeout: 30_000 });
+    await page
+      .locator('.monaco-list-row', { hasText: new RegExp(`^\\s*${third}`) })
+      .first()
+      .waitFor({ state: 'detached', timeout: 30_000 });
   });
 
   it('after a window reload, reconnects by itself or offers one click', async () => {
@@ -230,7 +268,10 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
       if (await token.isVisible()) await answer('Connect to Worker (2/2)', stack.token);
       await tree.waitFor({ timeout: 30_000 });
     }
-    await page.locator('.statusbar-item', { hasText: `${stack.port}` }).first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('.statusbar-item', { hasText: `${stack.port}` })
+      .first()
+      .waitFor({ timeout: 30_000 });
     await shot(page, '10-after-reload');
   });
 });

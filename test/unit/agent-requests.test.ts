@@ -31,24 +31,63 @@ describe('agent request parsers', () => {
     });
 
     it('refuses bad ports, modes, paths, statuses and timings with a 4xx code', () => {
-      assert.equal(code(() => parseWaitForPort({ port: 0 })), 'INVALID_PORT');
-      assert.equal(code(() => parseWaitForPort({ port: 70000 })), 'INVALID_PORT');
-      assert.equal(code(() => parseWaitForPort({ port: 'x' })), 'INVALID_PORT');
-      assert.equal(code(() => parseWaitForPort({ port: 80, mode: 'udp' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort({ port: 80, path: 'health' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort({ port: 80, path: '/a b' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort({ port: 80, status: { min: 500, max: 200 } })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort({ port: 80, timeout: -1 })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort({ port: 80, interval: 'fast' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseWaitForPort([1, 2])), 'INVALID_REQUEST');
+      assert.equal(
+        code(() => parseWaitForPort({ port: 0 })),
+        'INVALID_PORT',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 70000 })),
+        'INVALID_PORT',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 'x' })),
+        'INVALID_PORT',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, mode: 'udp' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, path: 'health' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, path: '/a b' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, status: { min: 500, max: 200 } })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, timeout: -1 })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort({ port: 80, interval: 'fast' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseWaitForPort([1, 2])),
+        'INVALID_REQUEST',
+      );
     });
   });
 
   describe('parseStartRequest', () => {
     it('requires a command and checks processId and env', () => {
-      assert.equal(code(() => parseStartRequest({})), 'INVALID_REQUEST');
-      assert.equal(code(() => parseStartRequest({ command: 'x', processId: '../x' })), 'INVALID_PROCESS_ID');
-      assert.equal(code(() => parseStartRequest({ command: 'x', env: { A: 1 } })), 'INVALID_REQUEST');
+      assert.equal(
+        code(() => parseStartRequest({})),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseStartRequest({ command: 'x', processId: '../x' })),
+        'INVALID_PROCESS_ID',
+      );
+      assert.equal(
+        code(() => parseStartRequest({ command: 'x', env: { A: 1 } })),
+        'INVALID_REQUEST',
+      );
       assert.deepEqual(parseStartRequest({ command: 'x', env: { A: '1' }, processId: 'web' }), { command: 'x', env: { A: '1' }, processId: 'web' });
     });
   });
@@ -61,9 +100,18 @@ describe('agent request parsers', () => {
 
   describe('parseCheckout', () => {
     it('refuses option-like repository URLs and branches', () => {
-      assert.equal(code(() => parseCheckout({ repoUrl: '--upload-pack=evil' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseCheckout({ repoUrl: 'https://x/y.git', branch: '-b' })), 'INVALID_REQUEST');
-      assert.equal(code(() => parseCheckout({ repoUrl: '' })), 'INVALID_REQUEST');
+      assert.equal(
+        code(() => parseCheckout({ repoUrl: '--upload-pack=evil' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseCheckout({ repoUrl: 'https://x/y.git', branch: '-b' })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseCheckout({ repoUrl: '' })),
+        'INVALID_REQUEST',
+      );
     });
   });
 });

@@ -95,7 +95,10 @@ describe('cloudflared output', () => {
       assert.equal(out.feed('stderr', text.slice(cut)).length, 3);
       assert.equal(out.url!.url, 'https://seasonal-deck-organisms-sf.trycloudflare.com');
       assert.equal(out.metrics, '127.0.0.1:5555');
-      assert.deepEqual(out.end().map((l) => l.message), ['unrelated stdout without newline']);
+      assert.deepEqual(
+        out.end().map((l) => l.message),
+        ['unrelated stdout without newline'],
+      );
     });
 
     it('keeps only the last lines, formatted, for error messages', () => {

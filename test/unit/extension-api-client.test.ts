@@ -71,7 +71,10 @@ describe('ApiClient', () => {
       const { client } = recording(() => {
         throw Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
       });
-      await assert.rejects(client.health(), (err: unknown) => err instanceof SandboxError && /Cannot reach the Worker at http:\/\/127.0.0.1:8787 \(ECONNREFUSED\)/.test(err.message));
+      await assert.rejects(
+        client.health(),
+        (err: unknown) => err instanceof SandboxError && /Cannot reach the Worker at http:\/\/127.0.0.1:8787 \(ECONNREFUSED\)/.test(err.message),
+      );
     });
 
     it('recognises a missing route (an older Worker) apart from a missing sandbox', async () => {

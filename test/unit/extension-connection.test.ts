@@ -21,7 +21,10 @@ describe('SandboxStore', () => {
       store.apply(ev({ type: 'process-started', sandboxId: 'a', process: proc('p1') }));
       release();
       await fetching;
-      assert.deepEqual(store.world.a!.processes.map((p) => p.id), ['p1']);
+      assert.deepEqual(
+        store.world.a!.processes.map((p) => p.id),
+        ['p1'],
+      );
     });
 
     it('leaves out a sandbox destroyed between the list and its fetch', async () => {

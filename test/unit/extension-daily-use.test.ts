@@ -46,7 +46,10 @@ describe('extension daily use', () => {
       const t = linkTexts(state, T0 + 1000);
       assert.equal(t.description, '127.0.0.1:8787: reconnecting in 4 s');
       assert.match(t.status, /^\$\(sync~spin\) 127\.0\.0\.1:8787: reconnecting in 4 s$/);
-      assert.equal(t.message, `Lost the connection to 127.0.0.1:8787 at ${clockTime(T0 + 1000)} (connect ECONNREFUSED 127.0.0.1:8787). Showing what was known then; reconnecting in 4 s.`);
+      assert.equal(
+        t.message,
+        `Lost the connection to 127.0.0.1:8787 at ${clockTime(T0 + 1000)} (connect ECONNREFUSED 127.0.0.1:8787). Showing what was known then; reconnecting in 4 s.`,
+      );
       assert.equal(linkTexts(state, T0 + 3500).description, '127.0.0.1:8787: reconnecting in 2 s');
     });
 
@@ -63,7 +66,13 @@ describe('extension daily use', () => {
       ]);
       assert.deepEqual(reconnects, [5]);
       assert.equal(state.kind, 'connected');
-      const mid = run([{ status: 'connected' }, { status: 'waiting', retryInMs: 500 }, { status: 'connecting' }, { status: 'waiting', retryInMs: 1000 }, { status: 'connecting' }]).state;
+      const mid = run([
+        { status: 'connected' },
+        { status: 'waiting', retryInMs: 500 },
+        { status: 'connecting' },
+        { status: 'waiting', retryInMs: 1000 },
+        { status: 'connecting' },
+      ]).state;
       assert.equal(mid.lostAt, T0 + 1000);
       assert.equal(linkTexts(mid, T0 + 5000).description, '127.0.0.1:8787: reconnecting now…');
     });
@@ -81,10 +90,24 @@ describe('extension daily use', () => {
   describe('per-port attributes', () => {
     it('parses ports and ranges, and reports every bad entry without dropping the good ones', () => {
       const { rules, problems } = parsePortsAttributes(
-        { '8080': { label: 'web', onDetect: 'exposeAndOpen', visibility: 'private' }, '3000-3999': { onDetect: 'silent' }, '99999': {}, 'abc': {}, '9000': { onDetect: 'later', visibility: 'secret' }, '9100': 'web' },
+        {
+          '8080': { label: 'web', onDetect: 'exposeAndOpen', visibility: 'private' },
+          '3000-3999': { onDetect: 'silent' },
+          '99999': {},
+          abc: {},
+          '9000': { onDetect: 'later', visibility: 'secret' },
+          '9100': 'web',
+        },
         'settings',
       );
-      assert.deepEqual(rules.map((r) => [r.from, r.to]).sort((a, b) => a[0]! - b[0]!), [[3000, 3999], [8080, 8080], [9000, 9000]]);
+      assert.deepEqual(
+        rules.map((r) => [r.from, r.to]).sort((a, b) => a[0]! - b[0]!),
+        [
+          [3000, 3999],
+          [8080, 8080],
+          [9000, 9000],
+        ],
+      );
       assert.equal(problems.length, 5, problems.join('\n'));
       assert.ok(problems.some((p) => /"99999" is not a port/.test(p)));
       assert.ok(problems.some((p) => /onDetect must be one of notify, expose, exposeAndOpen, silent, ignore/.test(p)));
@@ -105,11 +128,18 @@ describe('extension daily use', () => {
       assert.match(parseAttributesFile('[]').problems[0]!, /expected an object/);
     });
 
-    it('decides what happens on detection: the port\'s onDetect before the setting; ignore and silent do nothing', () => {
+    it("decides what happens on detection: the port's onDetect before the setting; ignore and silent do nothing", () => {
       const detected = (port: number) => ev({ type: 'port-detected', sandboxId: 'a', port: { port, address: '0.0.0.0', pid: 1, processId: 'p1' } });
       const world = worldFrom([box('a')]);
       const rules = parsePortsAttributes({ '8080': { onDetect: 'exposeAndOpen', label: 'web' }, '5432': { onDetect: 'ignore' }, '6000': { onDetect: 'silent' } }, 'settings').rules;
-      assert.deepEqual(decidePortDetected(detected(8080), world, 'notify', new Set(), rules), { sandboxId: 'a', port: 8080, processId: 'p1', address: '0.0.0.0', label: 'web', action: 'exposeAndOpen' });
+      assert.deepEqual(decidePortDetected(detected(8080), world, 'notify', new Set(), rules), {
+        sandboxId: 'a',
+        port: 8080,
+        processId: 'p1',
+        address: '0.0.0.0',
+        label: 'web',
+        action: 'exposeAndOpen',
+      });
       assert.equal(decidePortDetected(detected(5432), world, 'expose', new Set(), rules)?.action, 'none');
       assert.equal(decidePortDetected(detected(6000), world, 'expose', new Set(), rules)?.action, 'none');
       assert.equal(decidePortDetected(detected(7000), world, 'expose', new Set(), rules)?.action, 'expose');
@@ -127,8 +157,11 @@ describe('extension daily use', () => {
       assert.equal(req.name, undefined);
     });
 
-    it('takes label and visibility from the port\'s attributes', () => {
-      assert.deepEqual(oneStepExpose(8080, { label: 'site', visibility: 'private' }, undefined, () => 'fixedtoken'), { port: 8080, visibility: 'private', token: 'fixedtoken', name: 'site' });
+    it("takes label and visibility from the port's attributes", () => {
+      assert.deepEqual(
+        oneStepExpose(8080, { label: 'site', visibility: 'private' }, undefined, () => 'fixedtoken'),
+        { port: 8080, visibility: 'private', token: 'fixedtoken', name: 'site' },
+      );
     });
 
     it('never sends a token for a port already exposed (its URL stays), and keeps its label and visibility', () => {

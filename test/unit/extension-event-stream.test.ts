@@ -37,7 +37,10 @@ describe('EventStream', () => {
       h.stream.start();
       await until(() => h.events.length === 2, 'two events');
       assert.deepEqual(h.resyncs, ['initial']);
-      assert.deepEqual(h.events.map((e) => e.id), [5, 6]);
+      assert.deepEqual(
+        h.events.map((e) => e.id),
+        [5, 6],
+      );
       assert.equal(h.stream.lastEventId, '6');
       assert.equal(h.stream.status, 'connected');
       await h.stream.stop();
@@ -66,7 +69,10 @@ describe('EventStream', () => {
       await until(() => h.timers.pending === 1, 'a reconnect timer');
       h.timers.fireAll();
       await until(() => h.events.length === 3, 'three events');
-      assert.deepEqual(h.events.map((e) => e.id), [1, 2, 3]);
+      assert.deepEqual(
+        h.events.map((e) => e.id),
+        [1, 2, 3],
+      );
       await h.stream.stop();
     });
 

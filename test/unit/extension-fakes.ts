@@ -79,4 +79,3 @@ export function proc(id: string, status: ProcessInfo['status'] = 'running', extr
 export function box(id: string, extra: Partial<SandboxState> = {}): SandboxState {
   return { id, status: 'running', createdAt: '2026-01-01T00:00:00.000Z', processes: [], ports: [], detectedPorts: [], tunnels: [], ...extra };
 }
-

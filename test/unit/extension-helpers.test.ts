@@ -63,7 +63,10 @@ describe('extension helpers', () => {
       const t = new PreviewTracker();
       assert.equal(t.current(world)?.port, 8080);
       t.touch(exposedPort(9000).url);
-      assert.deepEqual(t.entries(world).map((e) => e.port), [9000, 8080]);
+      assert.deepEqual(
+        t.entries(world).map((e) => e.port),
+        [9000, 8080],
+      );
       assert.equal(t.current(worldFrom([])), undefined);
     });
   });

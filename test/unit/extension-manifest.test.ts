@@ -12,8 +12,8 @@ const declared: string[] = pkg.contributes.commands.map((c: { command: string })
 function registered(): string[] {
   const source = fs.readFileSync('extension/commands.ts', 'utf8');
   const table = source.slice(source.indexOf('export const commands'), source.indexOf('/** Registers the table'));
-  const ids = [...table.matchAll(/^  '(sandboxPorts\.[A-Za-z]+)':/gm)].map((m) => m[1]!);
-  const constants = [...table.matchAll(/^  \[([A-Z_]+)\]:/gm)].map((m) => m[1]!);
+  const ids = [...table.matchAll(/^ {2}'(sandboxPorts\.[A-Za-z]+)':/gm)].map((m) => m[1]!);
+  const constants = [...table.matchAll(/^ {2}\[([A-Z_]+)\]:/gm)].map((m) => m[1]!);
   for (const name of constants) {
     const files = ['extension/status-bar.ts', 'extension/commands.ts'].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
     const m = new RegExp(`export const ${name} = '([^']+)'`).exec(files);

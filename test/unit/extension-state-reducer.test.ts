@@ -33,7 +33,10 @@ describe('state reducer', () => {
       const port = (n: number) => ({ port: n, url: `http://${n}-a-t.localhost:8787/`, exposedAt: '', visibility: 'public' as const, createdAt: '' });
       w = reduce(w, ev({ type: 'port-exposed', sandboxId: 'a', port: port(9000) }));
       w = reduce(w, ev({ type: 'port-exposed', sandboxId: 'a', port: port(8000) }));
-      assert.deepEqual(w.a!.ports.map((p) => p.port), [8000, 9000]);
+      assert.deepEqual(
+        w.a!.ports.map((p) => p.port),
+        [8000, 9000],
+      );
       w = reduce(w, ev({ type: 'port-unexposed', sandboxId: 'a', port: 8000 }));
       w = reduce(w, ev({ type: 'port-expired', sandboxId: 'a', port: 9000 }));
       assert.deepEqual(w.a!.ports, []);
@@ -50,7 +53,10 @@ describe('state reducer', () => {
     it('marks running processes killed when processes-gone says the agent died', () => {
       let w = worldFrom([box('a', { processes: [proc('p1'), proc('p2', 'completed')], detectedPorts: [{ port: 8080, address: '0.0.0.0', pid: 5, processId: 'p1' }] })]);
       w = reduce(w, ev({ type: 'processes-gone', sandboxId: 'a', processIds: ['p1', 'p2'] }));
-      assert.deepEqual(w.a!.processes.map((p) => p.status), ['killed', 'completed']);
+      assert.deepEqual(
+        w.a!.processes.map((p) => p.status),
+        ['killed', 'completed'],
+      );
       assert.deepEqual(w.a!.detectedPorts, []);
     });
 

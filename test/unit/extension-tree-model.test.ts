@@ -14,7 +14,12 @@ function exposed(port: number, extra: Partial<ExposedPort> = {}): ExposedPort {
 
 function find(nodes: TreeNode[], id: string): TreeNode {
   const n = walk(nodes).find((x) => x.id === id);
-  assert.ok(n, `no node ${id}; have ${walk(nodes).map((x) => x.id).join(', ')}`);
+  assert.ok(
+    n,
+    `no node ${id}; have ${walk(nodes)
+      .map((x) => x.id)
+      .join(', ')}`,
+  );
   return n;
 }
 
@@ -37,7 +42,9 @@ describe('tree model', () => {
     const roots = buildTree(world, { now: NOW });
 
     it('says when a sandbox is not isolated or has no internet, and how it is isolated in the tooltip', () => {
-      const [plain, isolated] = buildTree(worldFrom([box('plain', { isolation: 'none', internet: false }), box('sealed', { isolation: 'namespaces', internet: true })]), { now: NOW });
+      const [plain, isolated] = buildTree(worldFrom([box('plain', { isolation: 'none', internet: false }), box('sealed', { isolation: 'namespaces', internet: true })]), {
+        now: NOW,
+      });
       assert.equal(plain!.description, 'running · not isolated · no internet');
       assert.match(plain!.tooltip, /Not isolated:.*plain processes/);
       assert.match(plain!.tooltip, /No outbound network/);
@@ -46,7 +53,10 @@ describe('tree model', () => {
     });
 
     it('lists sandboxes by id with state icon and a description counting exposed ports', () => {
-      assert.deepEqual(roots.map((r) => r.label), ['another', 'my-box']);
+      assert.deepEqual(
+        roots.map((r) => r.label),
+        ['another', 'my-box'],
+      );
       const s = roots[1]!;
       assert.equal(s.description, 'running · 2 ports');
       assert.equal(s.contextValue, 'sandbox;running;');
@@ -59,22 +69,40 @@ describe('tree model', () => {
       const kinds = roots[1]!.children.map((c) => `${c.kind}:${c.label}`);
       assert.deepEqual(kinds, ['process:node job.js', 'process:python3 -m http.server 8080', 'group:Ports', 'group:Tunnels']);
       const ports = find(roots, 'my-box/group/ports');
-      assert.deepEqual(ports.children.map((c) => `${c.kind}:${c.label}`), ['detectedPort:5432', 'port:9000']);
+      assert.deepEqual(
+        ports.children.map((c) => `${c.kind}:${c.label}`),
+        ['detectedPort:5432', 'port:9000'],
+      );
       assert.equal(ports.collapsible, 'expanded');
-      assert.deepEqual(find(roots, 'my-box/group/tunnels').children.map((c) => c.label), ['tunnel 8080']);
+      assert.deepEqual(
+        find(roots, 'my-box/group/tunnels').children.map((c) => c.label),
+        ['tunnel 8080'],
+      );
     });
 
     it('shows each port once: under its process when a listed process owns it, else under Ports', () => {
       const counts = new Map<number, number>();
       for (const n of walk(roots)) if (n.kind === 'port' || n.kind === 'detectedPort') counts.set(n.port!, (counts.get(n.port!) ?? 0) + 1);
-      assert.deepEqual([...counts.entries()].sort((a, b) => a[0] - b[0]), [[5432, 1], [8080, 1], [8081, 1], [9000, 1]]);
+      assert.deepEqual(
+        [...counts.entries()].sort((a, b) => a[0] - b[0]),
+        [
+          [5432, 1],
+          [8080, 1],
+          [8081, 1],
+          [9000, 1],
+        ],
+      );
       const ids = walk(roots).map((n) => n.id);
       assert.equal(new Set(ids).size, ids.length);
     });
 
     it('keeps a row in place when its process ends (no re-sorting under the mouse)', () => {
-      const running = worldFrom([box('b', { processes: [proc('a', 'running', { startTime: '2026-01-01T00:00:01.000Z' }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] })]);
-      const ended = worldFrom([box('b', { processes: [proc('a', 'completed', { startTime: '2026-01-01T00:00:01.000Z', exitCode: 0 }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] })]);
+      const running = worldFrom([
+        box('b', { processes: [proc('a', 'running', { startTime: '2026-01-01T00:00:01.000Z' }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] }),
+      ]);
+      const ended = worldFrom([
+        box('b', { processes: [proc('a', 'completed', { startTime: '2026-01-01T00:00:01.000Z', exitCode: 0 }), proc('z', 'running', { startTime: '2026-01-01T00:00:02.000Z' })] }),
+      ]);
       const order = (w: typeof running) => buildTree(w, { now: NOW })[0]!.children.map((c) => c.processId);
       assert.deepEqual(order(running), ['a', 'z']);
       assert.deepEqual(order(ended), ['a', 'z']);
@@ -83,7 +111,10 @@ describe('tree model', () => {
     it('hides ended processes the user cleared, never running ones', () => {
       const cleared = new Set(['my-box/job', 'my-box/web']);
       const kids = buildTree(world, { now: NOW, cleared })[1]!.children;
-      assert.deepEqual(kids.filter((c) => c.kind === 'process').map((c) => c.processId), ['web']);
+      assert.deepEqual(
+        kids.filter((c) => c.kind === 'process').map((c) => c.processId),
+        ['web'],
+      );
     });
 
     it('describes a running process with pid and age, and an exited one with status and code', () => {
@@ -99,7 +130,10 @@ describe('tree model', () => {
 
     it('puts the ports a process listens on under it, exposed or not, and opens it', () => {
       const web = find(roots, 'my-box/process/web');
-      assert.deepEqual(web.children.map((c) => c.contextValue), ['port;exposed;public;listening;', 'detectedPort;']);
+      assert.deepEqual(
+        web.children.map((c) => c.contextValue),
+        ['port;exposed;public;listening;', 'detectedPort;'],
+      );
       assert.equal(web.children[0]!.processId, 'web');
       assert.equal(web.collapsible, 'expanded');
     });
@@ -129,7 +163,11 @@ describe('tree model', () => {
     it('matches menu clauses written as viewItem =~ /;exposed;/', () => {
       const exposedNodes = walk(roots).filter((n) => /;exposed;/.test(n.contextValue));
       assert.deepEqual(exposedNodes.map((n) => n.id).sort(), ['my-box/port/8080', 'my-box/port/9000']);
-      assert.ok(walk(roots).filter((n) => /^detectedPort;/.test(n.contextValue)).every((n) => n.kind === 'detectedPort'));
+      assert.ok(
+        walk(roots)
+          .filter((n) => /^detectedPort;/.test(n.contextValue))
+          .every((n) => n.kind === 'detectedPort'),
+      );
     });
 
     it('warns about a port bound to loopback only', () => {
@@ -156,11 +194,17 @@ describe('tree model', () => {
       const rules = parsePortsAttributes({ '8081': { label: 'admin' }, '5000-5999': { onDetect: 'ignore' } }, 'settings').rules;
       const nodes = buildTree(world, { now: NOW, rules });
       assert.equal(find(nodes, 'my-box/port/8081').label, 'admin (8081)');
-      assert.equal(walk(nodes).find((n) => n.id === 'my-box/port/5432'), undefined);
+      assert.equal(
+        walk(nodes).find((n) => n.id === 'my-box/port/5432'),
+        undefined,
+      );
       // Under its process too; an exposed port stays whatever its attributes say.
       const ignoreAll = parsePortsAttributes({ '8080-8081': { onDetect: 'ignore' } }, 'settings').rules;
       const web = find(buildTree(world, { now: NOW, rules: ignoreAll }), 'my-box/process/web');
-      assert.deepEqual(web.children.map((c) => c.id), ['my-box/port/8080']);
+      assert.deepEqual(
+        web.children.map((c) => c.id),
+        ['my-box/port/8080'],
+      );
     });
 
     it('marks everything as last known while disconnected: greyed, "as of", no spinner', () => {

@@ -44,7 +44,10 @@ describe('LineMatcher', () => {
 
   describe('makeLineTest', () => {
     it('refuses an invalid regular expression with INVALID_PATTERN', () => {
-      assert.throws(() => makeLineTest('(unclosed', true), (err: any) => err.code === 'INVALID_PATTERN' && /Invalid regular expression/.test(err.message));
+      assert.throws(
+        () => makeLineTest('(unclosed', true),
+        (err: any) => err.code === 'INVALID_PATTERN' && /Invalid regular expression/.test(err.message),
+      );
     });
   });
 });

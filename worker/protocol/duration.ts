@@ -12,8 +12,5 @@ export function parseDurationMs(value: unknown, what = 'ttl'): number {
       if (ms > 0) return ms;
     }
   }
-  throw new SandboxError(
-    ErrorCode.INVALID_TTL,
-    `Invalid ${what} ${JSON.stringify(value)}: use a positive number of milliseconds or a string like '45s', '30m', '2h'`,
-  );
+  throw new SandboxError(ErrorCode.INVALID_TTL, `Invalid ${what} ${JSON.stringify(value)}: use a positive number of milliseconds or a string like '45s', '30m', '2h'`);
 }

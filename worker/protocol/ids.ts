@@ -14,25 +14,16 @@ export function checkSandboxId(id: unknown, normalizeId = false): string {
     throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, 'Sandbox ID must be a string');
   }
   if (id.length < 1 || id.length > MAX_SANDBOX_ID_LENGTH) {
-    throw new SandboxError(
-      ErrorCode.INVALID_SANDBOX_ID,
-      `Sandbox ID must be 1-${MAX_SANDBOX_ID_LENGTH} characters long (got ${id.length})`,
-    );
+    throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, `Sandbox ID must be 1-${MAX_SANDBOX_ID_LENGTH} characters long (got ${id.length})`);
   }
   if (id.startsWith('-') || id.endsWith('-')) {
     throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, `Sandbox ID '${id}' must not start or end with a hyphen`);
   }
   if (!/^[A-Za-z0-9._-]+$/.test(id)) {
-    throw new SandboxError(
-      ErrorCode.INVALID_SANDBOX_ID,
-      `Sandbox ID '${id}' may only contain letters, digits, '-', '_' and '.'`,
-    );
+    throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, `Sandbox ID '${id}' may only contain letters, digits, '-', '_' and '.'`);
   }
   if ((RESERVED_SANDBOX_IDS as readonly string[]).includes(id.toLowerCase())) {
-    throw new SandboxError(
-      ErrorCode.INVALID_SANDBOX_ID,
-      `Sandbox ID '${id}' is reserved (reserved: ${RESERVED_SANDBOX_IDS.join(', ')})`,
-    );
+    throw new SandboxError(ErrorCode.INVALID_SANDBOX_ID, `Sandbox ID '${id}' is reserved (reserved: ${RESERVED_SANDBOX_IDS.join(', ')})`);
   }
   return normalizeId ? id.toLowerCase() : id;
 }
@@ -40,10 +31,7 @@ export function checkSandboxId(id: unknown, normalizeId = false): string {
 /** Process ids chosen by users travel in URL paths, so they keep to a safe alphabet. */
 export function checkProcessId(id: unknown): string {
   if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
-    throw new SandboxError(
-      ErrorCode.INVALID_PROCESS_ID,
-      `Process ID must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`,
-    );
+    throw new SandboxError(ErrorCode.INVALID_PROCESS_ID, `Process ID must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
   return id;
 }

@@ -12,10 +12,7 @@ export const MAX_USER_PORT = 65535;
 export function checkUserPort(value: unknown): number {
   const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (port === CONTROL_PORT) {
-    throw new SandboxError(
-      ErrorCode.RESERVED_PORT,
-      `Port ${CONTROL_PORT} is reserved for the sandbox control plane. Use a different port (1024-65535, except ${CONTROL_PORT})`,
-    );
+    throw new SandboxError(ErrorCode.RESERVED_PORT, `Port ${CONTROL_PORT} is reserved for the sandbox control plane. Use a different port (1024-65535, except ${CONTROL_PORT})`);
   }
   if (typeof port !== 'number' || !Number.isInteger(port) || port < MIN_USER_PORT || port > MAX_USER_PORT) {
     throw new SandboxError(ErrorCode.INVALID_PORT, `Invalid port number: ${String(value)}. Must be 1024-65535`);

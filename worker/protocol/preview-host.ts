@@ -24,10 +24,7 @@ export function checkPreviewHostname(value: unknown): string {
   }
   const hostname = value.trim().toLowerCase().replace(/\.$/, '');
   if (!/^(\[::1\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)(:\d{1,5})?$/.test(hostname)) {
-    throw new SandboxError(
-      ErrorCode.INVALID_HOSTNAME,
-      `Invalid hostname '${value}': give a bare host such as example.com or localhost:8787, without scheme or path`,
-    );
+    throw new SandboxError(ErrorCode.INVALID_HOSTNAME, `Invalid hostname '${value}': give a bare host such as example.com or localhost:8787, without scheme or path`);
   }
   if (hostname.replace(/:\d+$/, '').endsWith('.workers.dev')) {
     throw new SandboxError(

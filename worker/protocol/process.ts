@@ -96,6 +96,4 @@ export function parseGraceMs(value: unknown): number {
 
 /** Log stream events (SSE `event:` names) carried from the agent to every client. */
 export type LogStreamEvent =
-  | { type: 'log'; stream: 'stdout' | 'stderr'; data: string }
-  | { type: 'truncated'; dropped: number }
-  | { type: 'exit'; exitCode: number | null; status: ProcessStatus };
+  { type: 'log'; stream: 'stdout' | 'stderr'; data: string } | { type: 'truncated'; dropped: number } | { type: 'exit'; exitCode: number | null; status: ProcessStatus };

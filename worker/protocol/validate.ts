@@ -8,7 +8,7 @@ import { ErrorCode, SandboxError } from './errors';
 type Obj = Record<string, unknown>;
 
 function bad(field: string, expected: string, got: unknown): SandboxError {
-  const shown = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 60) ?? String(got);
+  const shown = got === undefined ? 'nothing' : (JSON.stringify(got)?.slice(0, 60) ?? String(got));
   return new SandboxError(ErrorCode.INVALID_REQUEST, `Field '${field}' must be ${expected} (got ${shown})`);
 }
 

@@ -66,7 +66,10 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
     it('registers every command the manifest declares', async () => {
       const declared = (vscode.extensions.getExtension('sandbox-ports.sandbox-ports')!.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
       const registered = new Set(await vscode.commands.getCommands(true));
-      assert.deepEqual(declared.filter((c) => !registered.has(c)), []);
+      assert.deepEqual(
+        declared.filter((c) => !registered.has(c)),
+        [],
+      );
     });
   });
 
@@ -139,7 +142,10 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
         },
         30_000,
       );
-      assert.ok(frames.some((f) => f.url.startsWith(`http://${PORT}-${sandboxId}-`)), 'the frame shows the preview URL');
+      assert.ok(
+        frames.some((f) => f.url.startsWith(`http://${PORT}-${sandboxId}-`)),
+        'the frame shows the preview URL',
+      );
       await fetch(`${BRIDGE}/screenshot?name=simple-browser`);
     });
 
@@ -180,7 +186,11 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
 
     it('opens a private preview in the Simple Browser through a one-time ticket link', async () => {
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-      const priv = (await vscode.commands.executeCommand('sandboxPorts.exposePort', { sandboxId, processId: processInfo.id, port: PORT }, { visibility: 'private', open: true })) as ExposedPort;
+      const priv = (await vscode.commands.executeCommand(
+        'sandboxPorts.exposePort',
+        { sandboxId, processId: processInfo.id, port: PORT },
+        { visibility: 'private', open: true },
+      )) as ExposedPort;
       assert.ok(priv?.url, 'exposePort answered the URL');
       const n = await waitFor('the private port node', () => node(`${sandboxId}/port/${PORT}`)?.kind === 'port' && node(`${sandboxId}/port/${PORT}`));
       assert.match(n.contextValue, /;exposed;private;/);
@@ -232,13 +242,20 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.match(idle.contextValue, /;idle;$/);
       assert.deepEqual(idle.icon, { id: 'globe', color: 'list.warningForeground' });
       // Only now does a service start; the preview opens by itself once it answers.
-      await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, `mkdir -p late && echo ${marker} > late/index.html && cd late && exec python3 -m http.server ${port} --bind 0.0.0.0`);
+      await vscode.commands.executeCommand(
+        'sandboxPorts.startProcess',
+        { sandboxId },
+        `mkdir -p late && echo ${marker} > late/index.html && cd late && exec python3 -m http.server ${port} --bind 0.0.0.0`,
+      );
       await waitFor(
         'the late page in the Simple Browser',
         async () => ((await (await fetch(`${BRIDGE}/frames`)).json()) as { url: string; text: string }[]).some((f) => f.text.includes(marker)),
         60_000,
       );
-      const healthy = await waitFor('the port row healthy, under its process now', () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? '') && node(`${sandboxId}/port/${port}`));
+      const healthy = await waitFor(
+        'the port row healthy, under its process now',
+        () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? '') && node(`${sandboxId}/port/${port}`),
+      );
       assert.equal(api.ctx.tree.getParent(healthy)?.kind, 'process');
     });
 
@@ -263,11 +280,15 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await waitFor('the port listening again', () => /;listening;$/.test(node(`${sandboxId}/port/${port}`)?.contextValue ?? ''), 30_000);
       assert.equal(node(`${sandboxId}/port/${port}`)!.url, before, 'the same URL after the restart');
       let last = '';
-      await waitFor('the same URL to answer', async () => {
-        const res = await httpFetch(before);
-        last = `${res.status} ${(await res.text()).slice(0, 200)}`;
-        return res.status === 200;
-      }, 30_000).catch((err) => {
+      await waitFor(
+        'the same URL to answer',
+        async () => {
+          const res = await httpFetch(before);
+          last = `${res.status} ${(await res.text()).slice(0, 200)}`;
+          return res.status === 200;
+        },
+        30_000,
+      ).catch((err) => {
         throw new Error(`${err.message}; last answer: ${last}; the port row: ${JSON.stringify(node(`${sandboxId}/port/${port}`))}`);
       });
     });
@@ -286,7 +307,10 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await waitFor('the new run to end', () => node(`${sandboxId}/process/${again.id}`)?.contextValue.startsWith('process;exited;'), 30_000);
       await vscode.commands.executeCommand('sandboxPorts.clearEndedProcesses', { sandboxId });
       const left = walk(api.ctx.tree.nodes).filter((n) => n.kind === 'process' && n.sandboxId === sandboxId);
-      assert.ok(left.every((n) => n.contextValue.startsWith('process;running;')), `only running processes remain: ${left.map((n) => n.contextValue).join(', ')}`);
+      assert.ok(
+        left.every((n) => n.contextValue.startsWith('process;running;')),
+        `only running processes remain: ${left.map((n) => n.contextValue).join(', ')}`,
+      );
     });
 
     it('labels and exposes a port by its attributes (setting), without a notification', async function () {
@@ -367,7 +391,10 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.match(api.ctx.view.message ?? '', /^Lost the connection to .* Showing what was known then/);
       const sandboxRow = await waitFor('the greyed sandbox row', () => /as of \d\d:\d\d$/.test(node(`sandbox/${sandboxId}`)?.description ?? '') && node(`sandbox/${sandboxId}`));
       assert.equal(sandboxRow.icon.color, 'disabledForeground');
-      assert.ok(walk(api.ctx.tree.nodes).every((n) => n.contextValue.endsWith('stale;')), 'every row is marked last known');
+      assert.ok(
+        walk(api.ctx.tree.nodes).every((n) => n.contextValue.endsWith('stale;')),
+        'every row is marked last known',
+      );
       // A command during the outage is not a toast: the outage line lists it, and it goes with the outage.
       await vscode.commands.executeCommand('sandboxPorts.startProcess', { sandboxId }, 'true');
       await waitFor('the failed command in the outage line', () => /Not done while disconnected: could not start the process/.test(api.ctx.view.message ?? ''));
@@ -392,7 +419,10 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.equal(api.ctx.reconnectNotices.length, before + 1, 'said once');
       assert.match(api.ctx.reconnectNotices.at(-1)!, /^Reconnected to /);
       assert.equal(api.ctx.linkView.statusText, `$(plug) ${new URL(URL_).host}`);
-      assert.ok(walk(api.ctx.tree.nodes).every((n) => !n.contextValue.includes('stale;')), 'live again');
+      assert.ok(
+        walk(api.ctx.tree.nodes).every((n) => !n.contextValue.includes('stale;')),
+        'live again',
+      );
       assert.equal(api.ctx.outageErrors.length, 0);
       assert.match(api.ctx.view.message ?? '', /^Reconnected to /);
       await showView();
@@ -401,7 +431,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
   });
 
   describe('the local server', () => {
-    it('starts this project\'s local stack, connects to it with its token (no typing), and stops it', async function () {
+    it("starts this project's local stack, connects to it with its token (no typing), and stops it", async function () {
       this.timeout(240_000);
       const localPort = Number(env('SANDBOX_PORTS_PORT'));
       const localUrl = `http://127.0.0.1:${localPort}`;

@@ -1,0 +1,61 @@
+/**
+ * The runtime boundaries of ARCHITECTURE.md, checked on every import by dependency-cruiser
+ * (`npm run lint`). Each rule says why it exists; a violation names the file and the import.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'protocol-is-a-leaf',
+      comment: 'worker/protocol is the one contract every runtime shares: it imports nothing outside itself.',
+      severity: 'error',
+      from: { path: '^worker/protocol/' },
+      to: { pathNot: '^worker/protocol/' },
+    },
+    {
+      name: 'only-protocol-crosses-runtimes',
+      comment: 'The agent, the container host and the extension share only worker/protocol with the Worker.',
+      severity: 'error',
+      from: { path: '^(container|extension)/' },
+      to: { path: '^worker/', pathNot: '^worker/protocol/' },
+    },
+    {
+      name: 'worker-stays-in-workerd',
+      comment: 'The Worker runs in workerd: it never imports the extension or the Node programs.',
+      severity: 'error',
+      from: { path: '^worker/' },
+      to: { path: '^(extension|container)/' },
+    },
+    {
+      name: 'pure-logic-has-no-runtime',
+      comment: 'Logic modules are tested in plain Node: no vscode, no cloudflare:*, no child_process.',
+      severity: 'error',
+      from: { path: '^(worker/protocol|extension/core)/' },
+      to: { path: '^(vscode|cloudflare:.*|child_process)$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'worker-pure-modules-no-cloudflare',
+      comment:
+        'Only the Worker modules that are its runtime seams (the Durable Objects, the local container seam, the entry) may import cloudflare:* or the containers package; the rest are pure and unit-tested in Node.',
+      severity: 'error',
+      from: { path: '^worker/', pathNot: '^worker/(index|sandbox|registry|local-container|local-seam)\\.ts$' },
+      to: { path: '^(cloudflare:.*|node_modules/@cloudflare/containers/.*)$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-circular-outside-the-durable-object',
+      comment:
+        "Import cycles make modules that cannot be read or tested alone. The Sandbox Durable Object's helpers still call back into it (issue 12 point 1 narrows that); nothing else may.",
+      severity: 'error',
+      from: { pathNot: '^worker/(sandbox|sandbox-ops|sandbox-preview|agent-events|local-container|agent-client|exposures|preview-conflicts|registry-client)\\.ts$' },
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|test-output|\\.tools|\\.tsbuild)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+    builtInModules: { add: ['vscode', 'cloudflare:workers', 'cloudflare:sockets'] },
+  },
+};
