@@ -2,16 +2,16 @@
  * The companion Worker: preview traffic first (proxyToSandbox), then the control API. Also the entry point for people writing their own Worker code: it exports the Durable
  * Object classes and the SDK functions.
  */
-import { handleApi } from './api-router';
-import { proxyToSandbox } from './preview-proxy';
+import { handleApi } from './edge/api-router';
+import { proxyToSandbox } from './edge/preview-proxy';
 import type { Env } from './env';
-import { errorResponse } from './http';
+import { errorResponse } from './edge/http';
 import { ErrorCode, SandboxError } from './protocol/index';
 
-export { Sandbox } from './sandbox';
-export { Registry } from './registry';
+export { Sandbox } from './sandbox/sandbox';
+export { Registry } from './registry/registry';
 export { getSandbox, SandboxHandle, Process } from './sdk';
-export { proxyToSandbox } from './preview-proxy';
+export { proxyToSandbox } from './edge/preview-proxy';
 export type { Env } from './env';
 
 export default {

@@ -7,8 +7,6 @@
  * their code.
  */
 import {
-  ErrorCode,
-  SandboxError,
   checkSandboxId,
   checkUserPort,
   type ExposePortOptions,
@@ -26,39 +24,15 @@ import {
   type WaitForLogResult,
   type WaitForPortOptions,
 } from './protocol/index';
-import { unwrap, type Outcome } from './outcome';
-import type { Sandbox } from './sandbox';
-import type { SandboxOps } from './sandbox-ops';
-import { withRoute } from './preview-route';
+import { sandboxCaller, type Caller } from './sandbox/rpc';
+import type { Sandbox } from './sandbox/sandbox';
+import { withRoute } from './edge/preview-route';
 
 export interface SandboxOptions {
   /** Lowercase the id before it names the Durable Object (needed for preview URLs). */
   normalizeId?: boolean;
   /** false: a sandbox created through this handle has no outbound network at all. */
   enableInternet?: boolean;
-}
-
-type Caller = <K extends keyof SandboxOps>(op: K, ...args: Parameters<SandboxOps[K]>) => Promise<Awaited<ReturnType<SandboxOps[K]>>>;
-
-/** Resolves the Durable Object stub for an id and returns a callable for its operations. */
-export function sandboxCaller(ns: DurableObjectNamespace<Sandbox>, id: string, autoCreate: boolean, createOptions: SandboxCreateOptions = {}): Caller {
-  const stub = ns.get(ns.idFromName(id)) as unknown as {
-    call(sandboxId: string, op: string, args: unknown[], autoCreate: boolean, createOptions: SandboxCreateOptions): Promise<Outcome<unknown>>;
-  };
-  return (async (op: string, ...args: unknown[]) => {
-    let outcome: Outcome<unknown>;
-    try {
-      outcome = await stub.call(id, op, args, autoCreate, createOptions);
-    } catch (err) {
-      // The object itself failed (it could not even be constructed): say what to do about it.
-      const message = (err as Error).message ?? String(err);
-      if (/Containers have not been enabled/i.test(message)) {
-        throw new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, 'No container runtime is available: deploy with a containers entry, or run the local stack with `npm start`');
-      }
-      throw new SandboxError(ErrorCode.INTERNAL_ERROR, `Sandbox '${id}' failed: ${message}`);
-    }
-    return unwrap(outcome);
-  }) as Caller;
 }
 
 export class Process implements ProcessInfo {

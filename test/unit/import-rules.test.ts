@@ -34,14 +34,14 @@ describe('import rules (dependency-cruiser)', function () {
     try {
       fs.copyFileSync(path.join(root, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
       fs.copyFileSync(path.join(root, 'tsconfig.base.json'), path.join(dir, 'tsconfig.base.json'));
-      write('worker/sandbox.ts', 'export const Sandbox = 1;\n');
-      write('worker/protocol/index.ts', "import { Sandbox } from '../sandbox';\nexport const x = Sandbox;\n");
+      write('worker/sandbox/sandbox.ts', 'export const Sandbox = 1;\n');
+      write('worker/protocol/index.ts', "import { Sandbox } from '../sandbox/sandbox';\nexport const x = Sandbox;\n");
       write('worker/pure.ts', "import { DurableObject } from 'cloudflare:workers';\nexport const y = DurableObject;\n");
       write('worker/a.ts', "import { b } from './b';\nexport const a = () => b;\n");
       write('worker/b.ts', "import { a } from './a';\nexport const b = () => a;\n");
       write('worker/uses-extension.ts', "import { e } from '../extension/core/logic';\nexport const w = e;\n");
       write('extension/core/logic.ts', "import { spawn } from 'node:child_process';\nexport const e = spawn;\n");
-      write('container/agent.ts', "import { Sandbox } from '../worker/sandbox';\nexport const c = Sandbox;\n");
+      write('container/agent.ts', "import { Sandbox } from '../worker/sandbox/sandbox';\nexport const c = Sandbox;\n");
       const r = cruise(dir, ['worker', 'extension', 'container']);
       assert.notEqual(r.status, 0, 'violations fail the check');
       for (const rule of [

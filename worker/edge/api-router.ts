@@ -3,13 +3,13 @@
  * /health. Routes are one table; each handler parses its input, calls one sandbox operation and
  * shapes the answer. Errors become `{ error, code }` in one place (errorResponse).
  */
-import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, requireString } from './protocol/index';
-import type { Env } from './env';
+import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, requireString } from '../protocol/index';
+import type { Env } from '../env';
 import { requireBearer } from './auth';
 import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
-import { registryStub } from './registry-client';
-import { sandboxCaller } from './sdk';
-import { isolationOf } from './local-seam';
+import { registryStub } from '../registry/registry-client';
+import { sandboxCaller } from '../sandbox/rpc';
+import { isolationOf } from '../sandbox/local-seam';
 
 export const VERSION = '0.1.0';
 

@@ -16,7 +16,7 @@
  * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT, LOCAL_SECRET_HEADER, type LocalAgentState } from './protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER, type LocalAgentState } from '../protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {

@@ -15,7 +15,7 @@ import {
   parseDurationMs,
   type ExposedPort,
   type Visibility,
-} from './protocol/index';
+} from '../protocol/index';
 
 export interface Exposure {
   port: number;

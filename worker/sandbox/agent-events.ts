@@ -3,7 +3,7 @@
  * event into control-API events. Resumes from the last id after a dropped connection; when the
  * stream ends because the agent died, tells the Durable Object so it reports the stop at once.
  */
-import { AGENT_EVENT_NAME, SseParser, type AgentEvent, type ControlEventBody } from './protocol/index';
+import { AGENT_EVENT_NAME, SseParser, type AgentEvent, type ControlEventBody } from '../protocol/index';
 import type { Sandbox } from './sandbox';
 
 export class AgentEventPump {

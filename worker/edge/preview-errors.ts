@@ -4,7 +4,7 @@
  * JSON `{ error, code }` of every other wire. Pure apart from building the Response.
  */
 import { errorResponse } from './http';
-import { ErrorCode, ERROR_STATUS, toErrorBody } from './protocol/index';
+import { ErrorCode, ERROR_STATUS, toErrorBody } from '../protocol/index';
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.INVALID_TOKEN]: 'No preview here',

@@ -1,5 +1,5 @@
-import type { Env } from './env';
-import type { ControlEventBody } from './protocol/index';
+import type { Env } from '../env';
+import type { ControlEventBody } from '../protocol/index';
 
 /** The registry is a single Durable Object: the platform cannot list Durable Objects itself. */
 export function registryStub(env: Env) {

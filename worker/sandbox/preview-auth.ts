@@ -3,7 +3,7 @@
  * a cookie that a single-use ticket link set: the cookie is an HMAC over the sandbox, port, token
  * and expiry, keyed by the API token, set without a Domain (so only that preview host gets it).
  */
-import { timingSafeEqualStrings } from './protocol/index';
+import { timingSafeEqualStrings } from '../protocol/index';
 
 export const PREVIEW_COOKIE = '__sandbox_preview';
 export const TICKET_PARAM = '__sandbox_ticket';

@@ -6,12 +6,12 @@
  */
 import { Container } from '@cloudflare/containers';
 import { AgentClient } from './agent-client';
-import type { Env } from './env';
+import type { Env } from '../env';
 import { LocalContainer } from './local-container';
 import { installLocalContainer } from './local-seam';
 import { findPreviewConflict, type PreviewConflict } from './preview-conflicts';
-import { capture, type Outcome } from './outcome';
-import { publishEvent, registryStub } from './registry-client';
+import { capture, type Outcome } from './rpc';
+import { publishEvent, registryStub } from '../registry/registry-client';
 import { AgentEventPump } from './agent-events';
 import {
   CONTROL_PORT,
@@ -25,14 +25,14 @@ import {
   type SandboxState,
   type SandboxStatus,
   type TunnelInfo,
-} from './protocol/index';
+} from '../protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, listExposed, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
-import { errorResponse } from './http';
+import { errorResponse } from '../edge/http';
 import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
-import { readRoute } from './preview-route';
+import { readRoute } from '../edge/preview-route';
 import { handleDirectWebSocket, handlePreview } from './sandbox-preview';
-import { generateToken, timingSafeEqualStrings } from './protocol/index';
+import { generateToken, timingSafeEqualStrings } from '../protocol/index';
 
 const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';

@@ -18,7 +18,7 @@ import {
   type WaitForLogRequest,
   type WaitForLogResult,
   type WaitForPortRequest,
-} from './protocol/index';
+} from '../protocol/index';
 
 export interface PortFetcher {
   fetch(input: RequestInfo | URL, init?: RequestInit | Request): Promise<Response>;

@@ -4,11 +4,11 @@
  * A host label `{port}-{id}-{token}` may split several ways (ids and tokens both contain '-'): the
  * Durable Objects confirm which split is real, and the answer is cached per label.
  */
-import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type PreviewRoute } from './protocol/index';
-import type { Env } from './env';
+import { ErrorCode, SandboxError, checkSandboxId, parsePreviewHost, type PreviewRoute } from '../protocol/index';
+import type { Env } from '../env';
 import { previewErrorResponse } from './preview-errors';
 import { MISS_HEADER, withoutInternalHeaders } from './preview-route';
-import { registryStub } from './registry-client';
+import { registryStub } from '../registry/registry-client';
 
 const MAX_CACHED = 10_000;
 /** host label → the split a Durable Object confirmed, so a known host skips parsing altogether. */

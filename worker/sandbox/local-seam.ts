@@ -1,6 +1,6 @@
 import { LocalContainer } from './local-container';
-import type { Env } from './env';
-import { LOCAL_SECRET_HEADER, type IsolationKind } from './protocol/index';
+import type { Env } from '../env';
+import { LOCAL_SECRET_HEADER, type IsolationKind } from '../protocol/index';
 
 export interface IsolationReport {
   isolation: IsolationKind;

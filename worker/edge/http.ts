@@ -1,4 +1,4 @@
-import { ErrorCode, SandboxError, toErrorBody, ERROR_STATUS, MAX_JSON_BODY_BYTES } from './protocol/index';
+import { ErrorCode, SandboxError, toErrorBody, ERROR_STATUS, MAX_JSON_BODY_BYTES } from '../protocol/index';
 
 export function json(body: unknown, status = 200, headers?: HeadersInit): Response {
   const h = new Headers(headers);

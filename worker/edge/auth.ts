@@ -1,5 +1,5 @@
-import { ErrorCode, SandboxError, timingSafeEqualStrings } from './protocol/index';
-import type { Env } from './env';
+import { ErrorCode, SandboxError, timingSafeEqualStrings } from '../protocol/index';
+import type { Env } from '../env';
 
 /** Throws 401 unless the request carries `Authorization: Bearer <SANDBOX_API_TOKEN>`. */
 export function requireBearer(request: Request, env: Env): void {

@@ -4,9 +4,9 @@
  * with token `tok`: before an exposure takes a label, every other reading of it is checked against
  * the sandboxes that exist (registry) and their exposures.
  */
-import type { Env } from './env';
-import { checkSandboxId, parsePreviewHost, previewLabel } from './protocol/index';
-import { registryStub } from './registry-client';
+import type { Env } from '../env';
+import { checkSandboxId, parsePreviewHost, previewLabel } from '../protocol/index';
+import { registryStub } from '../registry/registry-client';
 
 export interface PreviewConflict {
   sandboxId: string;

@@ -30,7 +30,7 @@ import {
   type TunnelInfo,
   type WaitForLogResult,
   type WaitForPortOptions,
-} from './protocol/index';
+} from '../protocol/index';
 import type { Sandbox } from './sandbox';
 import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
 

@@ -4,7 +4,7 @@
  * every change is appended to and every connected client is sent, resumable by event id.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { Env } from './env';
+import type { Env } from '../env';
 import {
   CONTROL_EVENT_NAME,
   HELLO_EVENT_NAME,
@@ -15,7 +15,7 @@ import {
   type ControlEventBody,
   type SandboxStatus,
   type SandboxSummary,
-} from './protocol/index';
+} from '../protocol/index';
 
 /** Events kept for resuming clients; older ones are dropped and such clients get a reset. */
 const HISTORY = 5000;
