@@ -73,12 +73,7 @@ export class ProcessGroups {
 
   /** Sends `signal` to one group; false when it no longer exists. */
   signal(pgid: number, signal: NodeJS.Signals): boolean {
-    try {
-      process.kill(-pgid, signal);
-      return true;
-    } catch {
-      return false;
-    }
+    return signalGroup(pgid, signal);
   }
 
   signalAll(signal: NodeJS.Signals): void {
@@ -107,6 +102,21 @@ export class ProcessGroups {
     } catch (err) {
       console.error(`could not write pgid file ${this.file}:`, (err as Error).message);
     }
+  }
+}
+
+/**
+ * The one way container/ signals a whole process group (the agent's commands, the host's agents).
+ * Refuses group ids 0 and 1, which would mean "my own group" or every process; false when the
+ * group is gone.
+ */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
   }
 }
 

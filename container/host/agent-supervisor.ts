@@ -16,6 +16,7 @@ import { launchIsolated, launchPlain, type Launched } from './agent-launch';
 import { HandoffClient } from '../port-handoff';
 import { insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { onPath } from './isolation-probe';
+import { signalGroup } from '../process-groups';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -284,8 +285,8 @@ export class AgentSupervisor {
    */
   private reapGroups(key: string, agentPid: number, isolated: boolean): void {
     const pgidFile = this.file(key, 'pgids');
-    if (!isolated) for (const pgid of readPgids(pgidFile)) killGroup(pgid);
-    killGroup(agentPid);
+    if (!isolated) for (const pgid of readPgids(pgidFile)) signalGroup(pgid, 'SIGKILL');
+    signalGroup(agentPid, 'SIGKILL');
     fs.rmSync(pgidFile, { force: true });
     fs.rmSync(this.file(key, 'pid'), { force: true });
   }
@@ -298,11 +299,11 @@ export class AgentSupervisor {
   private reapLeftovers(key: string): void {
     const stalePid = Number(readText(this.file(key, 'pid')).trim());
     if (Number.isInteger(stalePid) && stalePid > 1 && readText(`/proc/${stalePid}/cmdline`).includes(path.basename(this.opts.agentScript))) {
-      killGroup(stalePid);
+      signalGroup(stalePid, 'SIGKILL');
     }
     const workspace = this.workspaceOf(key);
     for (const pgid of readPgids(this.file(key, 'pgids'))) {
-      if (leaderWorksIn(pgid, workspace)) killGroup(pgid);
+      if (leaderWorksIn(pgid, workspace)) signalGroup(pgid, 'SIGKILL');
     }
     fs.rmSync(this.file(key, 'pgids'), { force: true });
     fs.rmSync(this.file(key, 'pid'), { force: true });
@@ -344,14 +345,5 @@ function leaderWorksIn(pgid: number, folder: string): boolean {
     return cwd === folder || cwd.startsWith(folder + path.sep);
   } catch {
     return false;
-  }
-}
-
-function killGroup(pgid: number): void {
-  if (pgid <= 1) return;
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    /* no such group any more */
   }
 }

@@ -6,7 +6,7 @@ import {
   API_PREFIX,
   ErrorCode,
   SandboxError,
-  errorFromBody,
+  errorFromResponse,
   type ExposePortOptions,
   type ExposedPort,
   type HealthResponse,
@@ -167,15 +167,8 @@ export class ApiClient {
   }
 }
 
-async function errorFrom(res: Response, method: string, path: string): Promise<SandboxError> {
-  const text = await res.text().catch(() => '');
-  let body: unknown = null;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* not JSON: fall back below */
-  }
-  return errorFromBody(body, `${method} ${API_PREFIX}${path} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+function errorFrom(res: Response, method: string, path: string): Promise<SandboxError> {
+  return errorFromResponse(res, `${method} ${API_PREFIX}${path}`);
 }
 
 /** The Worker did not answer at all (not running, wrong address): the connection's state says so, not a toast. */

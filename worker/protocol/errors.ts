@@ -134,6 +134,21 @@ export function errorFromBody(body: unknown, fallbackMessage: string): SandboxEr
   return new SandboxError(ErrorCode.INTERNAL_ERROR, fallbackMessage);
 }
 
+/**
+ * A failed HTTP answer (the agent's to the Worker, the Worker's to the extension) as a
+ * SandboxError: its JSON error body when it has one, else `{what} answered {status}: {text}`.
+ */
+export async function errorFromResponse(res: Response, what: string): Promise<SandboxError> {
+  const text = await res.text().catch(() => '');
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: the fallback message below */
+  }
+  return errorFromBody(body, `${what} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+}
+
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof SandboxError) return err.toJSON();
   const message = err instanceof Error ? err.message : String(err);

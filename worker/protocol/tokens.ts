@@ -41,6 +41,18 @@ export function checkCustomToken(token: unknown): string {
   return token;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, or null when there is none. */
+export function bearerToken(header: string | null | undefined): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec((header ?? '').trim());
+  return m ? m[1]! : null;
+}
+
+/** True when the header carries exactly `secret` as its bearer token (compared in constant time). */
+export function bearerMatches(header: string | null | undefined, secret: string | undefined): boolean {
+  const token = bearerToken(header);
+  return token !== null && !!secret && timingSafeEqualStrings(token, secret);
+}
+
 /**
  * Constant-time string comparison for secrets (bearer tokens, preview tokens, tickets): the time
  * depends only on the longer length, not on where the strings differ. Compares UTF-16 code units,

@@ -5,7 +5,7 @@
 import {
   ErrorCode,
   SandboxError,
-  errorFromBody,
+  errorFromResponse,
   type CheckoutRequest,
   type DetectedPort,
   type ExecRequest,
@@ -37,16 +37,7 @@ export class AgentClient {
     } catch (err) {
       throw new SandboxError(ErrorCode.AGENT_UNREACHABLE, `The sandbox agent did not answer: ${(err as Error).message}`);
     }
-    if (!res.ok) {
-      const text = await res.text();
-      let body: unknown = null;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        /* not JSON: reported below */
-      }
-      throw errorFromBody(body, `The sandbox agent answered ${res.status}: ${text.slice(0, 200)}`);
-    }
+    if (!res.ok) throw await errorFromResponse(res, 'The sandbox agent');
     return res;
   }
 

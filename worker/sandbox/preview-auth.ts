@@ -68,12 +68,6 @@ export function previewCookieHeader(value: string): string {
   return `${PREVIEW_COOKIE}=${value}; Path=/; Max-Age=${COOKIE_TTL_MS / 1000}; HttpOnly; Secure; SameSite=None; Partitioned`;
 }
 
-export function bearerMatches(header: string | null, secret: string | undefined): boolean {
-  if (!header || !secret) return false;
-  const m = /^Bearer\s+(.+)$/i.exec(header.trim());
-  return !!m && timingSafeEqualStrings(m[1]!, secret);
-}
-
 export function newTicketId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(24));
   return b64url(bytes.buffer);

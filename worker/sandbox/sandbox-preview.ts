@@ -4,12 +4,12 @@
  * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
  * with the service's own response, so frames pass with no JavaScript per message.
  */
-import { ErrorCode, SandboxError, checkUserPort, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from '../protocol/index';
+import { ErrorCode, SandboxError, bearerMatches, checkUserPort, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from '../protocol/index';
 import { errorResponse } from '../edge/http';
 import { previewErrorResponse } from '../edge/preview-errors';
 import { stripHopByHop } from '../edge/hop-headers';
 import { isExpired, type Exposure } from './exposures';
-import { PREVIEW_COOKIE, TICKET_PARAM, bearerMatches, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
+import { PREVIEW_COOKIE, TICKET_PARAM, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from '../edge/preview-route';
 import type { Sandbox } from './sandbox';
 
