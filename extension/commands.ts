@@ -516,8 +516,8 @@ async function askExposeOptions(port: number, attributes: PortAttributes, curren
   return exposeRequest({ port, name, token, visibility, ttl });
 }
 
-/** An exposed port to change (label, visibility): the ref's, or one picked. */
-async function exposedPort(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; current: ExposedPort }> {
+/** An exposed port a command works on: the ref's, or one picked (undefined when the ref names one not exposed). */
+async function pickExposed(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; port: number; current: ExposedPort | undefined }> {
   const sandboxId = await pickSandbox(ctx, ref);
   const ports = ctx.world[sandboxId]?.ports ?? [];
   if (!ref?.port && ports.length === 0) throw new Error(`Sandbox ${sandboxId} has no exposed ports. Expose one first.`);
@@ -528,7 +528,12 @@ async function exposedPort(ctx: Ctx, ref: Ref, title: string): Promise<{ sandbox
     ports.map((p) => p.port),
     title,
   );
-  const current = ports.find((p) => p.port === port);
+  return { sandboxId, port, current: ports.find((p) => p.port === port) };
+}
+
+/** An exposed port to change (label, visibility). */
+async function exposedPort(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; current: ExposedPort }> {
+  const { sandboxId, port, current } = await pickExposed(ctx, ref, title);
   if (!current) throw new Error(`Port ${port} of sandbox ${sandboxId} is not exposed. Expose it first.`);
   return { sandboxId, current };
 }
@@ -543,17 +548,7 @@ async function setVisibility(ctx: Ctx, ref: Ref, visibility: Visibility): Promis
 
 /** The preview URL of an exposed port, and the URL to open (a private preview opens through a fresh ticket). */
 async function previewUrl(ctx: Ctx, ref: Ref, title: string): Promise<{ url: string; open: string }> {
-  const sandboxId = await pickSandbox(ctx, ref);
-  const ports = ctx.world[sandboxId]?.ports ?? [];
-  if (!ref?.port && ports.length === 0) throw new Error(`Sandbox ${sandboxId} has no exposed ports. Expose one first.`);
-  const port = await pickPort(
-    ctx,
-    sandboxId,
-    ref,
-    ports.map((p) => p.port),
-    title,
-  );
-  const exposed = ports.find((p) => p.port === port);
+  const { sandboxId, port, current: exposed } = await pickExposed(ctx, ref, title);
   const url = exposed?.url ?? ref?.url;
   if (!url) throw new Error(`Port ${port} of sandbox ${sandboxId} is not exposed. Expose it first.`);
   if (exposed?.visibility !== 'private') return { url, open: url };

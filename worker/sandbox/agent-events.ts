@@ -3,7 +3,8 @@
  * event into control-API events. Resumes from the last id after a dropped connection; when the
  * stream ends because the agent died, tells the Durable Object so it reports the stop at once.
  */
-import { AGENT_EVENT_NAME, SseParser, type AgentEvent, type ControlEventBody } from '../protocol/index';
+import { AGENT_EVENT_NAME, SseParser, type AgentEvent } from '../protocol/index';
+import { applyAgentEvent } from './live-state';
 import type { Sandbox } from './sandbox';
 
 export class AgentEventPump {
@@ -72,46 +73,11 @@ export class AgentEventPump {
   private async resync(): Promise<void> {
     const sb = this.sandbox;
     const [processes, ports, tunnels] = await Promise.all([sb.agent.listProcesses(), sb.agent.detectedPorts(), sb.agent.tunnels()]);
-    sb.tunnels.clear();
-    for (const t of tunnels) sb.tunnels.set(t.port, t);
-    sb.running.clear();
-    for (const p of processes) if (p.status === 'running') sb.running.set(p.id, p);
-    sb.detected.clear();
-    for (const p of ports) sb.detected.set(p.port, p);
+    sb.live.reset(processes, ports, tunnels);
   }
 
   private async apply(event: AgentEvent): Promise<void> {
-    const sb = this.sandbox;
-    const sandboxId = sb.id;
-    let out: ControlEventBody;
-    switch (event.type) {
-      case 'process-started':
-        sb.running.set(event.process.id, event.process);
-        out = { type: 'process-started', sandboxId, process: event.process };
-        break;
-      case 'process-exited':
-        sb.running.delete(event.process.id);
-        out = { type: 'process-exited', sandboxId, process: event.process };
-        break;
-      case 'port-detected':
-        sb.detected.set(event.port.port, event.port);
-        out = { type: 'port-detected', sandboxId, port: event.port };
-        break;
-      case 'port-closed':
-        sb.detected.delete(event.port);
-        out = { type: 'port-closed', sandboxId, port: event.port };
-        break;
-      case 'tunnel-up':
-        sb.tunnels.set(event.tunnel.port, event.tunnel);
-        out = { type: 'tunnel-up', sandboxId, tunnel: event.tunnel };
-        break;
-      case 'tunnel-down':
-        sb.tunnels.delete(event.port);
-        out = { type: 'tunnel-down', sandboxId, port: event.port };
-        break;
-      default:
-        return;
-    }
-    await sb.publish(out);
+    const out = applyAgentEvent(this.sandbox.live, this.sandbox.id, event);
+    if (out) await this.sandbox.publish(out);
   }
 }

@@ -286,7 +286,7 @@ export const sandboxOps = {
   async getTunnel(sb: Sandbox, port: unknown): Promise<TunnelInfo> {
     const p = checkUserPort(port);
     const tunnel = await (await sb.ensureAgent()).tunnel(p);
-    sb.tunnels.set(tunnel.port, tunnel);
+    sb.live.tunnels.set(tunnel.port, tunnel);
     return tunnel;
   },
 
@@ -301,7 +301,7 @@ export const sandboxOps = {
     const p = checkUserPort(raw);
     if (sb.status() !== 'running') return;
     await sb.agent.destroyTunnel(p);
-    sb.tunnels.delete(p);
+    sb.live.tunnels.delete(p);
   },
 
   async detectedPorts(sb: Sandbox): Promise<DetectedPort[]> {

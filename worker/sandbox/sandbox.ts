@@ -13,18 +13,16 @@ import { findPreviewConflict, type PreviewConflict } from './preview-conflicts';
 import { capture, type Outcome } from './rpc';
 import { publishEvent, registryStub } from '../registry/registry-client';
 import { AgentEventPump } from './agent-events';
+import { LiveState } from './live-state';
 import {
   CONTROL_PORT,
   ErrorCode,
   SandboxError,
   type ControlEventBody,
-  type DetectedPort,
   type IsolationKind,
-  type ProcessInfo,
   type SandboxCreateOptions,
   type SandboxState,
   type SandboxStatus,
-  type TunnelInfo,
 } from '../protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, listExposed, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
@@ -57,11 +55,8 @@ export class Sandbox extends Container<Env> {
   private sandboxId: string | null;
   private agentReady = false;
   private attaching = false;
-  /** Running processes and listening ports as the agent last reported them. */
-  readonly running = new Map<string, ProcessInfo>();
-  readonly detected = new Map<number, DetectedPort>();
-  /** Quick tunnels live in the container: they end with it. */
-  readonly tunnels = new Map<number, TunnelInfo>();
+  /** Running processes, listening ports and tunnels as the agent last reported them. */
+  readonly live = new LiveState();
   private pump: AgentEventPump | null = null;
   private exposureCache: ExposureMap | undefined;
 
@@ -273,11 +268,7 @@ export class Sandbox extends Container<Env> {
     this.agentReady = false;
     this.pump?.stop();
     this.pump = null;
-    const gone = [...this.running.keys()];
-    const tunnelsGone = [...this.tunnels.keys()];
-    this.running.clear();
-    this.detected.clear();
-    this.tunnels.clear();
+    const { processIds: gone, tunnelPorts: tunnelsGone } = this.live.clear();
     if (!this.sandboxId || !this.isCreated()) return;
     await registryStub(this.env).setStatus(this.sandboxId, 'stopped');
     await this.publish({ type: 'sandbox-status', sandboxId: this.sandboxId, status: 'stopped', reason });
@@ -301,8 +292,8 @@ export class Sandbox extends Container<Env> {
       internet: this.internet(),
       processes,
       ports: this.exposedPorts(),
-      detectedPorts: running ? [...this.detected.values()] : [],
-      tunnels: running ? [...this.tunnels.values()].sort((a, b) => a.port - b.port) : [],
+      detectedPorts: running ? [...this.live.detected.values()] : [],
+      tunnels: running ? [...this.live.tunnels.values()].sort((a, b) => a.port - b.port) : [],
     };
   }
 
@@ -326,9 +317,7 @@ export class Sandbox extends Container<Env> {
     this.pump?.stop();
     this.pump = null;
     this.agentReady = false;
-    this.running.clear();
-    this.detected.clear();
-    this.tunnels.clear();
+    this.live.clear();
     if (this.ctx.container) await this.destroy().catch(() => {});
     await registryStub(this.env).unregister(id);
     await this.publish({ type: 'sandbox-destroyed', sandboxId: id });

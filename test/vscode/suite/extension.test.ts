@@ -38,6 +38,22 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false | Pro
   }
 }
 
+/** Stop Local Server: the health route stops answering (connection refused). */
+async function waitForServerGone(url: string): Promise<void> {
+  await waitFor(
+    `the server at ${url} to be gone`,
+    async () => {
+      try {
+        await httpFetch(`${url}/api/v1/health`);
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    30_000,
+  );
+}
+
 /** The Sandboxes view in front, for a screenshot a person can read. */
 async function showView(): Promise<void> {
   await vscode.commands.executeCommand('sandboxPorts.sandboxes.focus');
@@ -444,18 +460,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.commands.executeCommand('sandboxPorts.createSandbox', 'local-one');
       await waitFor('the sandbox on the local server', () => node('sandbox/local-one'));
       await vscode.commands.executeCommand('sandboxPorts.stopLocalServer');
-      await waitFor(
-        'the local server to be gone',
-        async () => {
-          try {
-            await httpFetch(`${localUrl}/api/v1/health`);
-            return false;
-          } catch {
-            return true;
-          }
-        },
-        30_000,
-      );
+      await waitForServerGone(localUrl);
     });
   });
 
@@ -481,18 +486,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await showView();
       await fetch(`${BRIDGE}/screenshot?name=local-package`);
       await vscode.commands.executeCommand('sandboxPorts.stopLocalServer');
-      await waitFor(
-        'the packaged server to be gone',
-        async () => {
-          try {
-            await httpFetch(`${localUrl}/api/v1/health`);
-            return false;
-          } catch {
-            return true;
-          }
-        },
-        30_000,
-      );
+      await waitForServerGone(localUrl);
     });
   });
 });
