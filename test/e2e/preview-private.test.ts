@@ -2,25 +2,22 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Api } from '../helpers/api';
 import { previewRequest } from '../helpers/preview-client';
-import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack } from '../helpers/stack';
+import { sandboxWithEcho, startEcho } from '../helpers/services';
+import type { Stack } from '../helpers/stack';
 
 /** visibility: 'private' (SPEC 2.3): bearer token, or a single-use ticket link that sets a cookie. */
 describe('preview URLs › private previews', function () {
   this.timeout(60000);
   let stack: Stack;
   let api: Api;
-  const box = `priv-${Date.now().toString(36)}`;
+  let box: string;
   let url: string;
   let otherUrl: string;
   let port: number;
 
   before(async function () {
     this.timeout(120000);
-    stack = await sharedStack();
-    api = new Api(stack.url, stack.token);
-    await api.ok('POST', '/sandboxes', { id: box });
-    port = (await startEcho(api, box)).port;
+    ({ stack, api, box, port } = await sandboxWithEcho('priv'));
     const other = (await startEcho(api, box)).port;
     url = (await api.ok('POST', `/sandboxes/${box}/ports`, { port, visibility: 'private', token: 'secret' })).url;
     otherUrl = (await api.ok('POST', `/sandboxes/${box}/ports`, { port: other, visibility: 'private' })).url;

@@ -5,24 +5,21 @@ import { Readable } from 'node:stream';
 import { Api } from '../helpers/api';
 import { freePort, groupRssMb } from '../helpers/net';
 import { nextMessage, previewRequest, previewSocket, previewStream } from '../helpers/preview-client';
-import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack, hostState } from '../helpers/stack';
+import { sandboxWithEcho, startEcho } from '../helpers/services';
+import { type Stack, hostState } from '../helpers/stack';
 
 /** What passes through a preview URL (SPEC 2.4), over real sockets. */
 describe('preview proxy › transport', function () {
   this.timeout(90000);
   let stack: Stack;
   let api: Api;
-  const box = `tx-${Date.now().toString(36)}`;
+  let box: string;
   let url: string;
   let port: number;
 
   before(async function () {
     this.timeout(120000);
-    stack = await sharedStack();
-    api = new Api(stack.url, stack.token);
-    await api.ok('POST', '/sandboxes', { id: box });
-    port = (await startEcho(api, box)).port;
+    ({ stack, api, box, port } = await sandboxWithEcho('tx'));
     url = (await api.ok('POST', `/sandboxes/${box}/ports`, { port, token: 'tx' })).url;
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
-import { startEcho } from '../helpers/services';
-import { sharedStack, type Stack, hostState } from '../helpers/stack';
+import { sandboxWithEcho, startEcho } from '../helpers/services';
+import { type Stack, hostState } from '../helpers/stack';
 
 /**
  * Quick tunnels through the control API (SPEC 2.5). The stack's agents run the stand-in
@@ -11,16 +11,14 @@ describe('tunnels › through the control API', function () {
   this.timeout(60000);
   let stack: Stack;
   let api: Api;
-  const box = `tn-${Date.now().toString(36)}`;
-  const base = `/sandboxes/${box}`;
+  let box: string;
+  let base: string;
   let port: number;
 
   before(async function () {
     this.timeout(120000);
-    stack = await sharedStack();
-    api = new Api(stack.url, stack.token);
-    await api.ok('POST', '/sandboxes', { id: box });
-    port = (await startEcho(api, box)).port;
+    ({ stack, api, box, port } = await sandboxWithEcho('tn'));
+    base = `/sandboxes/${box}`;
   });
 
   it('creates a quick tunnel, the same record twice, listed, in the state, with a tunnel-up event', async () => {

@@ -152,9 +152,9 @@ function isLoopback(url: string): boolean {
   }
 }
 
-/** Headless Chromium with clipboard access and every non-loopback request aborted. */
-export async function openBrowser(): Promise<BrowserSession> {
-  const browser = await chromium.launch({
+/** Headless Chromium as every browser test runs it (the system's chromium, or CHROMIUM_PATH). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [
@@ -168,6 +168,11 @@ export async function openBrowser(): Promise<BrowserSession> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/** Headless Chromium with clipboard access and every non-loopback request aborted. */
+export async function openBrowser(): Promise<BrowserSession> {
+  const browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.route('**/*', (route) => (isLoopback(route.request().url()) ? route.continue() : route.abort()));

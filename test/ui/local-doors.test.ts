@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/workbench';
 import { startHost, tempDir, type AgentState, type HostUnderTest } from '../helpers/agent-process';
 
 const PUBLIC_ORIGIN = 'https://attacker.example';
@@ -84,20 +85,7 @@ for (const mode of ['namespaces', 'none'] as const)
       });
       await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
       pagesPort = (pages.address() as AddressInfo).port;
-      browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--disable-dev-shm-usage',
-        ],
-      });
+      browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();

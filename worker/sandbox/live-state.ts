@@ -33,24 +33,27 @@ export class LiveState {
 export function applyAgentEvent(state: LiveState, sandboxId: string, event: AgentEvent): ControlEventBody | null {
   switch (event.type) {
     case 'process-started':
+      state.running.set(event.process.id, event.process);
+      break;
     case 'process-exited':
-      if (event.type === 'process-started') state.running.set(event.process.id, event.process);
-      else state.running.delete(event.process.id);
-      return { type: event.type, sandboxId, process: event.process };
+      state.running.delete(event.process.id);
+      break;
     case 'port-detected':
       state.detected.set(event.port.port, event.port);
-      return { type: event.type, sandboxId, port: event.port };
+      break;
     case 'port-closed':
       state.detected.delete(event.port);
-      return { type: event.type, sandboxId, port: event.port };
+      break;
     case 'tunnel-up':
       state.tunnels.set(event.tunnel.port, event.tunnel);
-      return { type: event.type, sandboxId, tunnel: event.tunnel };
+      break;
     case 'tunnel-down':
       // The agent's reason stays in its log; clients learn only that the tunnel is gone.
       state.tunnels.delete(event.port);
-      return { type: event.type, sandboxId, port: event.port };
+      return { type: 'tunnel-down', sandboxId, port: event.port };
     default:
       return null;
   }
+  // The other events reach clients as they are, with the sandbox named.
+  return { ...event, sandboxId };
 }
