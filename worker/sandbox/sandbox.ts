@@ -14,6 +14,7 @@ import { capture, type Outcome } from './rpc';
 import { publishEvent, registryStub } from '../registry/registry-client';
 import { AgentEventPump } from './agent-events';
 import { LiveState } from './live-state';
+import { ExposureStore } from './exposure-store';
 import {
   CONTROL_PORT,
   ErrorCode,
@@ -25,7 +26,7 @@ import {
   type SandboxStatus,
 } from '../protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
-import { exposureUrl, isExpired, listExposed, rotateGeneratedTokens, toExposedPort, type Exposure, type ExposureMap } from './exposures';
+import { exposureUrl, isExpired, listExposed, toExposedPort, type Exposure, type ExposureMap } from './exposures';
 import { errorResponse } from '../edge/http';
 import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
 import { readRoute } from '../edge/preview-route';
@@ -36,16 +37,6 @@ const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';
 /** Stored (false) only for a sandbox created with enableInternet: false. */
 const INTERNET_KEY = 'internet';
-const EXPOSURES_KEY = 'exposures';
-/** Counts container runs; generated preview tokens belong to one run. */
-const GENERATION_KEY = 'generation';
-const TICKET_PREFIX = 'ticket:';
-
-interface Ticket {
-  port: number;
-  token: string;
-  expiresAt: number;
-}
 
 export class Sandbox extends Container<Env> {
   override defaultPort = CONTROL_PORT;
@@ -58,7 +49,8 @@ export class Sandbox extends Container<Env> {
   /** Running processes, listening ports and tunnels as the agent last reported them. */
   readonly live = new LiveState();
   private pump: AgentEventPump | null = null;
-  private exposureCache: ExposureMap | undefined;
+  /** Exposures, their run generation and tickets (storage in exposure-store.ts, rules in exposures.ts). */
+  readonly store: ExposureStore;
 
   constructor(ctx: DurableObjectState<Record<string, never>>, env: Env) {
     installLocalContainer(ctx, env, ctx.storage.kv.get(ID_KEY) as string | undefined);
@@ -66,6 +58,7 @@ export class Sandbox extends Container<Env> {
     if (env.SANDBOX_SLEEP_AFTER) this.sleepAfter = env.SANDBOX_SLEEP_AFTER;
     this.sandboxId = (ctx.storage.kv.get(ID_KEY) as string | undefined) ?? null;
     this.agent = new AgentClient(() => this.ctx.container!.getTcpPort(CONTROL_PORT));
+    this.store = new ExposureStore(ctx.storage.kv);
   }
 
   /**
@@ -237,14 +230,7 @@ export class Sandbox extends Container<Env> {
   override async onStart(): Promise<void> {
     if (this.agentReady) return;
     this.agentReady = true;
-    let rotated: Exposure[] = [];
-    if (!this.attaching) {
-      const generation = this.generation() + 1;
-      this.ctx.storage.kv.put(GENERATION_KEY, generation);
-      const result = rotateGeneratedTokens(this.exposures(), generation, () => generateToken());
-      rotated = result.rotated;
-      if (rotated.length > 0) this.saveExposures(result.next);
-    }
+    const rotated = this.attaching ? [] : this.store.startRun(() => generateToken());
     this.attaching = false;
     await registryStub(this.env).setStatus(this.id, 'running');
     await this.publish({ type: 'sandbox-status', sandboxId: this.id, status: 'running' });
@@ -324,76 +310,51 @@ export class Sandbox extends Container<Env> {
     // Only this class's keys: the Container library keeps its own tables in the same storage.
     this.ctx.storage.kv.delete(CREATED_KEY);
     this.ctx.storage.kv.delete(ID_KEY);
-    this.ctx.storage.kv.delete(EXPOSURES_KEY);
     this.ctx.storage.kv.delete(INTERNET_KEY);
-    this.exposureCache = undefined;
-    for (const [key] of this.ctx.storage.kv.list({ prefix: TICKET_PREFIX })) this.ctx.storage.kv.delete(key);
+    this.store.clear();
     this.sandboxId = null;
   }
 
-  // ---- exposures (rules in exposures.ts) ----
-
-  generation(): number {
-    return (this.ctx.storage.kv.get(GENERATION_KEY) as number | undefined) ?? 0;
-  }
+  // ---- exposures (rules in exposures.ts, storage in exposure-store.ts) ----
 
   /** The generation a token minted now belongs to: this run, or the next one while stopped. */
   mintGeneration(): number {
-    return this.isRunning() ? this.generation() : this.generation() + 1;
+    return this.isRunning() ? this.store.generation() : this.store.generation() + 1;
   }
 
   /** A copy of the exposures, for callers that change them and save. */
   exposures(): ExposureMap {
-    return { ...this.exposureMap() };
-  }
-
-  /** The kept exposures: read from storage once, then served from memory (preview hot path). */
-  private exposureMap(): ExposureMap {
-    return (this.exposureCache ??= (this.ctx.storage.kv.get(EXPOSURES_KEY) as ExposureMap | undefined) ?? {});
+    return this.store.all();
   }
 
   saveExposures(map: ExposureMap): void {
-    this.ctx.storage.kv.put(EXPOSURES_KEY, map);
-    this.exposureCache = { ...map };
+    this.store.save(map);
   }
 
   exposureFor(port: number): Exposure | undefined {
-    return this.exposureMap()[String(port)];
+    return this.store.get(port);
   }
 
   exposedPorts() {
-    return listExposed(this.exposureMap(), this.id, Date.now());
+    return listExposed(this.store.all(), this.id, Date.now());
   }
 
   /** Ends an exposure when its ttl is up (called by the Container library's scheduler). */
   async expireExposure(payload: { port: number; token: string }): Promise<void> {
-    const map = this.exposures();
-    const e = map[String(payload.port)];
-    if (!e || e.token !== payload.token || !isExpired(e, Date.now())) return;
-    delete map[String(payload.port)];
-    this.saveExposures(map);
-    if (this.sandboxId) await this.publish({ type: 'port-expired', sandboxId: this.sandboxId, port: payload.port });
+    const now = Date.now();
+    const removed = this.store.removeIf(payload.port, (e) => e.token !== payload.token || !isExpired(e, now));
+    if (removed && this.sandboxId) await this.publish({ type: 'port-expired', sandboxId: this.sandboxId, port: payload.port });
   }
 
   /** A single-use link for a private preview, valid for a minute. */
   createTicket(e: Exposure): { url: string; expiresAt: string } {
-    const now = Date.now();
-    const expiresAt = now + ticketTtlMs(this.env.PREVIEW_TICKET_TTL_MS);
-    for (const [key, t] of this.ctx.storage.kv.list<Ticket>({ prefix: TICKET_PREFIX })) {
-      if (t.expiresAt <= now) this.ctx.storage.kv.delete(key);
-    }
     const id = newTicketId();
-    this.ctx.storage.kv.put(`${TICKET_PREFIX}${id}`, { port: e.port, token: e.token, expiresAt } satisfies Ticket);
+    const expiresAt = this.store.createTicket(e, id, Date.now(), ticketTtlMs(this.env.PREVIEW_TICKET_TTL_MS));
     return { url: `${exposureUrl(e, this.id)}?${TICKET_PARAM}=${id}`, expiresAt: new Date(expiresAt).toISOString() };
   }
 
   consumeTicket(id: string, e: Exposure): boolean {
-    if (!/^[A-Za-z0-9_-]{16,64}$/.test(id)) return false;
-    const key = `${TICKET_PREFIX}${id}`;
-    const t = this.ctx.storage.kv.get(key) as Ticket | undefined;
-    if (!t) return false;
-    this.ctx.storage.kv.delete(key);
-    return t.port === e.port && t.token === e.token && t.expiresAt > Date.now();
+    return this.store.consumeTicket(id, e, Date.now());
   }
 
   /** Another sandbox's exposure that this one's `{port}-{id}-{token}` label would also name. */
