@@ -50,7 +50,7 @@ describe('import rules (dependency-cruiser)', function () {
         'worker-stays-in-workerd',
         'pure-logic-has-no-runtime',
         'worker-pure-modules-no-cloudflare',
-        'no-circular-outside-the-durable-object',
+        'no-circular',
       ]) {
         assert.match(r.out, new RegExp(`error ${rule}:`), `${rule} did not fire:\n${r.out}`);
       }

@@ -5,14 +5,14 @@
  */
 import { AGENT_EVENT_NAME, SseParser, type AgentEvent } from '../protocol/index';
 import { applyAgentEvent } from './live-state';
-import type { Sandbox } from './sandbox';
+import type { PumpContext } from './context';
 
 export class AgentEventPump {
   private stopped = false;
   private lastId: string | undefined;
   private abort = new AbortController();
 
-  constructor(private readonly sandbox: Sandbox) {}
+  constructor(private readonly sandbox: PumpContext) {}
 
   start(): void {
     void this.loop();

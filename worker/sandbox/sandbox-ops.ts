@@ -31,7 +31,7 @@ import {
   type WaitForLogResult,
   type WaitForPortOptions,
 } from '../protocol/index';
-import type { Sandbox } from './sandbox';
+import type { OpsContext } from './context';
 import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
 
 type Obj = Record<string, unknown>;
@@ -94,7 +94,7 @@ function readinessOptions(options: unknown): WaitForPortOptions {
 }
 
 export const sandboxOps = {
-  async exposePort(sb: Sandbox, port: unknown, options?: unknown): Promise<ExposedPort> {
+  async exposePort(sb: OpsContext, port: unknown, options?: unknown): Promise<ExposedPort> {
     const plan = planExpose(sb.exposures(), port, options, {
       sandboxId: sb.id,
       defaultHostname: sb.defaultPreviewHostname(),
@@ -124,7 +124,7 @@ export const sandboxOps = {
     return toExposedPort(exposure, sb.id);
   },
 
-  async unexposePort(sb: Sandbox, port: unknown): Promise<void> {
+  async unexposePort(sb: OpsContext, port: unknown): Promise<void> {
     const p = checkUserPort(port);
     const map = sb.exposures();
     if (!map[String(p)]) return;
@@ -133,61 +133,61 @@ export const sandboxOps = {
     await sb.publish({ type: 'port-unexposed', sandboxId: sb.id, port: p });
   },
 
-  async getExposedPorts(sb: Sandbox): Promise<{ ports: ExposedPort[]; count: number }> {
+  async getExposedPorts(sb: OpsContext): Promise<{ ports: ExposedPort[]; count: number }> {
     const ports = sb.exposedPorts();
     return { ports, count: ports.length };
   },
 
-  async createTicket(sb: Sandbox, port: unknown): Promise<{ url: string; expiresAt: string }> {
+  async createTicket(sb: OpsContext, port: unknown): Promise<{ url: string; expiresAt: string }> {
     const p = checkUserPort(port);
     const e = sb.exposureFor(p);
     if (!e || isExpired(e, Date.now())) throw new SandboxError(ErrorCode.NOT_FOUND, `Port ${p} is not exposed in sandbox '${sb.id}'`);
     return sb.createTicket(e);
   },
 
-  async create(sb: Sandbox, sandboxId: string, options: SandboxCreateOptions = {}): Promise<{ state: SandboxState; created: boolean }> {
+  async create(sb: OpsContext, sandboxId: string, options: SandboxCreateOptions = {}): Promise<{ state: SandboxState; created: boolean }> {
     const { created } = await sb.register(sandboxId, options);
     await sb.ensureAgent();
     return { state: await sb.snapshot(), created };
   },
 
   /** Cheap: no agent call, so listing many sandboxes stays fast. */
-  async status(sb: Sandbox): Promise<SandboxStatus> {
+  async status(sb: OpsContext): Promise<SandboxStatus> {
     return sb.status();
   },
 
-  state(sb: Sandbox): Promise<SandboxState> {
+  state(sb: OpsContext): Promise<SandboxState> {
     return sb.snapshot();
   },
 
-  destroy(sb: Sandbox): Promise<void> {
+  destroy(sb: OpsContext): Promise<void> {
     return sb.destroySandbox();
   },
 
-  async exec(sb: Sandbox, command: unknown, options?: unknown): Promise<ExecResult> {
+  async exec(sb: OpsContext, command: unknown, options?: unknown): Promise<ExecResult> {
     const o = asObject(options, 'exec options');
     const req = { command: commandOf(command), cwd: optionalString(o, 'cwd'), env: optionalEnv(o, 'env'), timeout: timeoutOf(o) };
     return (await sb.ensureAgent()).exec(req);
   },
 
-  async startProcess(sb: Sandbox, command: unknown, options?: unknown): Promise<ProcessInfo> {
+  async startProcess(sb: OpsContext, command: unknown, options?: unknown): Promise<ProcessInfo> {
     const o = asObject(options, 'startProcess options');
     const processId = o.processId === undefined || o.processId === null ? undefined : checkProcessId(o.processId);
     const req = { command: commandOf(command), cwd: optionalString(o, 'cwd'), env: optionalEnv(o, 'env'), processId };
     return (await sb.ensureAgent()).startProcess(req);
   },
 
-  async listProcesses(sb: Sandbox): Promise<ProcessInfo[]> {
+  async listProcesses(sb: OpsContext): Promise<ProcessInfo[]> {
     return (await sb.ensureAgent()).listProcesses();
   },
 
-  async getProcess(sb: Sandbox, id: unknown): Promise<ProcessInfo | null> {
+  async getProcess(sb: OpsContext, id: unknown): Promise<ProcessInfo | null> {
     const pid = pidOf(id);
     return notFoundToNull((await sb.ensureAgent()).getProcess(pid));
   },
 
   /** Sends `signal`, then SIGKILL after `graceMs` (default 5 s) if the process still runs. */
-  async killProcess(sb: Sandbox, id: unknown, signal: unknown = 'SIGTERM', graceMs?: unknown): Promise<void> {
+  async killProcess(sb: OpsContext, id: unknown, signal: unknown = 'SIGTERM', graceMs?: unknown): Promise<void> {
     const pid = pidOf(id);
     if (!isSignalName(signal)) {
       throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal ${JSON.stringify(signal)}: use SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2`);
@@ -201,28 +201,28 @@ export const sandboxOps = {
     await (await sb.ensureAgent()).killProcess(pid, signal, grace);
   },
 
-  async killAllProcesses(sb: Sandbox): Promise<number> {
+  async killAllProcesses(sb: OpsContext): Promise<number> {
     if (sb.status() !== 'running') return 0;
     return sb.agent.killAllProcesses();
   },
 
-  async getProcessLogs(sb: Sandbox, id: unknown): Promise<ProcessLogs> {
+  async getProcessLogs(sb: OpsContext, id: unknown): Promise<ProcessLogs> {
     return (await sb.ensureAgent()).getProcessLogs(pidOf(id));
   },
 
-  async streamProcessLogs(sb: Sandbox, id: unknown, lastEventId?: unknown): Promise<ReadableStream> {
+  async streamProcessLogs(sb: OpsContext, id: unknown, lastEventId?: unknown): Promise<ReadableStream> {
     const last = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? lastEventId : undefined;
     const res = await (await sb.ensureAgent()).streamProcessLogs(pidOf(id), last);
     return res.body!;
   },
 
-  async waitForPort(sb: Sandbox, id: unknown, port: unknown, options?: unknown): Promise<{ ready: true }> {
+  async waitForPort(sb: OpsContext, id: unknown, port: unknown, options?: unknown): Promise<{ ready: true }> {
     const pid = pidOf(id);
     const p = checkProbePort(port);
     return (await sb.ensureAgent()).waitForPort(pid, { port: p, ...readinessOptions(options) });
   },
 
-  async waitForLog(sb: Sandbox, id: unknown, pattern: unknown, options?: unknown): Promise<WaitForLogResult> {
+  async waitForLog(sb: OpsContext, id: unknown, pattern: unknown, options?: unknown): Promise<WaitForLogResult> {
     const pid = pidOf(id);
     const o = asObject(options, 'waitForLog options');
     const req = {
@@ -234,12 +234,12 @@ export const sandboxOps = {
     return (await sb.ensureAgent()).waitForLog(pid, req);
   },
 
-  async waitForExit(sb: Sandbox, id: unknown, timeout?: unknown): Promise<{ exitCode: number | null }> {
+  async waitForExit(sb: OpsContext, id: unknown, timeout?: unknown): Promise<{ exitCode: number | null }> {
     const t = timeoutOf({ timeout });
     return (await sb.ensureAgent()).waitForExit(pidOf(id), t);
   },
 
-  async writeFile(sb: Sandbox, path: unknown, content: unknown, encoding?: unknown): Promise<{ path: string; size: number }> {
+  async writeFile(sb: OpsContext, path: unknown, content: unknown, encoding?: unknown): Promise<{ path: string; size: number }> {
     const p = requireString({ path }, 'path', 4096);
     const enc = optionalString({ encoding }, 'encoding', 16);
     if (enc !== undefined && enc !== 'utf-8' && enc !== 'utf8' && enc !== 'base64') {
@@ -254,7 +254,7 @@ export const sandboxOps = {
   },
 
   /** Text as UTF-8, anything else as base64 (or as `encoding` says), with its type and size. */
-  async readFile(sb: Sandbox, path: unknown, encoding?: unknown): Promise<FileContent> {
+  async readFile(sb: OpsContext, path: unknown, encoding?: unknown): Promise<FileContent> {
     const p = requireString({ path }, 'path', 4096);
     if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'base64') {
       throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'encoding' must be 'utf-8' or 'base64' (got ${JSON.stringify(encoding)})`);
@@ -264,39 +264,39 @@ export const sandboxOps = {
     return fileContent(p, bytes, encoding === undefined ? undefined : encoding === 'base64' ? 'base64' : 'utf-8');
   },
 
-  async readFileStream(sb: Sandbox, path: unknown): Promise<ReadableStream> {
+  async readFileStream(sb: OpsContext, path: unknown): Promise<ReadableStream> {
     const p = requireString({ path }, 'path', 4096);
     const res = await (await sb.ensureAgent()).readFile(p);
     return res.body!;
   },
 
-  async mkdir(sb: Sandbox, path: unknown, options?: unknown): Promise<{ path: string }> {
+  async mkdir(sb: OpsContext, path: unknown, options?: unknown): Promise<{ path: string }> {
     const p = requireString({ path }, 'path', 4096);
     const recursive = optionalBoolean(asObject(options, 'mkdir options'), 'recursive') ?? true;
     return (await sb.ensureAgent()).mkdir(p, recursive);
   },
 
-  async checkout(sb: Sandbox, repoUrl: unknown, options?: unknown): Promise<{ path: string }> {
+  async checkout(sb: OpsContext, repoUrl: unknown, options?: unknown): Promise<{ path: string }> {
     const o = asObject(options, 'checkout options');
     const req = { repoUrl: requireString({ repoUrl }, 'repoUrl', 4096), branch: optionalString(o, 'branch', 256), targetDir: optionalString(o, 'targetDir') };
     return (await sb.ensureAgent()).checkout(req);
   },
 
   /** A quick tunnel for a port: idempotent, same record for the same port. */
-  async getTunnel(sb: Sandbox, port: unknown): Promise<TunnelInfo> {
+  async getTunnel(sb: OpsContext, port: unknown): Promise<TunnelInfo> {
     const p = checkUserPort(port);
     const tunnel = await (await sb.ensureAgent()).tunnel(p);
     sb.live.tunnels.set(tunnel.port, tunnel);
     return tunnel;
   },
 
-  async listTunnels(sb: Sandbox): Promise<TunnelInfo[]> {
+  async listTunnels(sb: OpsContext): Promise<TunnelInfo[]> {
     if (sb.status() !== 'running') return [];
     return sb.agent.tunnels();
   },
 
   /** Accepts a port or a TunnelInfo; an unknown port resolves. */
-  async destroyTunnel(sb: Sandbox, portOrInfo: unknown): Promise<void> {
+  async destroyTunnel(sb: OpsContext, portOrInfo: unknown): Promise<void> {
     const raw = portOrInfo && typeof portOrInfo === 'object' ? (portOrInfo as { port?: unknown }).port : portOrInfo;
     const p = checkUserPort(raw);
     if (sb.status() !== 'running') return;
@@ -304,12 +304,12 @@ export const sandboxOps = {
     sb.live.tunnels.delete(p);
   },
 
-  async detectedPorts(sb: Sandbox): Promise<DetectedPort[]> {
+  async detectedPorts(sb: OpsContext): Promise<DetectedPort[]> {
     if (sb.status() !== 'running') return [];
     return sb.agent.detectedPorts();
   },
 };
 
 export type SandboxOps = {
-  [K in keyof typeof sandboxOps]: (typeof sandboxOps)[K] extends (sb: Sandbox, ...a: infer A) => infer R ? (...a: A) => R : never;
+  [K in keyof typeof sandboxOps]: (typeof sandboxOps)[K] extends (sb: OpsContext, ...a: infer A) => infer R ? (...a: A) => R : never;
 };

@@ -11,7 +11,7 @@ import { stripHopByHop } from '../edge/hop-headers';
 import { isExpired, type Exposure } from './exposures';
 import { PREVIEW_COOKIE, TICKET_PARAM, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from '../edge/preview-route';
-import type { Sandbox } from './sandbox';
+import type { PreviewContext } from './context';
 
 const NOT_LISTENING = 'the container is not listening';
 
@@ -22,7 +22,7 @@ function miss(): Response {
   });
 }
 
-export async function handlePreview(sb: Sandbox, request: Request): Promise<Response> {
+export async function handlePreview(sb: PreviewContext, request: Request): Promise<Response> {
   if (!sb.hasId()) return miss();
   const url = new URL(request.url);
   const route = matchPreviewHost(url.host, sb.id);
@@ -51,7 +51,7 @@ export async function handlePreview(sb: Sandbox, request: Request): Promise<Resp
 }
 
 /** wsConnect: a WebSocket straight to a port of the sandbox, without a preview URL or token. */
-export async function handleDirectWebSocket(sb: Sandbox, request: Request, port: number): Promise<Response> {
+export async function handleDirectWebSocket(sb: PreviewContext, request: Request, port: number): Promise<Response> {
   try {
     checkUserPort(port);
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
@@ -64,7 +64,7 @@ export async function handleDirectWebSocket(sb: Sandbox, request: Request, port:
   return forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: sb.clientAddress(request), private: false });
 }
 
-async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Promise<boolean> {
+async function authorized(sb: PreviewContext, exposure: Exposure, request: Request): Promise<boolean> {
   if (bearerMatches(request.headers.get('authorization'), sb.apiToken)) return true;
   const cookie = readCookie(request.headers.get('cookie'), PREVIEW_COOKIE);
   const secret = sb.apiToken;
@@ -72,7 +72,7 @@ async function authorized(sb: Sandbox, exposure: Exposure, request: Request): Pr
   return verifyPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, cookie, Date.now());
 }
 
-async function redeemTicket(sb: Sandbox, request: Request, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
+async function redeemTicket(sb: PreviewContext, request: Request, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
   const secret = sb.apiToken;
   if (!secret || !sb.consumeTicket(ticket, exposure)) {
     return previewErrorResponse(
@@ -96,7 +96,7 @@ interface ForwardInfo {
   private: boolean;
 }
 
-async function forward(sb: Sandbox, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
+async function forward(sb: PreviewContext, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
     return previewErrorResponse(request, new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`), {
@@ -168,7 +168,7 @@ function watchBody(request: Request): { stream: ReadableStream; failed(): string
   return { stream: pipe.readable, failed: () => failure };
 }
 
-async function unavailable(sb: Sandbox, port: number): Promise<SandboxError> {
+async function unavailable(sb: PreviewContext, port: number): Promise<SandboxError> {
   const listener: ListenerInfo = await sb.agent.listener(port).catch(() => ({ listening: false }));
   if (listener.owner === 'other') {
     return new SandboxError(
