@@ -3,9 +3,19 @@
  * resumes with Last-Event-ID, reconnects with backoff + jitter when the Worker goes away, and asks
  * for a full refetch on the first hello and on `reset` (the Worker no longer has our position).
  */
-import { CONTROL_EVENT_NAME, ErrorCode, HELLO_EVENT_NAME, RESET_EVENT_NAME, SandboxError, type ControlEvent, type SseMessage } from '../../worker/protocol/index';
+import {
+  CONTROL_EVENT_NAME,
+  ErrorCode,
+  HELLO_EVENT_NAME,
+  RESET_EVENT_NAME,
+  STOP,
+  SandboxError,
+  FollowHandle,
+  followSse,
+  type ControlEvent,
+  type SseMessage,
+} from '../../worker/protocol/index';
 import { Backoff } from './backoff';
-import { readSse } from './sse-reader';
 import { realTimers, sleep, type Timers } from './timers';
 
 export type StreamStatus = 'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped';
@@ -40,8 +50,7 @@ export class EventStream {
   private readonly options: EventStreamOptions;
   private readonly timers: Timers;
   private readonly backoff: Backoff;
-  private abort: AbortController | null = null;
-  private running: Promise<void> | null = null;
+  private readonly follow = new FollowHandle((signal) => this.loop(signal));
   private current: StreamStatus = 'stopped';
 
   constructor(options: EventStreamOptions) {
@@ -55,16 +64,11 @@ export class EventStream {
   }
 
   start(): void {
-    if (this.running) return;
-    this.abort = new AbortController();
-    this.running = this.loop(this.abort.signal).finally(() => {
-      this.running = null;
-    });
+    this.follow.start();
   }
 
   async stop(): Promise<void> {
-    this.abort?.abort();
-    await this.running;
+    await this.follow.stop();
     this.setStatus({ status: 'stopped' });
   }
 
@@ -75,25 +79,27 @@ export class EventStream {
     }
   }
 
-  private async loop(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      this.setStatus({ status: 'connecting' });
-      let error: unknown;
-      try {
-        const body = await this.options.openStream('/events', this.lastEventId, signal);
-        await readSse(body, (msg) => this.handle(msg), signal);
-      } catch (err) {
-        error = err;
-      }
-      if (signal.aborted) return;
-      if (isFatal(error)) {
-        this.setStatus({ status: 'failed', error });
-        return;
-      }
-      const retryInMs = this.backoff.next();
-      this.setStatus({ status: 'waiting', error: error ?? new Error('the event stream ended'), retryInMs });
-      await sleep(this.timers, retryInMs, signal);
-    }
+  private loop(signal: AbortSignal): Promise<void> {
+    return followSse({
+      signal,
+      // The resume point follows hello and reset, not only message ids (handle() keeps it).
+      lastEventId: () => this.lastEventId,
+      open: (last, s) => {
+        this.setStatus({ status: 'connecting' });
+        return this.options.openStream('/events', last, s);
+      },
+      onMessage: (msg) => this.handle(msg),
+      onDrop: (error) => {
+        if (isFatal(error)) {
+          this.setStatus({ status: 'failed', error });
+          return STOP;
+        }
+        const retryInMs = this.backoff.next();
+        this.setStatus({ status: 'waiting', error: error ?? new Error('the event stream ended'), retryInMs });
+        return retryInMs;
+      },
+      sleep: (ms, s) => sleep(this.timers, ms, s),
+    });
   }
 
   private handle(msg: SseMessage): void {

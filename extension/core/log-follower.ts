@@ -2,9 +2,8 @@
  * Follows one process's log stream (SSE `log` / `truncated` / `exit`) and resumes after a dropped
  * connection from the last event id seen, so the output channel gets every line exactly once.
  */
-import { ErrorCode, SandboxError, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
+import { ErrorCode, STOP, SandboxError, FollowHandle, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
-import { readSse } from './sse-reader';
 import { realTimers, sleep, type Timers } from './timers';
 
 /** Where each process's stream stopped: the last SSE id, per `${sandboxId}/${processId}`. */
@@ -72,8 +71,7 @@ export class LogFollower {
   private readonly key: string;
   private readonly timers: Timers;
   private readonly backoff: Backoff;
-  private abort: AbortController | null = null;
-  private running: Promise<void> | null = null;
+  private readonly follow = new FollowHandle((signal) => this.loop(signal));
 
   constructor(options: LogFollowerOptions) {
     this.options = options;
@@ -83,50 +81,52 @@ export class LogFollower {
   }
 
   get active(): boolean {
-    return this.running !== null;
+    return this.follow.active;
   }
 
   /** Starts (or resumes) following; a no-op while already following or after the exit event. */
   start(): void {
-    if (this.running || this.options.cursors.hasEnded(this.key)) return;
-    this.abort = new AbortController();
-    this.running = this.loop(this.abort.signal).finally(() => {
-      this.running = null;
-    });
+    if (this.options.cursors.hasEnded(this.key)) return;
+    this.follow.start();
   }
 
   async stop(): Promise<void> {
-    this.abort?.abort();
-    await this.running;
+    await this.follow.stop();
   }
 
   /** Resolves when following stops by itself (exit event or a final error). */
   done(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.follow.done();
   }
 
-  private async loop(signal: AbortSignal): Promise<void> {
+  private loop(signal: AbortSignal): Promise<void> {
     const { cursors, sink } = this.options;
     let resumed = false;
-    while (!signal.aborted && !cursors.hasEnded(this.key)) {
-      try {
-        const body = await this.options.openStream(this.options.path, cursors.get(this.key), signal);
+    return followSse({
+      signal,
+      lastEventId: () => cursors.get(this.key),
+      open: (last, s) => this.options.openStream(this.options.path, last, s),
+      onOpen: () => {
         if (resumed) this.backoff.reset();
-        await readSse(body, (msg) => this.handle(msg), signal);
-        if (cursors.hasEnded(this.key) || signal.aborted) return;
-      } catch (err) {
-        if (signal.aborted) return;
+      },
+      onMessage: (msg) => {
+        this.handle(msg);
+        // The exit event ends the log: nothing more will come.
+        return cursors.hasEnded(this.key) ? STOP : undefined;
+      },
+      onDrop: (err) => {
+        if (cursors.hasEnded(this.key)) return STOP;
+        if (err !== undefined) this.options.onError?.(err);
         if (isFinal(err)) {
-          this.options.onError?.(err);
           cursors.markEnded(this.key);
           sink.note(`[log stream ended: ${(err as Error).message}]`);
-          return;
+          return STOP;
         }
-        this.options.onError?.(err);
-      }
-      resumed = true;
-      await sleep(this.timers, this.backoff.next(), signal);
-    }
+        resumed = true;
+        return this.backoff.next();
+      },
+      sleep: (ms, s) => sleep(this.timers, ms, s),
+    });
   }
 
   private handle(msg: SseMessage): void {

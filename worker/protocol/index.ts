@@ -6,6 +6,7 @@ export * from './duration';
 export * from './preview-host';
 export * from './process';
 export * from './sse';
+export * from './sse-follow';
 export * from './agent';
 export * from './events';
 export * from './api';

@@ -3,71 +3,70 @@
  * event into control-API events. Resumes from the last id after a dropped connection; when the
  * stream ends because the agent died, tells the Durable Object so it reports the stop at once.
  */
-import { AGENT_EVENT_NAME, SseParser, type AgentEvent } from '../protocol/index';
+import { AGENT_EVENT_NAME, RESET_EVENT_NAME, STOP, followSse, type AgentEvent } from '../protocol/index';
 import { applyAgentEvent } from './live-state';
 import type { PumpContext } from './context';
 
 export class AgentEventPump {
-  private stopped = false;
-  private lastId: string | undefined;
-  private abort = new AbortController();
+  private readonly abort = new AbortController();
 
   constructor(private readonly sandbox: PumpContext) {}
 
   start(): void {
-    void this.loop();
+    void this.follow();
   }
 
   stop(): void {
-    this.stopped = true;
     this.abort.abort();
   }
 
-  private async loop(): Promise<void> {
+  private follow(): Promise<void> {
     let failures = 0;
-    while (!this.stopped) {
-      try {
-        const res = await this.sandbox.agent.events(this.lastId);
+    return followSse({
+      signal: this.abort.signal,
+      open: async (last) => {
+        const res = await this.sandbox.agent.events(last);
+        if (!res.body) throw new Error('the agent answered its event stream without a body');
+        return res.body;
+      },
+      onOpen: () => {
         failures = 0;
-        await this.read(res);
-      } catch {
-        failures++;
-      }
-      if (this.stopped) return;
-      if (!this.sandbox.containerRunning() || failures > 3) {
-        await this.sandbox.handleStopped('the sandbox agent exited');
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 200 * failures));
-    }
-  }
-
-  private async read(res: Response): Promise<void> {
-    if (!res.body) return;
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
-    const reader = res.body.getReader();
-    this.abort.signal.addEventListener('abort', () => void reader.cancel().catch(() => {}));
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || this.stopped) return;
-      for (const msg of parser.push(decoder.decode(value, { stream: true }))) {
-        if (msg.id) this.lastId = msg.id;
-        if (msg.event === 'reset') {
+      },
+      onMessage: async (msg) => {
+        if (msg.event === RESET_EVENT_NAME) {
           // Our resume point is gone (the agent restarted): take the current truth instead.
           await this.resync();
-          continue;
+          return;
         }
-        if (msg.event !== AGENT_EVENT_NAME) continue;
+        if (msg.event !== AGENT_EVENT_NAME) return;
         let event: AgentEvent;
         try {
           event = JSON.parse(msg.data) as AgentEvent;
         } catch {
-          continue;
+          return;
         }
         await this.apply(event);
-      }
-    }
+      },
+      // The stream ends when the agent dies: say so at once rather than wait for a monitor.
+      onDrop: async (error) => {
+        if (error !== undefined) failures++;
+        if (!this.sandbox.containerRunning() || failures > 3) {
+          await this.sandbox.handleStopped('the sandbox agent exited');
+          return STOP;
+        }
+        return 200 * failures;
+      },
+      sleep: (ms, signal) =>
+        new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          signal.addEventListener('abort', done, { once: true });
+        }),
+    });
   }
 
   private async resync(): Promise<void> {
