@@ -7,7 +7,7 @@ import { runCommand } from './exec';
 import type { Files } from './files';
 import { readBody, readJson } from './http-util';
 import type { ProcessGroups } from './process-groups';
-import { parseCheckout, parseMkdir } from './request-parsers';
+import { parseCheckout, parseMkdir } from '../worker/protocol/agent-requests';
 import { json, type Route } from './router';
 
 export interface FileRouteDeps {

@@ -9,7 +9,7 @@ import { followLogs } from './log-stream';
 import type { ProcessGroups } from './process-groups';
 import type { ProcessService } from './process-service';
 import { waitForExit, waitForLog, waitForPort, type ListenerCheck } from './process-waits';
-import { parseExecRequest, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from './request-parsers';
+import { parseExecRequest, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from '../worker/protocol/agent-requests';
 import { json, noContent, type Route } from './router';
 
 /** GNU timeout's exit code for a command it had to stop. */

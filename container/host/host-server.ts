@@ -19,7 +19,7 @@ import http from 'node:http';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { checkSandboxId } from '../../worker/protocol/ids';
 import { readJson } from '../http-util';
-import { asObject, optionalEnv } from '../request-parsers';
+import { asObject, optionalEnv } from '../../worker/protocol/agent-requests';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';

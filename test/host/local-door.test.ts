@@ -185,7 +185,7 @@ for (const mode of ['namespaces', 'none'] as const)
       it('refuses env names that cannot be variables, with a 400 that says which', async () => {
         const r = await host.client.call('POST', '/containers/bad-env/start', { env: { 'A=B': 'x' } });
         assert.equal(r.status, 400);
-        assert.match(r.body.error, /invalid variable name/);
+        assert.match(r.body.error, /Field 'env.A=B' must be named like an environment variable/);
         assert.deepEqual(await host.client.ok('GET', '/containers/bad-env'), { running: false });
       });
     });

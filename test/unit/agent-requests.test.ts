@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseWaitForPort, parseStartRequest, parseCheckout, parseMs } from '../../container/request-parsers';
+import { parseWaitForPort, parseStartRequest, parseCheckout, parseMs } from '../../worker/protocol/agent-requests';
+import { MAX_TIMEOUT_MS } from '../../worker/protocol/validate';
 import { cloneArgs, repoNameFromUrl } from '../../container/checkout';
 import { describeTarget } from '../../container/process-waits';
 
@@ -93,8 +94,16 @@ describe('agent request parsers', () => {
   });
 
   describe('parseMs', () => {
-    it('caps at the largest delay a timer can hold', () => {
-      assert.equal(parseMs(1e12, 'timeout', 1), 2_147_483_647);
+    it('caps at the longest timeout the Durable Object accepts too (one rule, one hour)', () => {
+      assert.equal(parseMs(1e12, 'timeout', 1), MAX_TIMEOUT_MS);
+      assert.equal(MAX_TIMEOUT_MS, 3_600_000);
+    });
+
+    it('checks env with the same rule as the Durable Object: variable names, string values, no NUL', () => {
+      assert.deepEqual(parseStartRequest({ command: 'x', env: { A_1: 'v' } }).env, { A_1: 'v' });
+      for (const env of [{ 'A=B': 'x' }, { '1A': 'x' }, { A: 1 }, { A: 'a\0b' }]) {
+        assert.throws(() => parseStartRequest({ command: 'x', env }), /Field 'env\./);
+      }
     });
   });
 

@@ -51,6 +51,8 @@ export function optionalEnv(body: Obj, field: string): Record<string, string> | 
   for (const [k, val] of Object.entries(v as Obj)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw bad(`${field}.${k}`, 'named like an environment variable', k);
     if (typeof val !== 'string') throw bad(`${field}.${k}`, 'a string', val);
+    // No environment can hold a NUL: spawning would fail later with a less clear message.
+    if (val.includes('\0')) throw bad(`${field}.${k}`, 'a string without NUL characters', k);
     out[k] = val;
   }
   return out;

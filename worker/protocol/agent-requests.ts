@@ -1,16 +1,18 @@
 /**
- * Checks the JSON bodies of agent requests and returns them typed, with defaults filled in.
- * Every refusal is INVALID_REQUEST naming the field and what it must be. Pure: no I/O.
+ * The agent's request parsers: they check the JSON bodies of agent requests and return them typed,
+ * with defaults filled in, as the agent's guard. They live in the protocol so the Worker and the
+ * agent share one set of rules (the env rule and the longest timeout come from validate.ts, as the
+ * Durable Object's operations use them). Every refusal is INVALID_REQUEST naming the field and
+ * what it must be. Pure: no I/O.
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { checkProbePort } from '../worker/protocol/ports';
-import { checkProcessId } from '../worker/protocol/ids';
-import type { CheckoutRequest, ExecRequest, StartRequest, WaitForLogRequest } from '../worker/protocol/agent';
+import { ErrorCode, SandboxError } from './errors';
+import { checkProbePort } from './ports';
+import { checkProcessId } from './ids';
+import { MAX_TIMEOUT_MS, optionalEnv as envField } from './validate';
+import type { CheckoutRequest, ExecRequest, StartRequest, WaitForLogRequest } from './agent';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
-/** setTimeout's ceiling; longer delays would fire at once. */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export interface WaitForPortParams {
   port: number;
@@ -55,18 +57,9 @@ function optionalBoolean(body: Body, field: string): boolean | undefined {
   return v;
 }
 
-/** The optional `env` field: an object of string values with names that can be variables. */
+/** The optional `env` field, by the same rule the Durable Object applies (validate.ts). */
 export function optionalEnv(body: Body): Record<string, string> | undefined {
-  const v = body.env;
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalid(`'env' must be an object of string values`);
-  for (const [key, value] of Object.entries(v)) {
-    if (typeof value !== 'string') throw invalid(`'env.${key}' must be a string`);
-    if (key === '' || key.includes('=') || key.includes('\0') || value.includes('\0')) {
-      throw invalid(`'env' has an invalid variable name or value: '${key}'`);
-    }
-  }
-  return v as Record<string, string>;
+  return envField(body, 'env');
 }
 
 /** A positive number of milliseconds, or the default when absent. */
