@@ -28,7 +28,6 @@ export async function connect(ctx: Ctx, urlArg?: string, tokenArg?: string): Pro
           }),
         );
   const origin = normaliseWorkerUrl(url);
-  const known = (await ctx.credentials.token(origin)) ?? LocalServer.tokenFor(origin, ctx.settings.localServerFolder);
   const token =
     typeof tokenArg === 'string'
       ? tokenArg
@@ -37,7 +36,8 @@ export async function connect(ctx: Ctx, urlArg?: string, tokenArg?: string): Pro
             title: 'Connect to Worker (2/2)',
             prompt: `The control-API token for ${origin} (SANDBOX_API_TOKEN; kept in VS Code's secret storage)`,
             password: true,
-            value: known ?? '',
+            // Prefilled with what this window knows: the stored token, or a local server's.
+            value: (await ctx.credentials.token(origin)) ?? LocalServer.tokenFor(origin, ctx.settings.localServerFolder) ?? '',
             validateInput: (v) => (v.trim() ? undefined : 'The token is required.'),
           }),
         );

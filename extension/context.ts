@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { ApiClient, WorkerUnreachable } from './core/api-client';
 import { Connection } from './core/connection';
-import { connecting, DISCONNECTED, hostOf, isStale, linkOnStream, type LinkState } from './core/link-state';
+import { connecting, DISCONNECTED, hostOf, isStale, linkOnStream, withOutageError, type LinkState } from './core/link-state';
 import { decidePortDetected, ignoreKey } from './core/port-detected';
 import { EMPTY_WORLD, type WorldState } from './core/state-reducer';
 import { clockTime, plural } from './core/format';
@@ -110,7 +110,7 @@ export class Ctx implements vscode.Disposable {
   reportFailure(title: string, err: unknown): void {
     if (err instanceof WorkerUnreachable && this.connection && this.linkDown) {
       this.log.warn(`${title}: ${err.message} (while reconnecting)`);
-      this.outageErrors = [...this.outageErrors.filter((e) => e !== title), title.toLowerCase()].slice(-3);
+      this.outageErrors = withOutageError(this.outageErrors, title);
       this.setLink(this.link);
       return;
     }

@@ -7,7 +7,7 @@ import { ApiClient } from './api-client';
 import { Emitter } from './emitter';
 import { EventStream, type StreamStatusChange } from './event-stream';
 import { SandboxStore } from './store';
-import { realTimers, type Timers } from './timers';
+import { realTimers, type Timers } from '../../worker/protocol/timers';
 import type { Backoff } from './backoff';
 
 export type LogLevel = 'trace' | 'info' | 'warn' | 'error';

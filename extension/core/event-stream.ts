@@ -16,7 +16,7 @@ import {
   type SseMessage,
 } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
-import { realTimers, sleep, type Timers } from './timers';
+import { realTimers, sleep, type Timers } from '../../worker/protocol/timers';
 
 export type StreamStatus = 'connecting' | 'connected' | 'waiting' | 'failed' | 'stopped';
 

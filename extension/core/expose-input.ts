@@ -72,6 +72,6 @@ export function reexpose(current: ExposedPort, change: { name?: string | null; v
   const req: ExposeRequest = { port: current.port, visibility: change.visibility ?? current.visibility };
   const name = change.name === undefined ? current.name : change.name;
   // null clears the label on the Worker; an absent name would keep the old one.
-  (req as { name?: string | null }).name = name ?? null;
+  req.name = name ?? null;
   return req;
 }

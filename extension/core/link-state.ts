@@ -64,6 +64,12 @@ export function linkOnStream(prev: LinkState, change: StreamStatusChange, now: n
   }
 }
 
+/** The outage line's list with one more failed command: each once, the latest last, at most three. */
+export function withOutageError(list: readonly string[], title: string): string[] {
+  const what = title.toLowerCase();
+  return [...list.filter((e) => e !== what), what].slice(-3);
+}
+
 /** True while the tree shows what was known before the stream was lost. */
 export function isStale(state: LinkState): boolean {
   return (state.kind === 'reconnecting' || state.kind === 'refused') && state.lostAt !== undefined;

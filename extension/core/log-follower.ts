@@ -4,7 +4,7 @@
  */
 import { ErrorCode, STOP, SandboxError, FollowHandle, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
-import { realTimers, sleep, type Timers } from './timers';
+import { realTimers, sleep, type Timers } from '../../worker/protocol/timers';
 
 /** Where each process's stream stopped: the last SSE id, per `${sandboxId}/${processId}`. */
 export class LogCursors {

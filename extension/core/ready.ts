@@ -5,7 +5,7 @@
  */
 import { ErrorCode, SandboxError } from '../../worker/protocol/index';
 import type { FetchLike } from './api-client';
-import { realTimers, sleep, type Timers } from './timers';
+import { realTimers, sleep, type Timers } from '../../worker/protocol/timers';
 
 export interface ReadyOptions {
   waitForPort?(timeoutMs: number): Promise<void>;

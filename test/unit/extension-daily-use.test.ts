@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { oneStepExpose, reexpose } from '../../extension/core/expose-input';
 import { clockTime, formatRelative } from '../../extension/core/format';
-import { connecting, DISCONNECTED, isStale, linkOnStream, linkTexts, type LinkState } from '../../extension/core/link-state';
+import { connecting, DISCONNECTED, isStale, linkOnStream, linkTexts, withOutageError, type LinkState } from '../../extension/core/link-state';
 import { attributesFor, parseAttributesFile, parsePortsAttributes } from '../../extension/core/port-attributes';
 import { decidePortDetected } from '../../extension/core/port-detected';
 import { worldFrom } from '../../extension/core/state-reducer';
@@ -75,6 +75,14 @@ describe('extension daily use', () => {
       ]).state;
       assert.equal(mid.lostAt, T0 + 1000);
       assert.equal(linkTexts(mid, T0 + 5000).description, '127.0.0.1:8787: reconnecting now…');
+    });
+
+    it('keeps each failed command once in the outage line, the latest last, three at most', () => {
+      let list: string[] = [];
+      for (const t of ['Could not start the process', 'Could not expose the port', 'Could not start the process']) list = withOutageError(list, t);
+      assert.deepEqual(list, ['could not expose the port', 'could not start the process']);
+      for (const t of ['A', 'B', 'C']) list = withOutageError(list, t);
+      assert.deepEqual(list, ['a', 'b', 'c']);
     });
 
     it('lists what could not be done during the outage, and says a refused token plainly', () => {

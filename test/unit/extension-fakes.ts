@@ -1,5 +1,5 @@
 /** Fakes for the extension/core unit tests: scripted SSE bodies, a manual clock, a recording fetch. */
-import type { Timers } from '../../extension/core/timers';
+import type { Timers } from '../../worker/protocol/timers';
 import type { ControlEvent, ControlEventBody, ProcessInfo, SandboxState } from '../../worker/protocol/index';
 
 /** A body that yields the given chunks, then stays open until close() (or ends at once when `end`). */

@@ -9,7 +9,8 @@ export type Visibility = 'public' | 'private';
 
 export interface ExposePortOptions {
   hostname?: string;
-  name?: string;
+  /** null removes the name a re-expose would otherwise keep. */
+  name?: string | null;
   token?: string;
   /** '30m', '2h', or milliseconds. */
   ttl?: string | number;

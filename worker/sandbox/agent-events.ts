@@ -5,6 +5,7 @@
  */
 import { AGENT_EVENT_NAME, RESET_EVENT_NAME, STOP, followSse, type AgentEvent } from '../protocol/index';
 import { applyAgentEvent } from './live-state';
+import { realTimers, sleep } from '../protocol/timers';
 import type { PumpContext } from './context';
 
 export class AgentEventPump {
@@ -56,16 +57,7 @@ export class AgentEventPump {
         }
         return 200 * failures;
       },
-      sleep: (ms, signal) =>
-        new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          const timer = setTimeout(done, ms);
-          signal.addEventListener('abort', done, { once: true });
-        }),
+      sleep: (ms, signal) => sleep(realTimers, ms, signal),
     });
   }
 

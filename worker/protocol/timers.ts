@@ -1,4 +1,4 @@
-/** The clock and timers that logic modules take as parameters, so tests can drive time. */
+/** The clock and timers that logic modules take as parameters, so tests can drive time; and an abortable sleep on them (the extension and the Durable Object share it). */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
