@@ -7,7 +7,7 @@ import { runCommand } from './exec';
 import type { Files } from './files';
 import { readBody, readJson } from './http-util';
 import type { ProcessGroups } from './process-groups';
-import { parseCheckout, parseMkdir } from '../worker/protocol/agent-requests';
+import { parseCheckout, parseEncoding, parseMkdir } from '../worker/protocol/requests';
 import { json, type Route } from './router';
 
 export interface FileRouteDeps {
@@ -17,15 +17,12 @@ export interface FileRouteDeps {
 }
 
 function decodeBody(raw: Buffer, encoding: string | null): Buffer {
-  if (encoding === null || encoding === 'utf-8' || encoding === 'utf8') return raw;
-  if (encoding === 'base64') {
-    const text = raw.toString('latin1').replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) {
-      throw new SandboxError(ErrorCode.INVALID_REQUEST, 'Body is not valid base64 (encoding=base64)');
-    }
-    return Buffer.from(text, 'base64');
+  if (parseEncoding(encoding) !== 'base64') return raw;
+  const text = raw.toString('latin1').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) {
+    throw new SandboxError(ErrorCode.INVALID_REQUEST, 'Body is not valid base64 (encoding=base64)');
   }
-  throw new SandboxError(ErrorCode.INVALID_REQUEST, `Unknown encoding '${encoding}': use utf-8 or base64`);
+  return Buffer.from(text, 'base64');
 }
 
 export function fileRoutes({ files, groups, baseEnv }: FileRouteDeps): Route[] {

@@ -1,6 +1,6 @@
 /** Handlers of /processes and /exec: parse the request, call the service, shape the answer. */
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { isSignalName, parseGraceMs, type ExecResult } from '../worker/protocol/process';
+import type { ExecResult } from '../worker/protocol/process';
 import { clientGone } from './deadline';
 import { runCommand, shellExitCode } from './exec';
 import type { Files } from './files';
@@ -9,7 +9,7 @@ import { followLogs } from './log-stream';
 import type { ProcessGroups } from './process-groups';
 import type { ProcessService } from './process-service';
 import { waitForExit, waitForLog, waitForPort, type ListenerCheck } from './process-waits';
-import { parseExecRequest, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from '../worker/protocol/agent-requests';
+import { parseExecRequest, parseKill, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from '../worker/protocol/requests';
 import { json, noContent, type Route } from './router';
 
 /** GNU timeout's exit code for a command it had to stop. */
@@ -38,16 +38,7 @@ export function processRoutes({ processes, files, groups, baseEnv, listener }: P
       method: 'DELETE',
       path: '/processes/:id',
       handler: ({ params, query }) => {
-        const signal = query.get('signal') ?? 'SIGTERM';
-        if (!isSignalName(signal)) {
-          throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal '${signal}': use one of SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2`);
-        }
-        let graceMs: number;
-        try {
-          graceMs = parseGraceMs(query.get('graceMs') ?? undefined);
-        } catch (err) {
-          throw new SandboxError(ErrorCode.INVALID_REQUEST, (err as Error).message);
-        }
+        const { signal, graceMs } = parseKill(query.get('signal'), query.get('graceMs'));
         processes.kill(params.id!, signal, graceMs);
         return noContent;
       },

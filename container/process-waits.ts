@@ -11,7 +11,7 @@ import type { LogStreamName } from './log-buffer';
 import { startRegexMatcher } from './regex-matcher';
 import type { ManagedProcess } from './managed-process';
 import { probeOnce, type Probe } from './port-probe';
-import type { WaitForPortParams } from '../worker/protocol/agent-requests';
+import type { WaitForPortParams } from '../worker/protocol/requests';
 
 /** Longest a single probe may take, so a hung service cannot stretch one attempt. */
 const MAX_PROBE_MS = 5000;

@@ -19,7 +19,7 @@ import http from 'node:http';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { checkSandboxId } from '../../worker/protocol/ids';
 import { readJson } from '../http-util';
-import { asObject, optionalEnv } from '../../worker/protocol/agent-requests';
+import { asObject, parseEnv } from '../../worker/protocol/requests';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
@@ -51,7 +51,7 @@ function parseStart(raw: unknown): StartOptions {
   const body = asObject(raw);
   const internet = body.internet ?? true;
   if (typeof internet !== 'boolean') throw new SandboxError(ErrorCode.INVALID_REQUEST, `'internet' must be true or false`);
-  return { env: optionalEnv(body) ?? {}, internet };
+  return { env: parseEnv(body) ?? {}, internet };
 }
 
 function parseSignal(raw: unknown): number {

@@ -28,7 +28,7 @@ describe('agent › files and checkout (real agent process)', function () {
       assert.equal(bad.status, 400);
       const unknown = await api().call('PUT', '/files?path=x.bin&encoding=latin9', 'x');
       assert.equal(unknown.status, 400);
-      assert.match(unknown.body.error, /Unknown encoding 'latin9'/);
+      assert.match(unknown.body.error, /Unknown encoding "latin9"/);
     });
 
     it('refuses a body over the limit with 413', async () => {

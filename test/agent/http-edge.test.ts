@@ -27,6 +27,10 @@ describe('agent › HTTP edge (real agent process)', function () {
       ['PUT', '/processes', undefined, 405, 'METHOD_NOT_ALLOWED', /allowed: POST, GET, DELETE/],
       ['POST', '/health', undefined, 405, 'METHOD_NOT_ALLOWED', /not allowed/],
       ['POST', '/mkdir', { path: 5 }, 400, 'INVALID_REQUEST', /'path'/],
+      // The Durable Object's words for the same bodies (test/e2e/bad-input.test.ts): one set of parsers.
+      ['POST', '/exec', { command: 'true', timeout: 1.5 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000 \(got 1\.5\)$/],
+      ['POST', '/exec', { command: 'true', timeout: 7_200_000 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000/],
+      ['POST', '/processes', { command: 'x', env: { 'A-B': 'x' } }, 400, 'INVALID_REQUEST', /^Field 'env\.A-B' must be named like an environment variable/],
     ];
     for (const [method, url, body, status, code, message] of cases) {
       it(`${method} ${url} with ${JSON.stringify(body) ?? 'no body'} → ${status} ${code}`, async () => {

@@ -115,6 +115,19 @@ describe('control API › bad input sweep', function () {
       expect4xx(await api.call('POST', `${base}/exec`, { command: 'true', timeout: -5 }), 'INVALID_REQUEST', /'timeout'/);
       expect4xx(await api.call('POST', `${base}/processes`, { command: 'true', processId: '../x' }), 'INVALID_PROCESS_ID');
     });
+    it("answers in the agent's words: one set of request parsers on both sides (test/agent/http-edge.test.ts)", async () => {
+      expect4xx(
+        await api.call('POST', `${base}/exec`, { command: 'true', timeout: 1.5 }),
+        'INVALID_REQUEST',
+        /^Field 'timeout' must be an integer from 1 to 3600000 \(got 1\.5\)$/,
+      );
+      expect4xx(await api.call('POST', `${base}/exec`, { command: 'true', timeout: 7_200_000 }), 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000/);
+      expect4xx(
+        await api.call('POST', `${base}/processes`, { command: 'x', env: { 'A-B': 'x' } }),
+        'INVALID_REQUEST',
+        /^Field 'env\.A-B' must be named like an environment variable/,
+      );
+    });
   });
 
   describe('ports', () => {

@@ -3,7 +3,7 @@
  * /health. Routes are one table; each handler parses its input, calls one sandbox operation and
  * shapes the answer. Errors become `{ error, code }` in one place (errorResponse).
  */
-import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, requireString } from '../protocol/index';
+import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, parseEncoding, parsePath } from '../protocol/index';
 import type { Env } from '../env';
 import { requireBearer } from './auth';
 import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
@@ -121,15 +121,15 @@ const routes: Route[] = [
   }),
 
   route('PUT', `/sandboxes/${ID}/files`, async (c) => {
-    const path = requireString({ path: c.url.searchParams.get('path') ?? undefined }, 'path', 4096);
-    const encoding = c.url.searchParams.get('encoding') ?? undefined;
+    // Checked before the body is read, so a bad path or encoding never waits for an upload.
+    const path = parsePath(c.url.searchParams.get('path') ?? undefined);
+    const encoding = parseEncoding(c.url.searchParams.get('encoding'));
     const bytes = await readBodyBytes(c.request, MAX_FILE_BODY_BYTES);
     return json(await sandbox(c)('writeFile', path, bytes, encoding), 201);
   }),
 
   route('GET', `/sandboxes/${ID}/files`, async (c) => {
-    const path = requireString({ path: c.url.searchParams.get('path') ?? undefined }, 'path', 4096);
-    const stream = await sandbox(c)('readFileStream', path);
+    const stream = await sandbox(c)('readFileStream', c.url.searchParams.get('path') ?? undefined);
     return new Response(stream, { headers: { 'content-type': 'application/octet-stream' } });
   }),
 

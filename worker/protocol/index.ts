@@ -12,3 +12,4 @@ export * from './events';
 export * from './api';
 export * from './validate';
 export * from './file-content';
+export * from './requests';

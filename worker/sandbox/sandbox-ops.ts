@@ -1,24 +1,27 @@
 /**
  * The operations a Sandbox Durable Object performs, one function each. Inputs arrive from RPC
- * (SDK callers and the control API alike) and are validated here, once, before reaching the agent.
+ * (SDK callers and the control API alike) and are checked by the protocol's request parsers
+ * (worker/protocol/requests.ts) before reaching the agent, which runs the same parsers again.
  */
 import {
   ErrorCode,
   SandboxError,
-  checkProbePort,
+  asObject,
   checkUserPort,
-  generateToken,
-  type ExposedPort,
   checkProcessId,
-  isSignalName,
-  parseGraceMs,
+  generateToken,
   fileContent,
-  optionalBoolean,
-  optionalEnv,
-  optionalInteger,
-  optionalString,
-  requireString,
-  MAX_TIMEOUT_MS,
+  parseCheckout,
+  parseEncoding,
+  parseExecRequest,
+  parseKill,
+  parseMkdir,
+  parsePath,
+  parseStartRequest,
+  parseWaitForExit,
+  parseWaitForLog,
+  parseWaitForPort,
+  type ExposedPort,
   type DetectedPort,
   type ExecResult,
   type ProcessInfo,
@@ -29,68 +32,15 @@ import {
   type SandboxStatus,
   type TunnelInfo,
   type WaitForLogResult,
-  type WaitForPortOptions,
 } from '../protocol/index';
 import type { OpsContext } from './context';
 import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
-
-type Obj = Record<string, unknown>;
-
-function asObject(value: unknown, what: string): Obj {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new SandboxError(ErrorCode.INVALID_REQUEST, `${what} must be an object`);
-  }
-  return value as Obj;
-}
-
-function commandOf(command: unknown): string {
-  return requireString({ command }, 'command', 64 * 1024);
-}
-
-function pidOf(id: unknown): string {
-  return checkProcessId(id);
-}
-
-function timeoutOf(body: Obj): number | undefined {
-  return optionalInteger(body, 'timeout', 1, MAX_TIMEOUT_MS);
-}
 
 function notFoundToNull<T>(p: Promise<T>): Promise<T | null> {
   return p.catch((err) => {
     if (err instanceof SandboxError && err.code === ErrorCode.PROCESS_NOT_FOUND) return null;
     throw err;
   });
-}
-
-function readinessOptions(options: unknown): WaitForPortOptions {
-  const o = asObject(options, 'waitForPort options');
-  const mode = o.mode ?? 'http';
-  if (mode !== 'http' && mode !== 'tcp') {
-    throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'mode' must be 'http' or 'tcp' (got ${JSON.stringify(mode)})`);
-  }
-  const path = optionalString(o, 'path', 2048);
-  if (path !== undefined && !path.startsWith('/')) {
-    throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'path' must start with '/' (got ${JSON.stringify(path)})`);
-  }
-  let status: WaitForPortOptions['status'];
-  if (typeof o.status === 'number') status = optionalInteger(o, 'status', 100, 599);
-  else if (o.status !== undefined && o.status !== null) {
-    const s = asObject(o.status, "Field 'status'");
-    const min = optionalInteger(s, 'min', 100, 599);
-    const max = optionalInteger(s, 'max', 100, 599);
-    if (min === undefined || max === undefined || min > max) {
-      throw new SandboxError(ErrorCode.INVALID_REQUEST, "Field 'status' must be a number or { min, max } with 100 <= min <= max <= 599");
-    }
-    status = { min, max };
-  }
-  return {
-    mode,
-    path,
-    status,
-    timeout: timeoutOf(o),
-    interval: optionalInteger(o, 'interval', 10, 60_000),
-  };
 }
 
 export const sandboxOps = {
@@ -165,15 +115,12 @@ export const sandboxOps = {
   },
 
   async exec(sb: OpsContext, command: unknown, options?: unknown): Promise<ExecResult> {
-    const o = asObject(options, 'exec options');
-    const req = { command: commandOf(command), cwd: optionalString(o, 'cwd'), env: optionalEnv(o, 'env'), timeout: timeoutOf(o) };
+    const req = parseExecRequest({ ...asObject(options, 'exec options'), command });
     return (await sb.ensureAgent()).exec(req);
   },
 
   async startProcess(sb: OpsContext, command: unknown, options?: unknown): Promise<ProcessInfo> {
-    const o = asObject(options, 'startProcess options');
-    const processId = o.processId === undefined || o.processId === null ? undefined : checkProcessId(o.processId);
-    const req = { command: commandOf(command), cwd: optionalString(o, 'cwd'), env: optionalEnv(o, 'env'), processId };
+    const req = parseStartRequest({ ...asObject(options, 'startProcess options'), command });
     return (await sb.ensureAgent()).startProcess(req);
   },
 
@@ -182,23 +129,15 @@ export const sandboxOps = {
   },
 
   async getProcess(sb: OpsContext, id: unknown): Promise<ProcessInfo | null> {
-    const pid = pidOf(id);
+    const pid = checkProcessId(id);
     return notFoundToNull((await sb.ensureAgent()).getProcess(pid));
   },
 
   /** Sends `signal`, then SIGKILL after `graceMs` (default 5 s) if the process still runs. */
   async killProcess(sb: OpsContext, id: unknown, signal: unknown = 'SIGTERM', graceMs?: unknown): Promise<void> {
-    const pid = pidOf(id);
-    if (!isSignalName(signal)) {
-      throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal ${JSON.stringify(signal)}: use SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2`);
-    }
-    let grace: number;
-    try {
-      grace = parseGraceMs(graceMs);
-    } catch (err) {
-      throw new SandboxError(ErrorCode.INVALID_REQUEST, (err as Error).message);
-    }
-    await (await sb.ensureAgent()).killProcess(pid, signal, grace);
+    const pid = checkProcessId(id);
+    const kill = parseKill(signal, graceMs);
+    await (await sb.ensureAgent()).killProcess(pid, kill.signal, kill.graceMs);
   },
 
   async killAllProcesses(sb: OpsContext): Promise<number> {
@@ -207,44 +146,36 @@ export const sandboxOps = {
   },
 
   async getProcessLogs(sb: OpsContext, id: unknown): Promise<ProcessLogs> {
-    return (await sb.ensureAgent()).getProcessLogs(pidOf(id));
+    return (await sb.ensureAgent()).getProcessLogs(checkProcessId(id));
   },
 
   async streamProcessLogs(sb: OpsContext, id: unknown, lastEventId?: unknown): Promise<ReadableStream> {
     const last = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? lastEventId : undefined;
-    const res = await (await sb.ensureAgent()).streamProcessLogs(pidOf(id), last);
+    const res = await (await sb.ensureAgent()).streamProcessLogs(checkProcessId(id), last);
     return res.body!;
   },
 
   async waitForPort(sb: OpsContext, id: unknown, port: unknown, options?: unknown): Promise<{ ready: true }> {
-    const pid = pidOf(id);
-    const p = checkProbePort(port);
-    return (await sb.ensureAgent()).waitForPort(pid, { port: p, ...readinessOptions(options) });
+    const pid = checkProcessId(id);
+    const req = parseWaitForPort({ ...asObject(options, 'waitForPort options'), port });
+    return (await sb.ensureAgent()).waitForPort(pid, req);
   },
 
   async waitForLog(sb: OpsContext, id: unknown, pattern: unknown, options?: unknown): Promise<WaitForLogResult> {
-    const pid = pidOf(id);
-    const o = asObject(options, 'waitForLog options');
-    const req = {
-      pattern: requireString({ pattern }, 'pattern', 4096),
-      regex: optionalBoolean(o, 'regex'),
-      flags: optionalString(o, 'flags', 8),
-      timeout: timeoutOf(o),
-    };
+    const pid = checkProcessId(id);
+    const req = parseWaitForLog({ ...asObject(options, 'waitForLog options'), pattern });
     return (await sb.ensureAgent()).waitForLog(pid, req);
   },
 
   async waitForExit(sb: OpsContext, id: unknown, timeout?: unknown): Promise<{ exitCode: number | null }> {
-    const t = timeoutOf({ timeout });
-    return (await sb.ensureAgent()).waitForExit(pidOf(id), t);
+    const pid = checkProcessId(id);
+    const req = parseWaitForExit({ timeout });
+    return (await sb.ensureAgent()).waitForExit(pid, req.timeout);
   },
 
   async writeFile(sb: OpsContext, path: unknown, content: unknown, encoding?: unknown): Promise<{ path: string; size: number }> {
-    const p = requireString({ path }, 'path', 4096);
-    const enc = optionalString({ encoding }, 'encoding', 16);
-    if (enc !== undefined && enc !== 'utf-8' && enc !== 'utf8' && enc !== 'base64') {
-      throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'encoding' must be 'utf-8' or 'base64' (got ${JSON.stringify(enc)})`);
-    }
+    const p = parsePath(path);
+    const enc = parseEncoding(encoding);
     let body: Uint8Array | ReadableStream;
     if (typeof content === 'string') body = new TextEncoder().encode(content);
     else if (content instanceof Uint8Array || content instanceof ReadableStream) body = content;
@@ -255,30 +186,27 @@ export const sandboxOps = {
 
   /** Text as UTF-8, anything else as base64 (or as `encoding` says), with its type and size. */
   async readFile(sb: OpsContext, path: unknown, encoding?: unknown): Promise<FileContent> {
-    const p = requireString({ path }, 'path', 4096);
-    if (encoding !== undefined && encoding !== 'utf-8' && encoding !== 'utf8' && encoding !== 'base64') {
-      throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'encoding' must be 'utf-8' or 'base64' (got ${JSON.stringify(encoding)})`);
-    }
+    const p = parsePath(path);
+    const enc = parseEncoding(encoding);
     const res = await (await sb.ensureAgent()).readFile(p);
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    return fileContent(p, bytes, encoding === undefined ? undefined : encoding === 'base64' ? 'base64' : 'utf-8');
+    return fileContent(p, new Uint8Array(await res.arrayBuffer()), enc);
   },
 
   async readFileStream(sb: OpsContext, path: unknown): Promise<ReadableStream> {
-    const p = requireString({ path }, 'path', 4096);
+    const p = parsePath(path);
     const res = await (await sb.ensureAgent()).readFile(p);
     return res.body!;
   },
 
   async mkdir(sb: OpsContext, path: unknown, options?: unknown): Promise<{ path: string }> {
-    const p = requireString({ path }, 'path', 4096);
-    const recursive = optionalBoolean(asObject(options, 'mkdir options'), 'recursive') ?? true;
-    return (await sb.ensureAgent()).mkdir(p, recursive);
+    // The SDK's mkdir makes the whole path unless told `recursive: false` (as `mkdir -p`).
+    const o = asObject(options, 'mkdir options');
+    const req = parseMkdir({ ...o, path, recursive: o.recursive ?? true });
+    return (await sb.ensureAgent()).mkdir(req.path, req.recursive);
   },
 
   async checkout(sb: OpsContext, repoUrl: unknown, options?: unknown): Promise<{ path: string }> {
-    const o = asObject(options, 'checkout options');
-    const req = { repoUrl: requireString({ repoUrl }, 'repoUrl', 4096), branch: optionalString(o, 'branch', 256), targetDir: optionalString(o, 'targetDir') };
+    const req = parseCheckout({ ...asObject(options, 'checkout options'), repoUrl });
     return (await sb.ensureAgent()).checkout(req);
   },
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseWaitForPort, parseStartRequest, parseCheckout, parseMs } from '../../worker/protocol/agent-requests';
+import { parseWaitForPort, parseStartRequest, parseCheckout, parseExecRequest, parseKill, parseEncoding, parseMkdir } from '../../worker/protocol/requests';
 import { MAX_TIMEOUT_MS } from '../../worker/protocol/validate';
 import { cloneArgs, repoNameFromUrl } from '../../container/checkout';
 import { describeTarget } from '../../container/process-waits';
@@ -13,7 +13,7 @@ function code(fn: () => unknown): string {
   return 'accepted';
 }
 
-describe('agent request parsers', () => {
+describe('request parsers (the Durable Object and the agent)', () => {
   describe('parseWaitForPort', () => {
     it('fills the SPEC defaults', () => {
       assert.deepEqual(parseWaitForPort({ port: 8080 }), {
@@ -93,17 +93,51 @@ describe('agent request parsers', () => {
     });
   });
 
-  describe('parseMs', () => {
-    it('caps at the longest timeout the Durable Object accepts too (one rule, one hour)', () => {
-      assert.equal(parseMs(1e12, 'timeout', 1), MAX_TIMEOUT_MS);
-      assert.equal(MAX_TIMEOUT_MS, 3_600_000);
+  describe('one rule on both sides', () => {
+    it('takes timeouts as whole milliseconds up to an hour, and says so', () => {
+      assert.equal(parseExecRequest({ command: 'x' }).timeout, 600_000);
+      assert.equal(parseExecRequest({ command: 'x', timeout: MAX_TIMEOUT_MS }).timeout, 3_600_000);
+      for (const timeout of [0, -5, 1.5, MAX_TIMEOUT_MS + 1, '100']) {
+        assert.throws(() => parseExecRequest({ command: 'x', timeout }), /^SandboxError: Field 'timeout' must be an integer from 1 to 3600000/);
+      }
     });
 
-    it('checks env with the same rule as the Durable Object: variable names, string values, no NUL', () => {
+    it('checks env with one rule: variable names, string values, no NUL', () => {
       assert.deepEqual(parseStartRequest({ command: 'x', env: { A_1: 'v' } }).env, { A_1: 'v' });
       for (const env of [{ 'A=B': 'x' }, { '1A': 'x' }, { A: 1 }, { A: 'a\0b' }]) {
         assert.throws(() => parseStartRequest({ command: 'x', env }), /Field 'env\./);
       }
+    });
+
+    it('bounds commands and paths', () => {
+      assert.equal(
+        code(() => parseExecRequest({ command: 'x'.repeat(64 * 1024 + 1) })),
+        'INVALID_REQUEST',
+      );
+      assert.equal(
+        code(() => parseMkdir({ path: '/' + 'a'.repeat(4096) })),
+        'INVALID_REQUEST',
+      );
+      assert.deepEqual(parseMkdir({ path: '/tmp/a' }), { path: '/tmp/a', recursive: false });
+    });
+
+    it('parses a kill: the signal by name, the grace period in ms', () => {
+      assert.deepEqual(parseKill(undefined, undefined), { signal: 'SIGTERM', graceMs: 5000 });
+      assert.deepEqual(parseKill(null, '250'), { signal: 'SIGTERM', graceMs: 250 });
+      assert.deepEqual(parseKill('SIGKILL', 0), { signal: 'SIGKILL', graceMs: 0 });
+      assert.equal(
+        code(() => parseKill('SIGFOO', undefined)),
+        'INVALID_SIGNAL',
+      );
+      assert.equal(
+        code(() => parseKill('SIGTERM', -1)),
+        'INVALID_REQUEST',
+      );
+    });
+
+    it('knows two file encodings', () => {
+      assert.deepEqual([parseEncoding(undefined), parseEncoding('utf8'), parseEncoding('utf-8'), parseEncoding('base64')], [undefined, 'utf-8', 'utf-8', 'base64']);
+      assert.throws(() => parseEncoding('latin9'), /Unknown encoding "latin9": use utf-8 or base64/);
     });
   });
 
