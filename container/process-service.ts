@@ -2,10 +2,10 @@
  * The processes of this sandbox: start, list, signal, and their lifecycle events. Each process is
  * the leader of its own process group, tracked in ProcessGroups so nothing outlives the agent.
  */
-import { randomInt } from 'node:crypto';
 import { ErrorCode, SandboxError } from '../worker/protocol/errors';
 import type { AgentEvent, StartRequest } from '../worker/protocol/agent';
 import { DEFAULT_KILL_GRACE_MS, type ProcessInfo, type SignalName } from '../worker/protocol/process';
+import { randomAlphanumeric } from '../worker/protocol/tokens';
 import type { EventLog } from './event-log';
 import type { Files } from './files';
 import { ManagedProcess } from './managed-process';
@@ -27,12 +27,8 @@ export interface ProcessServiceDeps {
   onStart?: () => void;
 }
 
-const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-
 export function generateProcessId(): string {
-  let id = 'proc-';
-  for (let i = 0; i < 8; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return id;
+  return `proc-${randomAlphanumeric(8)}`;
 }
 
 export class ProcessService {
