@@ -16,8 +16,8 @@ export interface FileRouteDeps {
   baseEnv: NodeJS.ProcessEnv;
 }
 
-function decodeBody(raw: Buffer, encoding: string | null): Buffer {
-  if (parseEncoding(encoding) !== 'base64') return raw;
+function decodeBody(raw: Buffer, encoding: 'utf-8' | 'base64' | undefined): Buffer {
+  if (encoding !== 'base64') return raw;
   const text = raw.toString('latin1').replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) {
     throw new SandboxError(ErrorCode.INVALID_REQUEST, 'Body is not valid base64 (encoding=base64)');
@@ -33,9 +33,10 @@ export function fileRoutes({ files, groups, baseEnv }: FileRouteDeps): Route[] {
       path: '/files',
       handler: async ({ req, query }) => {
         const target = query.get('path');
-        // Checked before the body is read, so a bad path never waits for an upload.
+        // Checked before the body is read, so a bad path or encoding never waits for an upload.
         await files.resolve(target);
-        const data = decodeBody(await readBody(req, MAX_FILE_BODY_BYTES), query.get('encoding'));
+        const encoding = parseEncoding(query.get('encoding'));
+        const data = decodeBody(await readBody(req, MAX_FILE_BODY_BYTES), encoding);
         return json(await files.write(target, data), 201);
       },
     },

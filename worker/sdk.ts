@@ -140,7 +140,7 @@ export class SandboxHandle {
     return info ? new Process(this.call, info) : null;
   }
   async killProcess(id: string, signal?: string, options: { graceMs?: number } = {}): Promise<void> {
-    await this.call('killProcess', id, signal ?? 'SIGTERM', options.graceMs);
+    await this.call('killProcess', id, signal, options.graceMs);
   }
   killAllProcesses(): Promise<number> {
     return this.call('killAllProcesses');

@@ -19,7 +19,8 @@ import http from 'node:http';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { checkSandboxId } from '../../worker/protocol/ids';
 import { readJson } from '../http-util';
-import { asObject, parseEnv } from '../../worker/protocol/requests';
+import { asObject } from '../../worker/protocol/requests';
+import { optionalBoolean, optionalEnv } from '../../worker/protocol/validate';
 import { clientGone } from '../deadline';
 import { createRouter, json, noContent, type Route } from '../router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
@@ -49,9 +50,7 @@ export function checkKey(value: string | undefined): string {
  */
 function parseStart(raw: unknown): StartOptions {
   const body = asObject(raw);
-  const internet = body.internet ?? true;
-  if (typeof internet !== 'boolean') throw new SandboxError(ErrorCode.INVALID_REQUEST, `'internet' must be true or false`);
-  return { env: parseEnv(body) ?? {}, internet };
+  return { env: optionalEnv(body, 'env') ?? {}, internet: optionalBoolean(body, 'internet') ?? true };
 }
 
 function parseSignal(raw: unknown): number {

@@ -17,7 +17,7 @@ describe('agent › HTTP edge (real agent process)', function () {
   describe('bad requests', () => {
     const cases: Array<[string, string, unknown, number, string, RegExp]> = [
       ['POST', '/processes', '{"command": ', 400, 'INVALID_JSON', /not valid JSON/],
-      ['POST', '/processes', '[1,2]', 400, 'INVALID_REQUEST', /JSON object/],
+      ['POST', '/processes', '[1,2]', 400, 'INVALID_REQUEST', /must be an object/],
       ['POST', '/processes', {}, 400, 'INVALID_REQUEST', /'command'/],
       ['POST', '/processes', { command: 'x', env: { A: 1 } }, 400, 'INVALID_REQUEST', /'env.A'/],
       ['POST', '/exec', { command: 'true', timeout: -5 }, 400, 'INVALID_REQUEST', /'timeout'/],
@@ -28,9 +28,10 @@ describe('agent › HTTP edge (real agent process)', function () {
       ['POST', '/health', undefined, 405, 'METHOD_NOT_ALLOWED', /not allowed/],
       ['POST', '/mkdir', { path: 5 }, 400, 'INVALID_REQUEST', /'path'/],
       // The Durable Object's words for the same bodies (test/e2e/bad-input.test.ts): one set of parsers.
-      ['POST', '/exec', { command: 'true', timeout: 1.5 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000 \(got 1\.5\)$/],
-      ['POST', '/exec', { command: 'true', timeout: 7_200_000 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000/],
+      ['POST', '/exec', { command: 'true', timeout: 1.5 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be a whole number of milliseconds from 1 to 3600000 \(got 1\.5\)$/],
+      ['POST', '/exec', { command: 'true', timeout: 7_200_000 }, 400, 'INVALID_REQUEST', /^Field 'timeout' must be a whole number of milliseconds from 1 to 3600000/],
       ['POST', '/processes', { command: 'x', env: { 'A-B': 'x' } }, 400, 'INVALID_REQUEST', /^Field 'env\.A-B' must be named like an environment variable/],
+      ['POST', '/exec', { command: '   ' }, 400, 'INVALID_REQUEST', /^Field 'command' must not be blank/],
     ];
     for (const [method, url, body, status, code, message] of cases) {
       it(`${method} ${url} with ${JSON.stringify(body) ?? 'no body'} → ${status} ${code}`, async () => {

@@ -119,14 +119,19 @@ describe('control API › bad input sweep', function () {
       expect4xx(
         await api.call('POST', `${base}/exec`, { command: 'true', timeout: 1.5 }),
         'INVALID_REQUEST',
-        /^Field 'timeout' must be an integer from 1 to 3600000 \(got 1\.5\)$/,
+        /^Field 'timeout' must be a whole number of milliseconds from 1 to 3600000 \(got 1\.5\)$/,
       );
-      expect4xx(await api.call('POST', `${base}/exec`, { command: 'true', timeout: 7_200_000 }), 'INVALID_REQUEST', /^Field 'timeout' must be an integer from 1 to 3600000/);
+      expect4xx(
+        await api.call('POST', `${base}/exec`, { command: 'true', timeout: 7_200_000 }),
+        'INVALID_REQUEST',
+        /^Field 'timeout' must be a whole number of milliseconds from 1 to 3600000/,
+      );
       expect4xx(
         await api.call('POST', `${base}/processes`, { command: 'x', env: { 'A-B': 'x' } }),
         'INVALID_REQUEST',
         /^Field 'env\.A-B' must be named like an environment variable/,
       );
+      expect4xx(await api.call('POST', `${base}/exec`, { command: '   ' }), 'INVALID_REQUEST', /^Field 'command' must not be blank/);
     });
   });
 

@@ -98,7 +98,7 @@ describe('request parsers (the Durable Object and the agent)', () => {
       assert.equal(parseExecRequest({ command: 'x' }).timeout, 600_000);
       assert.equal(parseExecRequest({ command: 'x', timeout: MAX_TIMEOUT_MS }).timeout, 3_600_000);
       for (const timeout of [0, -5, 1.5, MAX_TIMEOUT_MS + 1, '100']) {
-        assert.throws(() => parseExecRequest({ command: 'x', timeout }), /^SandboxError: Field 'timeout' must be an integer from 1 to 3600000/);
+        assert.throws(() => parseExecRequest({ command: 'x', timeout }), /^SandboxError: Field 'timeout' must be a whole number of milliseconds from 1 to 3600000/);
       }
     });
 
@@ -106,6 +106,17 @@ describe('request parsers (the Durable Object and the agent)', () => {
       assert.deepEqual(parseStartRequest({ command: 'x', env: { A_1: 'v' } }).env, { A_1: 'v' });
       for (const env of [{ 'A=B': 'x' }, { '1A': 'x' }, { A: 1 }, { A: 'a\0b' }]) {
         assert.throws(() => parseStartRequest({ command: 'x', env }), /Field 'env\./);
+      }
+    });
+
+    it('refuses blank commands, paths and repository URLs', () => {
+      for (const parse of [
+        () => parseExecRequest({ command: '  ' }),
+        () => parseStartRequest({ command: '\t' }),
+        () => parseMkdir({ path: ' ' }),
+        () => parseCheckout({ repoUrl: ' ' }),
+      ]) {
+        assert.throws(parse, /must not be blank/);
       }
     });
 

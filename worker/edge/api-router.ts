@@ -93,7 +93,7 @@ const routes: Route[] = [
   }),
 
   route('DELETE', `/sandboxes/${ID}/processes/${PID}`, async (c) => {
-    await sandbox(c)('killProcess', c.params.pid, c.url.searchParams.get('signal') ?? 'SIGTERM', c.url.searchParams.get('graceMs') ?? undefined);
+    await sandbox(c)('killProcess', c.params.pid, c.url.searchParams.get('signal'), c.url.searchParams.get('graceMs'));
     return new Response(null, { status: 204 });
   }),
 

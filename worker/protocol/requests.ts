@@ -9,14 +9,14 @@ import { ErrorCode, SandboxError } from './errors';
 import { checkProbePort } from './ports';
 import { checkProcessId } from './ids';
 import { isSignalName, parseGraceMs, type SignalName } from './process';
-import { MAX_TIMEOUT_MS, optionalBoolean, optionalEnv as envField, optionalInteger, optionalString, requireString } from './validate';
+import { MAX_TIMEOUT_MS, optionalBoolean, optionalEnv, optionalInteger, optionalString, requireString } from './validate';
 import type { CheckoutRequest, ExecRequest, StartRequest, WaitForLogRequest } from './agent';
 
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_PROBE_INTERVAL_MS = 500;
-export const MAX_COMMAND_LENGTH = 64 * 1024;
-export const MAX_PATH_LENGTH = 4096;
+const MAX_COMMAND_LENGTH = 64 * 1024;
+const MAX_PATH_LENGTH = 4096;
 const MAX_PATTERN_LENGTH = 4096;
 const MAX_URL_PATH_LENGTH = 2048;
 
@@ -38,30 +38,37 @@ function invalid(message: string): SandboxError {
 /** A request body or an options argument: absent is `{}`, anything but a plain object is refused. */
 export function asObject(body: unknown, what = 'Request body'): Body {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalid(`${what} must be a JSON object`);
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalid(`${what} must be an object`);
   return body as Body;
 }
 
-/** The optional `env` field: variable names, string values, no NUL (validate.ts). */
-export function parseEnv(body: Body): Record<string, string> | undefined {
-  return envField(body, 'env');
+/** A timeout: whole milliseconds from 1 to an hour, or `fallback` when absent. */
+export function timeoutField(body: Body, fallback: number): number {
+  const v = body.timeout;
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT_MS) {
+    throw invalid(`Field 'timeout' must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${JSON.stringify(v)?.slice(0, 60)})`);
+  }
+  return v;
 }
 
-/** A timeout: whole milliseconds from 1 to an hour, or `fallback` when absent. */
-export function timeoutField(body: Body, fallback: number, field = 'timeout'): number {
-  return optionalInteger(body, field, 1, MAX_TIMEOUT_MS) ?? fallback;
+/** A string that must say something: not empty, not only spaces (a blank command or path is a mistake). */
+function nonBlank(body: Body, field: string, maxLength: number): string {
+  const v = requireString(body, field, maxLength);
+  if (v.trim() === '') throw invalid(`Field '${field}' must not be blank (got ${JSON.stringify(v.slice(0, 60))})`);
+  return v;
 }
 
 /** A path inside the sandbox, as a file operation takes it (the agent resolves it in the sandbox's view). */
-export function parsePath(value: unknown, field = 'path'): string {
-  return requireString({ [field]: value }, field, MAX_PATH_LENGTH);
+export function parsePath(value: unknown): string {
+  return nonBlank({ path: value }, 'path', MAX_PATH_LENGTH);
 }
 
 /** `cwd`, `env` and the command every process request carries. */
 function commandParts(body: Body): { command: string; cwd?: string; env?: Record<string, string> } {
-  const req: { command: string; cwd?: string; env?: Record<string, string> } = { command: requireString(body, 'command', MAX_COMMAND_LENGTH) };
+  const req: { command: string; cwd?: string; env?: Record<string, string> } = { command: nonBlank(body, 'command', MAX_COMMAND_LENGTH) };
   const cwd = optionalString(body, 'cwd', MAX_PATH_LENGTH);
-  const env = parseEnv(body);
+  const env = optionalEnv(body, 'env');
   if (cwd !== undefined) req.cwd = cwd;
   if (env) req.env = env;
   return req;
@@ -129,12 +136,12 @@ export function parseWaitForExit(raw: unknown): { timeout: number } {
 /** The agent's rule is mkdir's: one level unless `recursive` says otherwise. */
 export function parseMkdir(raw: unknown): { path: string; recursive: boolean } {
   const body = asObject(raw, 'mkdir options');
-  return { path: requireString(body, 'path', MAX_PATH_LENGTH), recursive: optionalBoolean(body, 'recursive') ?? false };
+  return { path: parsePath(body.path), recursive: optionalBoolean(body, 'recursive') ?? false };
 }
 
 export function parseCheckout(raw: unknown): CheckoutRequest {
   const body = asObject(raw, 'checkout options');
-  const repoUrl = requireString(body, 'repoUrl', MAX_PATH_LENGTH);
+  const repoUrl = nonBlank(body, 'repoUrl', MAX_PATH_LENGTH);
   if (repoUrl.startsWith('-')) throw invalid(`Field 'repoUrl' must not start with '-'`);
   const req: CheckoutRequest = { repoUrl };
   const branch = optionalString(body, 'branch', 256);

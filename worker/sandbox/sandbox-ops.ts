@@ -134,7 +134,7 @@ export const sandboxOps = {
   },
 
   /** Sends `signal`, then SIGKILL after `graceMs` (default 5 s) if the process still runs. */
-  async killProcess(sb: OpsContext, id: unknown, signal: unknown = 'SIGTERM', graceMs?: unknown): Promise<void> {
+  async killProcess(sb: OpsContext, id: unknown, signal?: unknown, graceMs?: unknown): Promise<void> {
     const pid = checkProcessId(id);
     const kill = parseKill(signal, graceMs);
     await (await sb.ensureAgent()).killProcess(pid, kill.signal, kill.graceMs);
