@@ -11,6 +11,7 @@ import {
   STOP,
   SandboxError,
   FollowHandle,
+  eventData,
   followSse,
   type ControlEvent,
   type SseMessage,
@@ -118,13 +119,8 @@ export class EventStream {
       this.options.onResync('reset');
       return;
     }
-    if (msg.event !== CONTROL_EVENT_NAME) return;
-    let event: ControlEvent;
-    try {
-      event = JSON.parse(msg.data) as ControlEvent;
-    } catch {
-      return;
-    }
+    const event = eventData<ControlEvent>(msg, CONTROL_EVENT_NAME);
+    if (!event) return;
     // A replay can overlap what we already applied; ids only grow, so skip the old ones.
     if (this.lastEventId !== undefined && event.id <= Number(this.lastEventId)) return;
     this.lastEventId = String(event.id);

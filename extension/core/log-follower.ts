@@ -2,7 +2,7 @@
  * Follows one process's log stream (SSE `log` / `truncated` / `exit`) and resumes after a dropped
  * connection from the last event id seen, so the output channel gets every line exactly once.
  */
-import { ErrorCode, STOP, SandboxError, FollowHandle, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
+import { ErrorCode, STOP, SandboxError, FollowHandle, eventData, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
 import { realTimers, sleep, type Timers } from '../../worker/protocol/timers';
 
@@ -131,12 +131,9 @@ export class LogFollower {
 
   private handle(msg: SseMessage): void {
     const { cursors, sink } = this.options;
-    let event: LogStreamEvent;
-    try {
-      event = { type: msg.event, ...JSON.parse(msg.data) } as LogStreamEvent;
-    } catch {
-      return;
-    }
+    const data = eventData<object>(msg);
+    if (!data) return;
+    const event = { type: msg.event, ...data } as LogStreamEvent;
     if (event.type === 'log') sink.append(event.data);
     else if (event.type === 'truncated') sink.note(`[… ${event.dropped} bytes of older output were dropped …]`);
     else if (event.type === 'exit') {

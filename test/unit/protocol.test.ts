@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkSandboxId, checkUserPort, generateToken, generateTunnelId, parsePreviewHost, formatPreviewUrl, SseParser, formatSse } from '../../worker/protocol/index';
+import { checkSandboxId, checkUserPort, generateToken, generateTunnelId, parsePreviewHost, formatPreviewUrl, SseParser, formatSse, eventData } from '../../worker/protocol/index';
 
 describe('protocol', () => {
   describe('checkSandboxId', () => {
@@ -62,6 +62,13 @@ describe('protocol', () => {
         { id: '8', data: 'x\ny' },
       ]);
       assert.equal(p.lastEventId, '8');
+    });
+
+    it('reads the JSON of an event only when it is the named event and the data is JSON', () => {
+      assert.deepEqual(eventData({ event: 'log', data: '{"a":1}' }, 'log'), { a: 1 });
+      assert.equal(eventData({ event: 'exit', data: '{"a":1}' }, 'log'), null);
+      assert.equal(eventData({ event: 'log', data: 'not json' }, 'log'), null);
+      assert.deepEqual(eventData({ event: 'exit', data: '{"b":2}' }), { b: 2 });
     });
   });
 });

@@ -17,6 +17,19 @@ export function formatSse(msg: SseMessage): string {
   return out + '\n';
 }
 
+/**
+ * The JSON document a message carries, when it is the named event (any event without a name);
+ * null for another event or data that is not JSON, which a follower skips rather than fails on.
+ */
+export function eventData<T>(msg: SseMessage, name?: string): T | null {
+  if (name !== undefined && msg.event !== name) return null;
+  try {
+    return JSON.parse(msg.data) as T;
+  } catch {
+    return null;
+  }
+}
+
 /** A comment line keeps idle connections open through proxies without producing an event. */
 export const SSE_KEEPALIVE = ': keepalive\n\n';
 

@@ -3,7 +3,7 @@
  * event into control-API events. Resumes from the last id after a dropped connection; when the
  * stream ends because the agent died, tells the Durable Object so it reports the stop at once.
  */
-import { AGENT_EVENT_NAME, RESET_EVENT_NAME, STOP, followSse, type AgentEvent } from '../protocol/index';
+import { AGENT_EVENT_NAME, RESET_EVENT_NAME, STOP, eventData, followSse, type AgentEvent } from '../protocol/index';
 import { applyAgentEvent } from './live-state';
 import { realTimers, sleep } from '../protocol/timers';
 import type { PumpContext } from './context';
@@ -39,14 +39,8 @@ export class AgentEventPump {
           await this.resync();
           return;
         }
-        if (msg.event !== AGENT_EVENT_NAME) return;
-        let event: AgentEvent;
-        try {
-          event = JSON.parse(msg.data) as AgentEvent;
-        } catch {
-          return;
-        }
-        await this.apply(event);
+        const event = eventData<AgentEvent>(msg, AGENT_EVENT_NAME);
+        if (event) await this.apply(event);
       },
       // The stream ends when the agent dies: say so at once rather than wait for a monitor.
       onDrop: async (error) => {
