@@ -84,16 +84,6 @@ export function isSignalName(value: unknown): value is SignalName {
 export const DEFAULT_KILL_GRACE_MS = 5000;
 export const MAX_KILL_GRACE_MS = 10 * 60_000;
 
-/** A kill's grace period from a query or option: integer ms from 0 to MAX_KILL_GRACE_MS, or the default. */
-export function parseGraceMs(value: unknown): number {
-  if (value === undefined || value === null || value === '') return DEFAULT_KILL_GRACE_MS;
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_KILL_GRACE_MS) {
-    throw new Error(`graceMs must be an integer number of milliseconds from 0 to ${MAX_KILL_GRACE_MS} (got ${JSON.stringify(value)})`);
-  }
-  return n;
-}
-
 /** Log stream events (SSE `event:` names) carried from the agent to every client. */
 export type LogStreamEvent =
   { type: 'log'; stream: 'stdout' | 'stderr'; data: string } | { type: 'truncated'; dropped: number } | { type: 'exit'; exitCode: number | null; status: ProcessStatus };

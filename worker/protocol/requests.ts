@@ -8,13 +8,13 @@
 import { ErrorCode, SandboxError } from './errors';
 import { checkProbePort } from './ports';
 import { checkProcessId } from './ids';
-import { isSignalName, parseGraceMs, type SignalName } from './process';
+import { DEFAULT_KILL_GRACE_MS, MAX_KILL_GRACE_MS, isSignalName, type SignalName } from './process';
 import { MAX_TIMEOUT_MS, optionalBoolean, optionalEnv, optionalInteger, optionalString, requireString } from './validate';
 import type { CheckoutRequest, ExecRequest, StartRequest, WaitForLogRequest } from './agent';
 
-export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
-export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
-export const DEFAULT_PROBE_INTERVAL_MS = 500;
+const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_PROBE_INTERVAL_MS = 500;
 const MAX_COMMAND_LENGTH = 64 * 1024;
 const MAX_PATH_LENGTH = 4096;
 const MAX_PATTERN_LENGTH = 4096;
@@ -29,7 +29,7 @@ export interface WaitForPortParams {
   interval: number;
 }
 
-export type Body = Record<string, unknown>;
+type Body = Record<string, unknown>;
 
 function invalid(message: string): SandboxError {
   return new SandboxError(ErrorCode.INVALID_REQUEST, message);
@@ -43,13 +43,8 @@ export function asObject(body: unknown, what = 'Request body'): Body {
 }
 
 /** A timeout: whole milliseconds from 1 to an hour, or `fallback` when absent. */
-export function timeoutField(body: Body, fallback: number): number {
-  const v = body.timeout;
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT_MS) {
-    throw invalid(`Field 'timeout' must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS} (got ${JSON.stringify(v)?.slice(0, 60)})`);
-  }
-  return v;
+function timeoutField(body: Body, fallback: number): number {
+  return optionalInteger(body, 'timeout', 1, MAX_TIMEOUT_MS, 'milliseconds') ?? fallback;
 }
 
 /** A string that must say something: not empty, not only spaces (a blank command or path is a mistake). */
@@ -59,7 +54,10 @@ function nonBlank(body: Body, field: string, maxLength: number): string {
   return v;
 }
 
-/** A path inside the sandbox, as a file operation takes it (the agent resolves it in the sandbox's view). */
+/**
+ * A file operation's path, as the Worker can check it: a string that says something. What it
+ * means (and what it may not contain) the agent decides, resolving it in the sandbox's view.
+ */
 export function parsePath(value: unknown): string {
   return nonBlank({ path: value }, 'path', MAX_PATH_LENGTH);
 }
@@ -113,7 +111,7 @@ export function parseWaitForPort(raw: unknown): WaitForPortParams {
     path,
     status: parseStatus(body.status),
     timeout: timeoutField(body, DEFAULT_WAIT_TIMEOUT_MS),
-    interval: optionalInteger(body, 'interval', 10, 60_000) ?? DEFAULT_PROBE_INTERVAL_MS,
+    interval: optionalInteger(body, 'interval', 10, 60_000, 'milliseconds') ?? DEFAULT_PROBE_INTERVAL_MS,
   };
 }
 
@@ -163,11 +161,17 @@ export function parseKill(signal: unknown, graceMs: unknown): { signal: SignalNa
   if (!isSignalName(s)) {
     throw new SandboxError(ErrorCode.INVALID_SIGNAL, `Unknown signal ${JSON.stringify(s)?.slice(0, 60)}: use SIGTERM, SIGKILL, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 or SIGUSR2`);
   }
-  try {
-    return { signal: s, graceMs: parseGraceMs(graceMs) };
-  } catch (err) {
-    throw invalid((err as Error).message);
+  return { signal: s, graceMs: parseGraceMs(graceMs) };
+}
+
+/** A kill's grace period from a query or option: whole ms from 0 to MAX_KILL_GRACE_MS, or the default. */
+function parseGraceMs(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_KILL_GRACE_MS;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_KILL_GRACE_MS) {
+    throw invalid(`graceMs must be an integer number of milliseconds from 0 to ${MAX_KILL_GRACE_MS} (got ${JSON.stringify(value)?.slice(0, 60)})`);
   }
+  return n;
 }
 
 /** A file's encoding on the wire: absent, UTF-8 or base64 (`utf8` is taken for `utf-8`). */

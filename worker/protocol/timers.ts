@@ -1,4 +1,4 @@
-/** The clock and timers that logic modules take as parameters, so tests can drive time; and an abortable sleep on them (the extension and the Durable Object share it). */
+/** The timers that logic modules take as parameters, so tests can drive time; and an abortable sleep on them (the extension and the Durable Object share it). */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -8,8 +8,6 @@ export const realTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
-
-export type Clock = () => number;
 
 /** A Promise that resolves after `ms` on the given timers, or at once when the signal aborts. */
 export function sleep(timers: Timers, ms: number, signal?: AbortSignal): Promise<void> {

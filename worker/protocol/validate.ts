@@ -34,11 +34,12 @@ export function optionalBoolean(body: Obj, field: string): boolean | undefined {
   return v;
 }
 
-export function optionalInteger(body: Obj, field: string, min: number, max: number): number | undefined {
+/** An integer in [min, max]; `unit` (e.g. 'milliseconds') makes the message name it. */
+export function optionalInteger(body: Obj, field: string, min: number, max: number, unit?: string): number | undefined {
   const v = body[field];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw bad(field, `an integer from ${min} to ${max}`, v);
+    throw bad(field, unit ? `a whole number of ${unit} from ${min} to ${max}` : `an integer from ${min} to ${max}`, v);
   }
   return v;
 }

@@ -45,7 +45,7 @@ export class AgentEventPump {
       // The stream ends when the agent dies: say so at once rather than wait for a monitor.
       onDrop: async (error) => {
         if (error !== undefined) failures++;
-        if (!this.sandbox.containerRunning() || failures > 3) {
+        if (this.sandbox.status() !== 'running' || failures > 3) {
           await this.sandbox.handleStopped('the sandbox agent exited');
           return STOP;
         }

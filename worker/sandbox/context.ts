@@ -19,7 +19,7 @@ export interface SandboxCore {
 
 /** The agent-event pump (agent-events.ts). */
 export interface PumpContext extends SandboxCore {
-  containerRunning(): boolean;
+  status(): SandboxStatus;
   handleStopped(reason: string): Promise<void>;
 }
 

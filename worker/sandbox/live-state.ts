@@ -1,7 +1,8 @@
 /**
  * What a running sandbox has right now, as its agent reports it: running processes, detected
  * ports and quick tunnels. No I/O: the Durable Object's event pump feeds agent events in and
- * publishes what `applyAgentEvent` answers, so plain Node tests cover every event.
+ * publishes what `applyAgentEvent` answers, so plain Node tests cover every event. (getTunnel
+ * and destroyTunnel also record their own answer at once, before the agent's event arrives.)
  */
 import type { AgentEvent, ControlEventBody, DetectedPort, ProcessInfo, TunnelInfo } from '../protocol/index';
 

@@ -137,10 +137,6 @@ export class Sandbox extends Container<Env> {
     return this.sandboxId !== null;
   }
 
-  isRunning(): boolean {
-    return this.status() === 'running';
-  }
-
   isCreated(): boolean {
     return this.ctx.storage.kv.get(CREATED_KEY) !== undefined;
   }
@@ -178,10 +174,6 @@ export class Sandbox extends Container<Env> {
 
   createdAt(): string {
     return (this.ctx.storage.kv.get(CREATED_KEY) as string | undefined) ?? new Date(0).toISOString();
-  }
-
-  containerRunning(): boolean {
-    return this.ctx.container?.running ?? false;
   }
 
   /** The container's own word: after this object restarts, a container that kept running is running. */
@@ -319,7 +311,7 @@ export class Sandbox extends Container<Env> {
 
   /** The generation a token minted now belongs to: this run, or the next one while stopped. */
   mintGeneration(): number {
-    return this.isRunning() ? this.store.generation() : this.store.generation() + 1;
+    return this.status() === 'running' ? this.store.generation() : this.store.generation() + 1;
   }
 
   /** A copy of the exposures, for callers that change them and save. */
