@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { normaliseWorkerUrl } from './core/api-client';
 import type { Ctx } from './context';
-import { folderLaunch, LOCAL_PACKAGE, LocalServer, packageLaunch } from './local-server';
+import { bundledPackage, folderLaunch, LocalServer, packageLaunch } from './local-server';
 import { required } from './pickers';
 
 export async function connect(ctx: Ctx, urlArg?: string, tokenArg?: string): Promise<void> {
@@ -82,8 +82,13 @@ export async function startLocalServer(ctx: Ctx, options?: { from?: 'package' | 
       return;
     }
   }
-  const spec = ctx.settings.localServerPackage || `${LOCAL_PACKAGE}@${ctx.extension.extension.packageJSON.version as string}`;
-  const launch = folder ? folderLaunch(folder) : packageLaunch(spec);
+  const spec = folder ? null : ctx.settings.localServerPackage || bundledPackage(ctx.extension.extensionPath);
+  if (!folder && !spec) {
+    throw new Error(
+      'This build of the extension carries no local runtime (a .vsix made by `npm run package` does): set sandboxPorts.localServer.package to a tarball from `npm run pack:local`, or sandboxPorts.localServer.folder to a checkout',
+    );
+  }
+  const launch = folder ? folderLaunch(folder) : packageLaunch(spec!);
   const existing = ctx.localServer.running ? null : await LocalServer.alreadyRunning(launch);
   const config =
     existing ??

@@ -35,6 +35,23 @@ export function folderLaunch(folder: string): Launch {
   return { cwd: folder, args: ['start'], env: {}, configFile, describe: `npm start   (in ${folder})` };
 }
 
+/**
+ * The local-runtime tarball this extension carries (`npm run package` puts it in dist/local/), or
+ * null in a build without it. Never a bare registry name by default: `npm exec --yes` would run
+ * whatever a stranger published under it.
+ */
+export function bundledPackage(extensionPath: string): string | null {
+  const dir = path.join(extensionPath, 'dist', 'local');
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const tarball = names.find((n) => n.startsWith(`${LOCAL_PACKAGE}-`) && n.endsWith('.tgz'));
+  return tarball ? path.join(dir, tarball) : null;
+}
+
 /** The local-runtime package through `npm exec`; its state in SANDBOX_PORTS_HOME or ~/.sandbox-ports. */
 export function packageLaunch(spec: string): Launch {
   const home = path.resolve(process.env.SANDBOX_PORTS_HOME ?? path.join(os.homedir(), '.sandbox-ports'));

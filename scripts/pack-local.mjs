@@ -1,14 +1,16 @@
 // Makes the local runtime an npm package of its own, `sandbox-ports-local`, at this project's
 // version: the prebuilt Worker bundle, the container host, the agent and the start script, with
-// workerd (the same version wrangler brings) as its one dependency. The extension's Start Local
-// Server runs it with `npm exec`, so a person who installed only the .vsix needs nothing else.
-// Prints the path of the tarball `npm pack` made (its name carries a hash of its contents, so npm
-// exec never reuses an older install of a file with the same name).
+// workerd (the same version wrangler brings) as its one dependency. `npm run package` puts the
+// tarball in the .vsix (`--for-vsix`: dist/local/), and the extension's Start Local Server runs
+// that file with `npm exec`, so a person who installed only the .vsix needs nothing but npm (which
+// fetches workerd). Prints the path of the tarball `npm pack` made (its name carries a hash of its
+// contents, so npm exec never reuses an older install of a file with the same name).
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { root, workerBundle } from './stack.mjs';
 
 const require = createRequire(import.meta.url);
@@ -16,7 +18,27 @@ const project = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf
 const out = path.join(root, 'dist', 'local-package');
 const NAME = 'sandbox-ports-local';
 
+/** Where `npm run package` puts the tarball for the .vsix to carry (.vscodeignore lets it in). */
+export const VSIX_LOCAL_DIR = path.join(root, 'dist', 'local');
+
+let cached = null;
+
+/** Packs once per process (tests ask more than once); the path of the tarball. */
 export function packLocal() {
+  return (cached ??= pack());
+}
+
+/** Packs and puts the tarball where the extension looks for the one it carries (dist/local/). */
+export function packForVsix() {
+  const tarball = packLocal();
+  fs.rmSync(VSIX_LOCAL_DIR, { recursive: true, force: true });
+  fs.mkdirSync(VSIX_LOCAL_DIR, { recursive: true });
+  const carried = path.join(VSIX_LOCAL_DIR, path.basename(tarball));
+  fs.copyFileSync(tarball, carried);
+  return carried;
+}
+
+function pack() {
   for (const built of ['dist/agent.js', 'dist/container-host.js']) {
     if (!fs.existsSync(path.join(root, built))) throw new Error(`${built} is missing: run node scripts/build.mjs first`);
   }
@@ -68,6 +90,6 @@ export function packLocal() {
   return named;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
-  console.log(packLocal());
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(process.argv.includes('--for-vsix') ? packForVsix() : packLocal());
 }

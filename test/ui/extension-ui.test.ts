@@ -52,6 +52,11 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await page.locator('.activitybar').waitFor();
   });
 
+  it('carries the local runtime, so Start Local Server needs nothing from a registry but workerd', () => {
+    // A zip names its files in plain bytes; `npm run package` (pack-local.mjs --for-vsix) puts it there.
+    assert.match(fs.readFileSync(VSIX).toString('latin1'), /extension\/dist\/local\/sandbox-ports-local-\d+\.\d+\.\d+-[0-9a-f]{10}\.tgz/);
+  });
+
   after(async function () {
     if (page) await shot(page, 'final').catch(() => {});
     await browser?.close().catch(() => {});

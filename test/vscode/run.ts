@@ -15,7 +15,7 @@ import { FAKE_CLOUDFLARED, hostState, logFile, newStack, stopAllStacks } from '.
 // @ts-expect-error plain ESM module without types
 import { freePort, root } from '../../scripts/stack.mjs';
 // @ts-expect-error plain ESM module without types
-import { packLocal } from '../../scripts/pack-local.mjs';
+import { packForVsix } from '../../scripts/pack-local.mjs';
 
 const outDir = path.join(root as string, 'test-output', 'vscode');
 const TIMEOUT_MS = 5 * 60_000;
@@ -90,8 +90,9 @@ async function main(): Promise<number> {
   // Start Local Server runs this checkout's `npm start` on a port and state folder of its own.
   const localServerPort = (await freePort()) as number;
   const localServerHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-local-'));
-  // The local runtime as the npm package a person without a checkout gets (npm exec installs it).
-  const localPackage = (packLocal as () => string)();
+  // The local runtime as the extension carries it (dist/local/, as in a .vsix): Start Local Server
+  // finds it there by itself, and npm exec installs it as for a person without a checkout.
+  (packForVsix as () => string)();
 
   const wb = await startWorkbench({
     env: {
@@ -107,7 +108,6 @@ async function main(): Promise<number> {
       'sandboxPorts.onPortDetected': 'silent',
       'sandboxPorts.autoConnect': false,
       'sandboxPorts.localServer.folder': root,
-      'sandboxPorts.localServer.package': localPackage,
       'remote.autoForwardPorts': false,
     },
     log: logFile('vscode-server'),
