@@ -6,11 +6,11 @@
  */
 import * as vscode from 'vscode';
 import { isMissingRoute } from './core/api-client';
-import type { NodeRef } from './core/tree-model';
+import type { NodeRef, TreeNode } from './core/tree-model';
 import type { Ctx } from './context';
 import { connect, reconnect, startLocalServer, stopLocalServer } from './connection-commands';
 import { isCancellation } from './errors';
-import { exposePort, previewUrl, setLabel, setVisibility, type ExposeCommandOptions } from './expose-commands';
+import { exposePort, pickExposed, previewUrl, setLabel, setVisibility, type ExposeCommandOptions } from './expose-commands';
 import { askSandboxId, pickPort, pickProcess, pickSandbox, required } from './pickers';
 
 type Ref = Partial<NodeRef> | undefined;
@@ -68,9 +68,11 @@ export const commands: Record<string, Handler> = {
     const { sandboxId, processId } = await pickProcess(ctx, selected(ctx, ref), (p) => p.status !== 'running', 'ended process');
     const old = ctx.world[sandboxId]?.processes.find((p) => p.id === processId);
     if (!old) throw new Error(`Process ${processId} is no longer known in sandbox ${sandboxId}.`);
-    // The new run takes the old row's place: the ended one is cleared from the tree.
+    const started = await startAndShow(ctx, sandboxId, old.command);
+    // The new run takes the old row's place (only once it runs: a failed start keeps the old row).
     ctx.clearedProcesses.add(`${sandboxId}/${processId}`);
-    return startAndShow(ctx, sandboxId, old.command);
+    ctx.tree.refreshNow();
+    return started;
   },
   'sandboxPorts.clearProcess': async (ctx, ref: Ref) => {
     const { sandboxId, processId } = await pickProcess(ctx, selected(ctx, ref), (p) => p.status !== 'running', 'ended process');
@@ -104,15 +106,7 @@ export const commands: Record<string, Handler> = {
   'sandboxPorts.exposePort': (ctx, ref: Ref, options?: ExposeCommandOptions) => exposePort(ctx, selected(ctx, ref), options ?? {}),
   'sandboxPorts.exposePortWithOptions': (ctx, ref: Ref) => exposePort(ctx, selected(ctx, ref), { ask: true }),
   'sandboxPorts.unexposePort': async (ctx, ref: Ref) => {
-    const r = selected(ctx, ref);
-    const sandboxId = await pickSandbox(ctx, r);
-    const port = await pickPort(
-      ctx,
-      sandboxId,
-      r,
-      (ctx.world[sandboxId]?.ports ?? []).map((p) => p.port),
-      'Unexpose Port',
-    );
+    const { sandboxId, port } = await pickExposed(ctx, selected(ctx, ref), 'Unexpose Port');
     await ctx.withProgress(`Unexposing port ${port}…`, () => ctx.client.unexposePort(sandboxId, port));
     await ctx.afterChange(sandboxId);
   },
@@ -170,7 +164,8 @@ export const commands: Record<string, Handler> = {
   },
   // The Delete key: what "remove" means for the selected row (asking first before stopping a process).
   'sandboxPorts.deleteItem': async (ctx, ref: Ref) => {
-    const node = ctx.view.selection[0];
+    // The row the command names: the one passed (a menu passes the node), else the selection.
+    const node = !ref || 'fromSelection' in ref ? ctx.view.selection[0] : 'kind' in ref ? (ref as TreeNode) : undefined;
     const r = selected(ctx, ref);
     const kind = node?.kind ?? (r?.processId ? 'process' : r?.port ? 'port' : 'sandbox');
     if (kind === 'port') return vscode.commands.executeCommand('sandboxPorts.unexposePort', r);

@@ -37,7 +37,7 @@ export async function connect(ctx: Ctx, urlArg?: string, tokenArg?: string): Pro
             prompt: `The control-API token for ${origin} (SANDBOX_API_TOKEN; kept in VS Code's secret storage)`,
             password: true,
             // Prefilled with what this window knows: the stored token, or a local server's.
-            value: (await ctx.credentials.token(origin)) ?? LocalServer.tokenFor(origin, ctx.settings.localServerFolder) ?? '',
+            value: (await ctx.knownToken(origin)) ?? '',
             validateInput: (v) => (v.trim() ? undefined : 'The token is required.'),
           }),
         );
@@ -45,15 +45,20 @@ export async function connect(ctx: Ctx, urlArg?: string, tokenArg?: string): Pro
   void vscode.window.setStatusBarMessage(`$(check) Connected to ${origin}`, 4000);
 }
 
-/** One click back to the last Worker: its stored token (or a local server's), else the token is asked for. */
+/**
+ * One click back to the last Worker: retry at once while reconnecting; ask for a token when the
+ * Worker refused the one it has; else its stored token (or a local server's), else ask.
+ */
 export async function reconnect(ctx: Ctx): Promise<void> {
   const url = ctx.connection?.client.url ?? ctx.credentials.lastUrl;
-  if (ctx.connection && ctx.linkDown) {
+  if (ctx.connection && ctx.link.kind === 'reconnecting') {
     ctx.connection.stream.reconnectNow();
     return;
   }
   if (!url) return connect(ctx);
-  const token = (await ctx.credentials.token(url)) ?? LocalServer.tokenFor(url, ctx.settings.localServerFolder);
+  // The same token would be refused again.
+  if (ctx.link.kind === 'refused') return connect(ctx, url);
+  const token = await ctx.knownToken(url);
   if (!token) return connect(ctx, url);
   await ctx.withProgress(`Connecting to ${url}…`, () => ctx.connect(url, token));
   void vscode.window.setStatusBarMessage(`$(check) Connected to ${url}`, 4000);

@@ -227,11 +227,16 @@ export class Ctx implements vscode.Disposable {
    * or, for a local server, the token its local.json holds. When neither is there, the welcome
    * view offers one click to reconnect and the log says why it did not happen by itself.
    */
+  /** The token this window knows for `url`: the stored one, else a local server's (from its local.json). */
+  async knownToken(url: string): Promise<string | undefined> {
+    return (await this.credentials.token(url)) ?? LocalServer.tokenFor(url, this.settings.localServerFolder);
+  }
+
   async autoConnect(): Promise<void> {
     const url = this.credentials.lastUrl;
     if (!this.settings.autoConnect || !url) return;
     await this.setContext('canReconnect', true);
-    const token = (await this.credentials.token(url)) ?? LocalServer.tokenFor(url, this.settings.localServerFolder);
+    const token = await this.knownToken(url);
     if (!token) {
       this.log.info(`not reconnecting to ${url}: this window has no token for it (a web workbench may not keep secrets across reloads); use "Reconnect" in the Sandboxes view`);
       return;

@@ -138,7 +138,8 @@ async function askExposeOptions(port: number, attributes: PortAttributes, curren
 }
 
 /** An exposed port a command works on: the ref's, or one picked (undefined when the ref names one not exposed). */
-async function pickExposed(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; port: number; current: ExposedPort | undefined }> {
+/** An exposed port of a sandbox: the ref's, else one to pick; a clear error when none is exposed. */
+export async function pickExposed(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; port: number; current: ExposedPort | undefined }> {
   const sandboxId = await pickSandbox(ctx, ref);
   const ports = ctx.world[sandboxId]?.ports ?? [];
   if (!ref?.port && ports.length === 0) throw new Error(`Sandbox ${sandboxId} has no exposed ports. Expose one first.`);

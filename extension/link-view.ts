@@ -42,7 +42,8 @@ export class LinkView implements vscode.Disposable {
     this.view.message = texts.message;
     this.item.text = texts.status;
     this.item.tooltip = texts.tooltip;
-    this.item.command = this.state.kind === 'reconnecting' ? 'sandboxPorts.refresh' : this.state.kind === 'connected' ? 'sandboxPorts.sandboxes.focus' : 'sandboxPorts.reconnect';
+    // Reconnect retries at once while reconnecting, asks for a token when refused, and reconnects when not connected.
+    this.item.command = this.state.kind === 'connected' ? 'sandboxPorts.sandboxes.focus' : 'sandboxPorts.reconnect';
     this.item.backgroundColor = this.state.kind === 'reconnecting' || this.state.kind === 'refused' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

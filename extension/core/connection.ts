@@ -108,7 +108,8 @@ export class Connection {
   }
 
   private updatePolling(): void {
-    const want = !this.disposed && this.viewVisible && this.stream.status !== 'connected' && this.stream.status !== 'stopped';
+    // Not while connected (events keep the tree live), stopped, or refused (the same token would be refused again).
+    const want = !this.disposed && this.viewVisible && !['connected', 'stopped', 'failed'].includes(this.stream.status);
     if (want && this.pollHandle === null) this.schedulePoll();
     else if (!want) this.stopPolling();
   }

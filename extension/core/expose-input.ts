@@ -60,7 +60,8 @@ function messageOf(check: () => unknown): string | undefined {
  * would rotate). A port already exposed keeps its token: exposing it again never changes its URL.
  */
 export function oneStepExpose(port: number, attributes: PortAttributes, current: ExposedPort | undefined, newToken: () => string = generateToken): ExposeRequest {
-  const req: ExposeRequest = { port, visibility: attributes.visibility ?? current?.visibility ?? 'public' };
+  // A port already exposed keeps what it has (label, visibility); the attributes are for a first expose.
+  const req: ExposeRequest = { port, visibility: current?.visibility ?? attributes.visibility ?? 'public' };
   if (!current) req.token = newToken();
   const name = current?.name ?? attributes.label;
   if (name) req.name = name;

@@ -7,7 +7,10 @@
  */
 import type { Visibility } from '../../worker/protocol/index';
 
-export const ON_DETECT_ACTIONS = ['notify', 'expose', 'exposeAndOpen', 'silent', 'ignore'] as const;
+/** What the sandboxPorts.onPortDetected setting may say. */
+export const PORT_DETECTED_ACTIONS = ['notify', 'expose', 'exposeAndOpen', 'silent'] as const;
+/** A port's own attribute may also say 'ignore' (the port leaves the tree). */
+export const ON_DETECT_ACTIONS = [...PORT_DETECTED_ACTIONS, 'ignore'] as const;
 export type OnDetect = (typeof ON_DETECT_ACTIONS)[number];
 
 export interface PortAttributes {

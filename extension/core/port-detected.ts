@@ -3,10 +3,9 @@
  * (`onDetect`) when they say, else the setting `sandboxPorts.onPortDetected`.
  */
 import type { ControlEvent } from '../../worker/protocol/index';
-import { attributesFor, type AttributeRule, type OnDetect } from './port-attributes';
+import { PORT_DETECTED_ACTIONS, attributesFor, type AttributeRule, type OnDetect } from './port-attributes';
 import type { WorldState } from './state-reducer';
 
-export const PORT_DETECTED_ACTIONS = ['notify', 'expose', 'exposeAndOpen', 'silent'] as const;
 export type PortDetectedAction = (typeof PORT_DETECTED_ACTIONS)[number];
 
 export function portDetectedAction(value: unknown): PortDetectedAction {

@@ -89,5 +89,15 @@ describe('Connection', () => {
       assert.equal(c.polling, false);
       await c.dispose();
     });
+
+    it('does not poll with a token the Worker refused (the same token would be refused again)', async () => {
+      const fetch = async (): Promise<Response> => Response.json({ error: 'bad token', code: 'UNAUTHORIZED' }, { status: 401 });
+      const c = new Connection({ client: new ApiClient({ url: 'http://w', token: 't', fetch }), timers: new ManualTimers(), pollIntervalMs: 5000 });
+      c.setViewVisible(true);
+      c.start();
+      await until(() => c.stream.status === 'failed', 'the stream to give up');
+      assert.equal(c.polling, false);
+      await c.dispose();
+    });
   });
 });

@@ -174,6 +174,8 @@ describe('extension daily use', () => {
 
     it('never sends a token for a port already exposed (its URL stays), and keeps its label and visibility', () => {
       assert.deepEqual(oneStepExpose(8080, { label: 'other' }, current), { port: 8080, visibility: 'private', name: 'web' });
+      // A port made private stays private when exposed again, whatever its attributes say.
+      assert.deepEqual(oneStepExpose(8080, { label: 'other', visibility: 'public' }, current), { port: 8080, visibility: 'private', name: 'web' });
     });
 
     it('changes a label or the visibility without a token, so the URL stays the same', () => {
