@@ -20,6 +20,13 @@ module.exports = {
       to: { path: '^worker/', pathNot: '^worker/protocol/' },
     },
     {
+      name: 'extension-and-container-apart',
+      comment: 'The extension runs in VS Code, the agent and the container host beside the Worker: neither imports the other.',
+      severity: 'error',
+      from: { path: '^(extension|container)/' },
+      to: { path: '^(extension|container)/', pathNot: '^$1/' },
+    },
+    {
       name: 'worker-stays-in-workerd',
       comment: 'The Worker runs in workerd: it never imports the extension or the Node programs.',
       severity: 'error',

@@ -34,11 +34,8 @@ export default tseslint.config(
         WritableStream: 'readonly',
         TransformStream: 'readonly',
         WebSocket: 'readonly',
-        __dirname: 'readonly',
         structuredClone: 'readonly',
         queueMicrotask: 'readonly',
-        document: 'readonly',
-        window: 'readonly',
       },
     },
     rules: {

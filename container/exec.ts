@@ -74,12 +74,13 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
     let timedOut = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let settled = false;
-    // Set once the child is running; the settle path above may clear it before that.
-    // eslint-disable-next-line prefer-const
-    let timer: NodeJS.Timeout | undefined;
     let graceTimer: NodeJS.Timeout | undefined;
     const pgid = child.pid;
     if (pgid !== undefined) opts.groups.add(pgid, null);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (pgid !== undefined) opts.groups.signal(pgid, 'SIGKILL');
+    }, opts.timeoutMs);
 
     const finish = (spawnError?: string): void => {
       if (settled) return;
@@ -109,10 +110,6 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       graceTimer = setTimeout(() => finish(), PIPE_GRACE_MS);
     });
     child.on('close', () => finish());
-    timer = setTimeout(() => {
-      timedOut = true;
-      if (pgid !== undefined) opts.groups.signal(pgid, 'SIGKILL');
-    }, opts.timeoutMs);
   });
 }
 

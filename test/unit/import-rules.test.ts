@@ -42,11 +42,13 @@ describe('import rules (dependency-cruiser)', function () {
       write('worker/uses-extension.ts', "import { e } from '../extension/core/logic';\nexport const w = e;\n");
       write('extension/core/logic.ts', "import { spawn } from 'node:child_process';\nexport const e = spawn;\n");
       write('container/agent.ts', "import { Sandbox } from '../worker/sandbox/sandbox';\nexport const c = Sandbox;\n");
+      write('container/uses-extension.ts', "import { e } from '../extension/core/logic';\nexport const u = e;\n");
       const r = cruise(dir, ['worker', 'extension', 'container']);
       assert.notEqual(r.status, 0, 'violations fail the check');
       for (const rule of [
         'protocol-is-a-leaf',
         'only-protocol-crosses-runtimes',
+        'extension-and-container-apart',
         'worker-stays-in-workerd',
         'pure-logic-has-no-runtime',
         'worker-pure-modules-no-cloudflare',
