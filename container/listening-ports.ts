@@ -3,6 +3,7 @@
  * process group of a pid from /proc/<pid>/stat, and which started process owns a pid.
  * port-scanner.ts does the reading.
  */
+import { isLoopbackAddress } from '../worker/protocol/ports';
 
 export interface ListenSocket {
   port: number;
@@ -68,12 +69,11 @@ export function formatIpv6(bytes: number[]): string {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
-const LOOPBACKS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** Ranks addresses so one port bound several times reports the widest one. */
 function addressRank(address: string): number {
   if (WILDCARDS.has(address)) return 0;
-  if (LOOPBACKS.has(address) || address.startsWith('127.')) return 2;
+  if (isLoopbackAddress(address)) return 2;
   return 1;
 }
 

@@ -14,6 +14,7 @@ export class AttributesSource implements vscode.Disposable {
   private readonly log: vscode.LogOutputChannel;
 
   private watchers: vscode.Disposable[] = [];
+  private readonly firstLoad: ReturnType<typeof setTimeout>;
 
   constructor(log: vscode.LogOutputChannel) {
     this.log = log;
@@ -27,7 +28,7 @@ export class AttributesSource implements vscode.Disposable {
       this.changed,
     );
     // After activation: reading files and setting up watchers need not delay it.
-    setTimeout(() => {
+    this.firstLoad = setTimeout(() => {
       this.watch();
       reload();
     }, 0);
@@ -74,6 +75,8 @@ export class AttributesSource implements vscode.Disposable {
   }
 
   dispose(): void {
+    // Disposed before the first load ran (a quick deactivate): no watcher may be made after this.
+    clearTimeout(this.firstLoad);
     for (const d of [...this.watchers.splice(0), ...this.disposables.splice(0)]) d.dispose();
   }
 }

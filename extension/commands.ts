@@ -89,9 +89,10 @@ export const commands: Record<string, Handler> = {
     }
     ctx.tree.refreshNow();
   },
-  'sandboxPorts.killProcess': async (ctx, ref: Ref, confirmed?: boolean) => {
+  // Stop from a menu or button acts at once (as a terminal's kill does); the Delete key asks first.
+  'sandboxPorts.killProcess': async (ctx, ref: Ref, askFirst?: boolean) => {
     const { sandboxId, processId } = await pickProcess(ctx, selected(ctx, ref), (p) => p.status === 'running', 'running process');
-    if (confirmed === false) {
+    if (askFirst === true) {
       const command = ctx.world[sandboxId]?.processes.find((p) => p.id === processId)?.command ?? processId;
       const answer = await vscode.window.showWarningMessage(`Stop "${command}" in sandbox ${sandboxId}?`, { modal: true }, 'Stop Process');
       if (answer !== 'Stop Process') return;
@@ -172,7 +173,7 @@ export const commands: Record<string, Handler> = {
     if (kind === 'tunnel') return vscode.commands.executeCommand('sandboxPorts.destroyTunnel', r);
     if (kind === 'process') {
       const running = ctx.world[r!.sandboxId!]?.processes.find((p) => p.id === r!.processId)?.status === 'running';
-      return vscode.commands.executeCommand(running ? 'sandboxPorts.killProcess' : 'sandboxPorts.clearProcess', r, false);
+      return running ? vscode.commands.executeCommand('sandboxPorts.killProcess', r, true) : vscode.commands.executeCommand('sandboxPorts.clearProcess', r);
     }
     if (kind === 'sandbox') return vscode.commands.executeCommand('sandboxPorts.destroySandbox', r);
     return undefined;

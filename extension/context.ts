@@ -44,8 +44,8 @@ export class Ctx implements vscode.Disposable {
   link: LinkState = DISCONNECTED;
   /** Commands that failed because the Worker was unreachable, shown with the outage and cleared after it. */
   outageErrors: string[] = [];
-  /** What the last reconnection said (for tests: it is said once per outage). */
-  reconnectNotices: string[] = [];
+  /** Reconnections so far and what the last one said (for tests: it is said once per outage). */
+  reconnects = { count: 0, lastNotice: '' };
   /** Ports the user answered "Ignore" for, this session. */
   readonly ignoredPorts = new Set<string>();
   /** Ended processes the user cleared from the tree (`sandboxId/processId`). */
@@ -166,7 +166,7 @@ export class Ctx implements vscode.Disposable {
     this.outageErrors = [];
     const host = hostOf(connection.client.url);
     const notice = `Reconnected to ${host} at ${clockTime(Date.now())}${ended > 0 ? `; ${plural(ended, 'process', 'processes')} ended while disconnected` : ''}.`;
-    this.reconnectNotices.push(notice);
+    this.reconnects = { count: this.reconnects.count + 1, lastNotice: notice };
     this.log.info(notice);
     this.setLink(this.link);
     this.view.message = notice;

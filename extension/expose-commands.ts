@@ -4,11 +4,10 @@
  * the port first answers, and the changes that keep the URL (label, visibility).
  */
 import * as vscode from 'vscode';
-import { generateToken, type ExposedPort, type Visibility } from '../worker/protocol/index';
+import { generateToken, isLoopbackAddress, type ExposedPort, type Visibility } from '../worker/protocol/index';
 import type { ExposeRequest } from './core/api-client';
 import { exposeRequest, oneStepExpose, reexpose, validateTokenInput, validateTtlInput, type ExposeAnswers } from './core/expose-input';
 import { attributesFor, type PortAttributes } from './core/port-attributes';
-import { isLoopback } from './core/port-detected';
 import { waitUntilReady } from './core/ready';
 import type { NodeRef } from './core/tree-model';
 import type { Ctx } from './context';
@@ -34,7 +33,7 @@ export async function exposePort(ctx: Ctx, ref: Ref, options: ExposeCommandOptio
   const candidates = (s?.detectedPorts ?? []).filter((d) => !exposedPorts.has(d.port) && (!ref?.processId || d.processId === ref.processId)).map((d) => d.port);
   const port = await pickPort(ctx, sandboxId, ref, candidates, `Expose Port in ${sandboxId}`);
   const listener = s?.detectedPorts.find((d) => d.port === port);
-  if (listener && isLoopback(listener.address) && options.anyway !== true) {
+  if (listener && isLoopbackAddress(listener.address) && options.anyway !== true) {
     const answer = await vscode.window.showWarningMessage(
       `Port ${port} in sandbox ${sandboxId} listens on ${listener.address} only, so a preview cannot reach it. Make the service listen on 0.0.0.0:${port} (for example --host 0.0.0.0 or --bind 0.0.0.0).`,
       'Expose Anyway',

@@ -2,7 +2,7 @@
  * What to do when a sandbox process starts listening on a new port: the port's attributes
  * (`onDetect`) when they say, else the setting `sandboxPorts.onPortDetected`.
  */
-import type { ControlEvent } from '../../worker/protocol/index';
+import { isLoopbackAddress, type ControlEvent } from '../../worker/protocol/index';
 import { PORT_DETECTED_ACTIONS, attributesFor, type AttributeRule, type OnDetect } from './port-attributes';
 import type { WorldState } from './state-reducer';
 
@@ -40,12 +40,8 @@ export function decidePortDetected(
   const sandbox = world[event.sandboxId];
   const exposed = sandbox?.ports.some((p) => p.port === port) ?? false;
   const action = attributes.onDetect ?? setting;
-  if (exposed || isLoopback(address) || ignored.has(ignoreKey(event.sandboxId, port)) || action === 'silent' || action === 'ignore') return { ...base, action: 'none' };
+  if (exposed || isLoopbackAddress(address) || ignored.has(ignoreKey(event.sandboxId, port)) || action === 'silent' || action === 'ignore') return { ...base, action: 'none' };
   return { ...base, action };
-}
-
-export function isLoopback(address: string): boolean {
-  return address === '127.0.0.1' || address === '::1' || address.startsWith('127.');
 }
 
 export function ignoreKey(sandboxId: string, port: number): string {

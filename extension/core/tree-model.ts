@@ -6,10 +6,18 @@
  * contextValue grammar: `kind;state;…;` with a leading kind and every flag followed by `;`, so
  * menus match with `viewItem =~ /;exposed;/` or `viewItem =~ /^process;running;/`.
  */
-import type { DetectedPort, ExposedPort, ProcessInfo, ProcessStatus, SandboxState, SandboxStatus, TunnelInfo } from '../../worker/protocol/index';
+import {
+  isLoopbackAddress,
+  type DetectedPort,
+  type ExposedPort,
+  type ProcessInfo,
+  type ProcessStatus,
+  type SandboxState,
+  type SandboxStatus,
+  type TunnelInfo,
+} from '../../worker/protocol/index';
 import { clockTime, formatAge, formatRelative, md, plural, shorten } from './format';
 import { attributesFor, type AttributeRule } from './port-attributes';
-import { isLoopback } from './port-detected';
 import type { WorldState } from './state-reducer';
 
 export type NodeKind = 'sandbox' | 'process' | 'port' | 'detectedPort' | 'tunnel' | 'group';
@@ -258,7 +266,7 @@ export type PortHealth = 'listening' | 'loopback' | 'idle';
 
 function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions): TreeNode {
   const listener = s.detectedPorts.find((d) => d.port === p.port);
-  const health: PortHealth = !listener ? 'idle' : isLoopback(listener.address) ? 'loopback' : 'listening';
+  const health: PortHealth = !listener ? 'idle' : isLoopbackAddress(listener.address) ? 'loopback' : 'listening';
   const ref = { sandboxId: s.id, port: p.port, url: p.url, ...(listener?.processId ? { processId: listener.processId } : {}) };
   const icon: NodeIcon =
     health === 'loopback'
@@ -299,7 +307,7 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
 function detectedPortNode(s: SandboxState, d: DetectedPort, options: TreeOptions): TreeNode {
   const owner = d.processId ? s.processes.find((p) => p.id === d.processId) : undefined;
   const ref = { sandboxId: s.id, port: d.port, ...(d.processId ? { processId: d.processId } : {}) };
-  const loopbackOnly = isLoopback(d.address);
+  const loopbackOnly = isLoopbackAddress(d.address);
   const label = attributesFor(options.rules ?? [], d.port).label;
   return lazyTooltip(
     {

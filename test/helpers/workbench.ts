@@ -47,8 +47,14 @@ export interface Workbench {
   stop(): Promise<void>;
 }
 
-/** Starts the VS Code server in its own process group; `env` reaches the extension host. */
-export async function startWorkbench(options: { env?: Record<string, string>; settings?: Record<string, unknown>; log?: fs.WriteStream } = {}): Promise<Workbench> {
+/**
+ * Starts the VS Code server in its own process group; `env` reaches the extension host. The smoke
+ * test driver (on unless `testDriver: false`) gives extension tests their exit hook, but it also
+ * makes the workbench refuse modal dialogs: UI tests that answer one turn it off.
+ */
+export async function startWorkbench(
+  options: { env?: Record<string, string>; settings?: Record<string, unknown>; log?: fs.WriteStream; testDriver?: boolean } = {},
+): Promise<Workbench> {
   requireVscode();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-ports-vscode-'));
   const extensionsDir = path.join(dataDir, 'extensions');
@@ -73,7 +79,7 @@ export async function startWorkbench(options: { env?: Record<string, string>; se
       String(port),
       '--without-connection-token',
       '--accept-server-license-terms',
-      '--enable-smoke-test-driver',
+      ...(options.testDriver === false ? [] : ['--enable-smoke-test-driver']),
       '--disable-telemetry',
       '--user-data-dir',
       path.join(dataDir, 'user'),

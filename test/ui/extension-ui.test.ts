@@ -43,7 +43,8 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
       command: `mkdir -p site && echo ui-test-page > site/index.html && cd site && exec python3 -u -m http.server ${port} --bind 0.0.0.0`,
     });
     await api.ok('POST', `/sandboxes/${sandboxId}/processes/${proc.id}/wait-for-port`, { port });
-    wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'notify' }, log: logFile('vscode-server-ui') });
+    // No smoke test driver: it refuses modal dialogs, and a person answers them here.
+    wb = await startWorkbench({ settings: { 'sandboxPorts.onPortDetected': 'notify' }, log: logFile('vscode-server-ui'), testDriver: false });
     await installVsix(wb, VSIX);
     browser = await openBrowser();
     page = browser.page;
@@ -228,6 +229,35 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
       await new Promise((r) => setTimeout(r, 200));
     }
     await row().waitFor({ state: 'detached', timeout: 30_000 });
+  });
+
+  it('asks before Delete stops a running process: Cancel keeps it running, "Stop Process" stops it', async () => {
+    const proc = await api.ok('POST', `/sandboxes/${sandboxId}/processes`, { command: 'sleep 600 # delete-me' });
+    const status = async () => (await api.ok('GET', `/sandboxes/${sandboxId}/processes/${proc.id}`)).status as string;
+    const row = page.locator('.monaco-list-row', { hasText: 'delete-me' }).first();
+    const dialog = page.locator('.monaco-dialog-box', { hasText: 'Stop "sleep 600 # delete-me"' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    await page.keyboard.press('Delete');
+    await dialog.waitFor({ timeout: 10_000 });
+    await shot(page, '8b-delete-asks');
+    await dialog
+      .locator('.monaco-button', { hasText: /^Cancel$/ })
+      .first()
+      .click();
+    await dialog.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await status(), 'running', 'Cancel left the process running');
+    await row.click();
+    await page.keyboard.press('Delete');
+    await dialog
+      .locator('.monaco-button', { hasText: /^Stop Process$/ })
+      .first()
+      .click();
+    const deadline = Date.now() + 30_000;
+    while ((await status()) === 'running') {
+      assert.ok(Date.now() < deadline, '"Stop Process" stopped it');
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 
   it('makes Ignore permanent from the notification ("Always Ignore"), and the port leaves the tree', async () => {

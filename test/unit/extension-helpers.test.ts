@@ -48,6 +48,8 @@ describe('extension helpers', () => {
       assert.equal(decidePortDetected(detected(9000), world, 'notify', new Set())?.action, 'none');
       assert.equal(decidePortDetected(detected(8080), world, 'notify', new Set([ignoreKey('a', 8080)]))?.action, 'none');
       assert.equal(decidePortDetected(detected(8080, '127.0.0.1'), world, 'notify', new Set())?.action, 'none');
+      // 127.0.0.1 bound through an IPv6 socket, as the agent reports it from /proc/net/tcp6
+      assert.equal(decidePortDetected(detected(8080, '::ffff:127.0.0.1'), world, 'notify', new Set())?.action, 'none');
       assert.equal(decidePortDetected(ev({ type: 'port-closed', sandboxId: 'a', port: 1 }), world, 'notify', new Set()), null);
     });
 

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { checkSandboxId, checkUserPort, generateToken, generateTunnelId, parsePreviewHost, formatPreviewUrl, SseParser, formatSse, eventData } from '../../worker/protocol/index';
+import {
+  checkSandboxId,
+  checkUserPort,
+  isLoopbackAddress,
+  generateToken,
+  generateTunnelId,
+  parsePreviewHost,
+  formatPreviewUrl,
+  SseParser,
+  formatSse,
+  eventData,
+} from '../../worker/protocol/index';
 
 describe('protocol', () => {
   describe('checkSandboxId', () => {
@@ -24,6 +35,12 @@ describe('protocol', () => {
       assert.throws(() => checkUserPort(65536), /Invalid port number: 65536/);
       assert.throws(() => checkUserPort(8080.5), /Invalid port number: 8080.5/);
       assert.throws(() => checkUserPort('abc'), /Invalid port number: abc/);
+    });
+  });
+  describe('isLoopbackAddress', () => {
+    it('knows IPv4 loopback in both spellings, and ::1', () => {
+      for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::FFFF:127.0.0.2']) assert.equal(isLoopbackAddress(a), true, a);
+      for (const a of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '::ffff:7f00:1x', '1.127.0.0']) assert.equal(isLoopbackAddress(a), false, a);
     });
   });
   describe('generateToken', () => {

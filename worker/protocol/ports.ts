@@ -28,3 +28,14 @@ export function checkProbePort(value: unknown): number {
   }
   return port;
 }
+
+/**
+ * True for an address only this machine (or only the sandbox itself) can reach: 127.0.0.0/8, ::1,
+ * and IPv4 loopback written as an IPv4-mapped IPv6 address (how /proc shows a socket bound to
+ * 127.0.0.1 through an IPv6 API). A service listening only there is unreachable from outside the
+ * sandbox, as on Cloudflare; the agent ranks its addresses and the extension warns with this rule.
+ */
+export function isLoopbackAddress(address: string): boolean {
+  const v4 = address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}

@@ -420,7 +420,7 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
 
     it('comes back by itself, says so once, and clears the outage', async function () {
       this.timeout(120_000);
-      const before = api.ctx.reconnectNotices.length;
+      const before = api.ctx.reconnects.count;
       assert.equal((await fetch(`${BRIDGE}/start-worker`)).status, 200);
       const res = await httpFetch(`${URL_}/api/v1/sandboxes/${sandboxId}/processes`, {
         method: 'POST',
@@ -431,9 +431,9 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       // Only a stream that reconnected (or the fallback poll while it is down) brings this in.
       await waitFor('the process started after the restart', () => node(`${sandboxId}/process/after-restart`), 60_000);
       await waitFor('the event stream', () => api.ctx.connection?.connected, 30_000);
-      await waitFor('the reconnected notice', () => api.ctx.reconnectNotices.length > before, 30_000);
-      assert.equal(api.ctx.reconnectNotices.length, before + 1, 'said once');
-      assert.match(api.ctx.reconnectNotices.at(-1)!, /^Reconnected to /);
+      await waitFor('the reconnected notice', () => api.ctx.reconnects.count > before, 30_000);
+      assert.equal(api.ctx.reconnects.count, before + 1, 'said once');
+      assert.match(api.ctx.reconnects.lastNotice, /^Reconnected to /);
       assert.equal(api.ctx.linkView.statusText, `$(plug) ${new URL(URL_).host}`);
       assert.ok(
         walk(api.ctx.tree.nodes).every((n) => !n.contextValue.includes('stale;')),
