@@ -40,6 +40,8 @@ export interface IsolatedLaunch {
   internet: boolean;
   /** How long pasta may take to configure the namespace. */
   networkTimeoutMs: number;
+  /** The pasta program (`pasta`, or its AVX2 build: isolation.ts pastaCommand). */
+  pasta: string;
 }
 
 const INFO_FD = 4;
@@ -74,7 +76,7 @@ export function launchIsolated(spec: IsolatedLaunch): Launched {
   const ready = info.then(async (pid) => {
     namespacePid = pid;
     if (!spec.internet) return;
-    pasta = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'pasta', ...pastaArgs(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    pasta = spawn('setpriv', ['--pdeathsig', 'KILL', '--', spec.pasta, ...pastaArgs(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
     await networkConfigured(pasta, pid, spec.networkTimeoutMs);
   });
   ready.catch(() => {});

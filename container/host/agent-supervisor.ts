@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   isolation?: IsolationMode;
   /** The system folders a sandbox sees (readSystemEntries), when isolated. */
   system?: SystemEntry[];
+  /** The pasta program for outbound network (isolation-probe.ts picks it), when isolated. */
+  pasta?: string;
   /** Told when an agent is gone (its relays close). */
   onExit?: (key: string) => void;
 }
@@ -92,7 +94,7 @@ export class AgentSupervisor {
   private readonly lastExit = new Map<string, LastExit>();
 
   constructor(opts: SupervisorOptions) {
-    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], onExit: () => {}, ...opts };
+    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], pasta: 'pasta', onExit: () => {}, ...opts };
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
   }
@@ -143,6 +145,7 @@ export class AgentSupervisor {
           logFd,
           internet,
           networkTimeoutMs: this.opts.startTimeoutMs,
+          pasta: this.opts.pasta,
         });
       } else {
         launched = launchPlain({

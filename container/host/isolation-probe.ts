@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SYSTEM_PATHS, type IsolationMode, type SystemEntry } from './isolation';
+import { SYSTEM_PATHS, pastaCommand, type IsolationMode, type SystemEntry } from './isolation';
 
 /** SANDBOX_ISOLATION: `auto` (the default) isolates where it can, `namespaces` insists, `none` never does. */
 export const ISOLATION_ENV = 'SANDBOX_ISOLATION';
@@ -15,6 +15,8 @@ export interface IsolationSupport {
   mode: IsolationMode;
   /** Why there is no isolation (for the warning line), when mode is 'none'. */
   reason?: string;
+  /** The pasta program to run (pastaCommand), when mode is 'namespaces'. */
+  pasta?: string;
 }
 
 export const INSTALL_HINT = 'install bubblewrap and passt (Debian/Ubuntu: sudo apt-get install bubblewrap passt)';
@@ -52,7 +54,13 @@ export function probeIsolation(requested = process.env[ISOLATION_ENV] ?? 'auto')
     const why = (trial.stderr || trial.error?.message || `exit ${trial.status}`).trim();
     return missing(`bubblewrap cannot make namespaces here (${why}); user namespaces may be disabled`);
   }
-  return { mode: 'namespaces' };
+  let cpuinfo = '';
+  try {
+    cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    /* no AVX2 build then */
+  }
+  return { mode: 'namespaces', pasta: pastaCommand(onPath('pasta.avx2'), cpuinfo) };
 }
 
 /** The system folders as they are here: real folders are bound read-only, symlinks copied. */

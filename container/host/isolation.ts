@@ -103,6 +103,16 @@ export function pastaArgs(pid: number): string[] {
   return ['--runas', '0', '--config-net', '--quiet', '--foreground', '--no-map-gw', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none', String(pid)];
 }
 
+/**
+ * Which pasta to run. Debian's `pasta` is a small launcher that re-executes itself as
+ * `pasta.avx2` when the CPU has AVX2; running that build directly saves one exec of the program on
+ * every sandbox start, while the agent is booting beside it (measured ~7–13 ms of pasta's ~40 ms).
+ */
+export function pastaCommand(avx2Build: string | null, cpuinfo: string): string {
+  const hasAvx2 = /^flags\s*:.*\bavx2\b/m.test(cpuinfo);
+  return avx2Build && hasAvx2 ? avx2Build : 'pasta';
+}
+
 /** True once /proc/<pid>/net/route (that namespace's routes) has a default route: pasta is done. */
 export function hasDefaultRoute(routeTable: string): boolean {
   return routeTable

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     baseEnv: agentBaseEnv(process.env),
     isolation: support.mode,
     system: isolated ? readSystemEntries() : [],
+    ...(support.pasta ? { pasta: support.pasta } : {}),
     onExit: (key) => relays?.closeFor(key),
   });
   if (isolated) {
