@@ -1,7 +1,7 @@
 /**
  * Decides, once at start, whether this host can isolate sandboxes (bubblewrap, pasta and setpriv
- * present, and bubblewrap allowed to make namespaces here), and reads the system folders a
- * sandbox gets to see.
+ * present, and bubblewrap allowed to make namespaces here) and which pasta build to run, and reads
+ * the system folders a sandbox gets to see.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -60,7 +60,19 @@ export function probeIsolation(requested = process.env[ISOLATION_ENV] ?? 'auto')
   } catch {
     /* no AVX2 build then */
   }
-  return { mode: 'namespaces', pasta: pastaCommand(onPath('pasta.avx2'), cpuinfo) };
+  return { mode: 'namespaces', pasta: pastaCommand(avx2Sibling(onPath('pasta')), cpuinfo) };
+}
+
+/** The AVX2 build beside the pasta that PATH finds (as passt itself looks for it), if installed. */
+function avx2Sibling(pasta: string | null): string | null {
+  if (!pasta) return null;
+  try {
+    const build = `${fs.realpathSync(pasta)}.avx2`;
+    fs.accessSync(build, fs.constants.X_OK);
+    return build;
+  } catch {
+    return null;
+  }
 }
 
 /** The system folders as they are here: real folders are bound read-only, symlinks copied. */

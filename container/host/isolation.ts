@@ -104,9 +104,10 @@ export function pastaArgs(pid: number): string[] {
 }
 
 /**
- * Which pasta to run. Debian's `pasta` is a small launcher that re-executes itself as
- * `pasta.avx2` when the CPU has AVX2; running that build directly saves one exec of the program on
- * every sandbox start, while the agent is booting beside it (measured ~7–13 ms of pasta's ~40 ms).
+ * Which pasta to run. On x86-64, passt's own start re-executes the program as its AVX2 build
+ * (`<its path>.avx2`) when the CPU has AVX2; naming that build directly saves one exec on every
+ * sandbox start, while the agent is booting beside it (create → first exec ~7 ms faster here).
+ * `avx2Build` is the installed pasta's own `.avx2` sibling, or null where there is none.
  */
 export function pastaCommand(avx2Build: string | null, cpuinfo: string): string {
   const hasAvx2 = /^flags\s*:.*\bavx2\b/m.test(cpuinfo);

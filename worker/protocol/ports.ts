@@ -31,9 +31,10 @@ export function checkProbePort(value: unknown): number {
 
 /**
  * True for an address only this machine (or only the sandbox itself) can reach: 127.0.0.0/8, ::1,
- * and IPv4 loopback written as an IPv4-mapped IPv6 address (how /proc shows a socket bound to
- * 127.0.0.1 through an IPv6 API). A service listening only there is unreachable from outside the
- * sandbox, as on Cloudflare; the agent ranks its addresses and the extension warns with this rule.
+ * and IPv4 loopback written as an IPv4-mapped IPv6 address in dotted form (`::ffff:127.0.0.1`, the
+ * spelling the agent reports for a socket bound through an IPv6 API). A service listening only
+ * there is unreachable from outside the sandbox, as on Cloudflare: the agent ranks addresses with
+ * this rule, the Worker's 502 gives its hint by it, and the extension warns before exposing.
  */
 export function isLoopbackAddress(address: string): boolean {
   const v4 = address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : address;

@@ -4,7 +4,7 @@
  * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
  * with the service's own response, so frames pass with no JavaScript per message.
  */
-import { ErrorCode, SandboxError, bearerMatches, checkUserPort, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from '../protocol/index';
+import { ErrorCode, SandboxError, bearerMatches, checkUserPort, isLoopbackAddress, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from '../protocol/index';
 import { errorResponse } from '../edge/http';
 import { previewErrorResponse } from '../edge/preview-errors';
 import { stripHopByHop } from '../edge/hop-headers';
@@ -176,7 +176,7 @@ async function unavailable(sb: PreviewContext, port: number): Promise<SandboxErr
       `Port ${port} is not served by sandbox '${sb.id}': it is held by another program on this machine, ${listener.holder ?? 'unknown'}. Local sandboxes are not isolated here and share this machine's ports: use another port`,
     );
   }
-  if (listener.listening && listener.address && /^(127\.|::1$|::ffff:127\.)/.test(listener.address)) {
+  if (listener.listening && listener.address && isLoopbackAddress(listener.address)) {
     return new SandboxError(
       ErrorCode.SERVICE_UNAVAILABLE,
       `The service on port ${port} in sandbox '${sb.id}' listens on ${listener.address} only, which the preview proxy cannot reach. Make it listen on 0.0.0.0:${port} (for example --host 0.0.0.0)`,
