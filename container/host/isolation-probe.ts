@@ -63,11 +63,15 @@ export function probeIsolation(requested = process.env[ISOLATION_ENV] ?? 'auto')
   return { mode: 'namespaces', pasta: pastaCommand(avx2Sibling(onPath('pasta')), cpuinfo) };
 }
 
-/** The AVX2 build beside the pasta that PATH finds (as passt itself looks for it), if installed. */
+/**
+ * The AVX2 build beside the pasta that PATH finds, if installed, under its pasta name
+ * (`pasta.avx2`, a link to `passt.avx2`): the program picks pasta or passt mode by the name it was
+ * run as, so the resolved `passt.avx2` would start as passt.
+ */
 function avx2Sibling(pasta: string | null): string | null {
   if (!pasta) return null;
   try {
-    const build = `${fs.realpathSync(pasta)}.avx2`;
+    const build = `${pasta}.avx2`;
     fs.accessSync(build, fs.constants.X_OK);
     return build;
   } catch {

@@ -6,7 +6,7 @@ describe('isolation command lines', () => {
     const cpu = (flags: string) => `processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: ${flags}\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`;
 
     it('runs the AVX2 build directly where it is installed and the CPU has AVX2', () => {
-      assert.equal(pastaCommand('/usr/bin/passt.avx2', cpu('fpu sse2 avx avx2 bmi2')), '/usr/bin/passt.avx2');
+      assert.equal(pastaCommand('/usr/bin/pasta.avx2', cpu('fpu sse2 avx avx2 bmi2')), '/usr/bin/pasta.avx2');
     });
 
     it('runs plain pasta without the build, or on a CPU without AVX2 (avx512f alone is not avx2)', () => {
