@@ -151,7 +151,7 @@ export class Ctx implements vscode.Disposable {
     await this.setContext('canReconnect', false);
     this.log.info(`connected to ${client.url}`);
     connection.start();
-    await connection.refresh();
+    await connection.initialSync();
     void this.warnIfNotIsolated(client);
   }
 

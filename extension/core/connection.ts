@@ -40,6 +40,9 @@ export class Connection {
   private viewVisible = false;
   private pollHandle: unknown = null;
   private disposed = false;
+  /** The full fetch the stream's latest hello or reset asked for. */
+  private resync: Promise<void> | null = null;
+  private readonly resyncEmitter = new Emitter<void>();
 
   constructor(options: ConnectionOptions) {
     this.client = options.client;
@@ -55,7 +58,9 @@ export class Connection {
       },
       onResync: (reason) => {
         this.log('info', `event stream: ${reason === 'initial' ? 'connected' : 'history lost (reset)'}; fetching the full state`);
-        void this.refresh().catch((err: unknown) => this.log('error', `fetching the state failed: ${(err as Error).message}`));
+        this.resync = this.refresh();
+        this.resync.catch((err: unknown) => this.log('error', `fetching the state failed: ${(err as Error).message}`));
+        this.resyncEmitter.fire();
       },
       onStatus: (change) => {
         if (change.status === 'waiting') {
@@ -79,6 +84,32 @@ export class Connection {
 
   start(): void {
     this.stream.start();
+  }
+
+  /**
+   * Resolves once the first full state is in, after start(). The stream's hello brings that fetch
+   * (it must follow the stream's start, or events in between would be lost), so waiting for it
+   * saves a second one. A stream that fails, or says nothing for `helloWaitMs` (a proxy that
+   * buffers), gets a direct fetch instead, so a connect never hangs on it. Rejects when the fetch
+   * fails.
+   */
+  async initialSync(helloWaitMs = 3000): Promise<void> {
+    const comingUp = (): boolean => !this.resync && (this.stream.status === 'connecting' || this.stream.status === 'connected');
+    if (comingUp()) {
+      await new Promise<void>((resolve) => {
+        const finish = (): void => {
+          this.timers.clearTimeout(timer);
+          subs.forEach((s) => s.dispose());
+          resolve();
+        };
+        const check = (): void => {
+          if (!comingUp()) finish();
+        };
+        const timer = this.timers.setTimeout(finish, helloWaitMs);
+        const subs = [this.resyncEmitter.on(check), this.onStatus(check)];
+      });
+    }
+    await (this.resync ?? this.refresh());
   }
 
   /** Full fetch; also asks a waiting stream to reconnect at once (the manual Refresh). */
@@ -105,6 +136,7 @@ export class Connection {
     this.statusEmitter.clear();
     this.eventEmitter.clear();
     this.syncedEmitter.clear();
+    this.resyncEmitter.clear();
   }
 
   private updatePolling(): void {

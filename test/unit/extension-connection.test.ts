@@ -3,7 +3,7 @@ import { ApiClient } from '../../extension/core/api-client';
 import { Connection } from '../../extension/core/connection';
 import { SandboxStore } from '../../extension/core/store';
 import type { SandboxState } from '../../worker/protocol/index';
-import { box, ev, ManualTimers, proc, sse, sseBody, until } from './extension-fakes';
+import { box, ev, ManualTimers, proc, settle, sse, sseBody, until } from './extension-fakes';
 
 describe('SandboxStore', () => {
   describe('refetch', () => {
@@ -68,6 +68,58 @@ describe('Connection', () => {
       body.push(sse('change', ev({ type: 'process-started', sandboxId: 'a', process: proc('p1') }), 1000));
       await until(() => c.store.world.a!.processes.length === 1, 'the applied event');
       assert.equal(c.polling, false);
+      await c.dispose();
+    });
+  });
+
+  describe('initialSync', () => {
+    it("waits for the full fetch the stream's hello brings, so a connect fetches the state once", async () => {
+      const body = sseBody([sse('hello', { lastEventId: 0 })], false);
+      const w = fakeWorker([box('a'), box('b')], () => body.body);
+      const c = new Connection({ client: w.client, timers: new ManualTimers() });
+      c.start();
+      await c.initialSync();
+      assert.deepEqual(Object.keys(c.store.world).sort(), ['a', 'b']);
+      assert.equal(w.fetches(), 3, 'one list and one fetch per sandbox, once');
+      await c.dispose();
+    });
+
+    it('fetches directly when the stream does not come up, instead of waiting for it', async () => {
+      const w = fakeWorker([box('a')], () => {
+        throw new Error('down');
+      });
+      const c = new Connection({ client: w.client, timers: new ManualTimers() });
+      c.start();
+      await c.initialSync();
+      assert.ok('a' in c.store.world);
+      await c.dispose();
+    });
+
+    it('fetches directly when the stream opens but says nothing (a buffering proxy)', async () => {
+      const silent = sseBody([], false);
+      const w = fakeWorker([box('a')], () => silent.body);
+      const timers = new ManualTimers();
+      const c = new Connection({ client: w.client, timers });
+      c.start();
+      const synced = c.initialSync(3000);
+      await settle();
+      assert.equal(w.fetches(), 0, 'nothing fetched while the hello may still come');
+      assert.ok(timers.delays.includes(3000));
+      timers.fireAll();
+      await synced;
+      assert.ok('a' in c.store.world);
+      await c.dispose();
+    });
+
+    it("fails with the fetch's error when the state cannot be fetched", async () => {
+      const body = sseBody([sse('hello', { lastEventId: 0 })], false);
+      const fetch = async (url: string): Promise<Response> =>
+        new URL(url).pathname.endsWith('/events')
+          ? new Response(body.body, { status: 200, headers: { 'content-type': 'text/event-stream' } })
+          : Response.json({ error: 'the list broke', code: 'INTERNAL_ERROR' }, { status: 500 });
+      const c = new Connection({ client: new ApiClient({ url: 'http://w', token: 't', fetch }), timers: new ManualTimers() });
+      c.start();
+      await assert.rejects(c.initialSync(), /the list broke/);
       await c.dispose();
     });
   });
