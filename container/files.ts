@@ -102,11 +102,27 @@ export class Files {
       // An existing directory is what was asked for.
       if (code === 'EEXIST' && (await isDir(wp.hostPath))) return { path: wp.sandboxPath };
       if (code === 'ENOENT') {
-        throw new SandboxError(ErrorCode.FILE_NOT_FOUND, `The parent of ${wp.sandboxPath} does not exist (pass recursive: true to create it)`);
+        // Node's recursive mkdir says ENOENT for a read-only or forbidden ancestor as well: name it.
+        const blocked = recursive ? await ancestorProblem(wp.hostPath) : null;
+        if (blocked) throw fsError(blocked, wp.sandboxPath);
+        if (!recursive) throw new SandboxError(ErrorCode.FILE_NOT_FOUND, `The parent of ${wp.sandboxPath} does not exist (pass recursive: true to create it)`);
       }
       throw fsError(err, wp.sandboxPath);
     }
     return { path: wp.sandboxPath };
+  }
+}
+
+/** Why the nearest existing ancestor of `p` cannot take a new folder (read-only, no permission), or null. */
+async function ancestorProblem(p: string): Promise<NodeJS.ErrnoException | null> {
+  for (let dir = path.dirname(p); ; dir = path.dirname(dir)) {
+    try {
+      await fs.promises.access(dir, fs.constants.W_OK);
+      return null;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err as NodeJS.ErrnoException;
+    }
+    if (path.dirname(dir) === dir) return null;
   }
 }
 

@@ -57,6 +57,12 @@ describe('control API › files (real Worker, real agent)', function () {
     assert.equal(w.status, 400);
     assert.match(w.body.error, /read-only/);
     assert.ok(!fs.existsSync('/etc/owned'));
+    // mkdir says the same, also when asked to make the missing parents (not "does not exist").
+    for (const p of ['/usr/sp-owned', '/etc/sp-owned/a/b']) {
+      const m = await api.call('POST', `${base}/mkdir`, { path: p, recursive: true });
+      assert.equal(m.status, 400, p);
+      assert.match(m.body.error, new RegExp(`^${p} is on a read-only file system`));
+    }
   });
 
   it('sees nothing of the host: not the project folder, not the state folder, not other sandboxes', async () => {

@@ -107,6 +107,18 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     assert.equal(fs.existsSync(path.join(home, 'server.pid')), false);
   });
 
+  it('a signal to the npm process alone (as a process manager or `kill <pid>` sends it) stops everything', async () => {
+    // npm forwards SIGTERM to its script; the script must be the start script itself, not a shell
+    // that would swallow it and leave the stack running on the port.
+    await start(['start'], { command: 'npm' });
+    const npm = child!;
+    npm.kill('SIGTERM');
+    if (npm.exitCode === null && npm.signalCode === null) await new Promise((r) => npm.once('exit', r));
+    child = null;
+    await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
+    assert.equal(fs.existsSync(path.join(home, 'server.pid')), false);
+  });
+
   it('npm start again: the same token, and the sandbox is still listed', async () => {
     const before = local().token;
     await start();

@@ -40,7 +40,7 @@ export function checkPreviewableId(sandboxId: string): void {
   if (sandboxId !== sandboxId.toLowerCase()) {
     throw new SandboxError(
       ErrorCode.UPPERCASE_SANDBOX_ID,
-      `Preview URLs require lowercase sandbox IDs. The ID '${sandboxId}' contains uppercase letters, but hostnames are lowercase, so its preview URL would reach '${sandboxId.toLowerCase()}' instead. Use getSandbox(env.Sandbox, '${sandboxId}', { normalizeId: true }) or a lowercase ID`,
+      `Preview URLs require lowercase sandbox IDs. The ID '${sandboxId}' contains uppercase letters, but hostnames are lowercase, so its preview URL would reach '${sandboxId.toLowerCase()}' instead. Use getSandbox(env.Sandbox, '${sandboxId}', { normalizeId: true }) (through the control API: POST /api/v1/sandboxes with "normalizeId": true) or a lowercase ID`,
     );
   }
   if (sandboxId.includes('.')) {
