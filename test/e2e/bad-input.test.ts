@@ -167,7 +167,8 @@ describe('control API › bad input sweep', function () {
   describe('ports, tickets and tunnels', () => {
     it('refuses bad exposePort bodies and ports in paths', async () => {
       expect4xx(await api.call('POST', `${base}/ports`, '{oops', { 'content-type': 'application/json' }), 'INVALID_JSON');
-      expect4xx(await api.call('POST', `${base}/ports`, {}), 'INVALID_PORT');
+      expect4xx(await api.call('POST', `${base}/ports`, {}), 'INVALID_PORT', /^Field 'port' is missing/);
+      expect4xx(await api.call('POST', `${base}/ports`, { prot: 8080 }), 'INVALID_PORT', /^Field 'port' is missing/);
       expect4xx(await api.call('POST', `${base}/ports`, { port: '8080; rm -rf /' }), 'INVALID_PORT');
       expect4xx(await api.call('POST', `${base}/ports`, { port: 8080, hostname: 'a'.repeat(300) }), 'INVALID_HOSTNAME');
       expect4xx(await api.call('POST', `${base}/ports`, { port: 8080, hostname: 'exa mple.com' }), 'INVALID_HOSTNAME');

@@ -146,6 +146,8 @@ const routes: Route[] = [
   route('POST', `/sandboxes/${ID}/ports`, async (c) => {
     const body = await readJsonObject(c.request);
     const { port, ...options } = body;
+    // A misspelt or forgotten field reads as missing, not as "Invalid port number: undefined".
+    if (port === undefined) throw new SandboxError(ErrorCode.INVALID_PORT, "Field 'port' is missing: the port to expose, 1024-65535");
     return json(await sandbox(c)('exposePort', port, options), 201);
   }),
 
