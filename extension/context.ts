@@ -222,16 +222,16 @@ export class Ctx implements vscode.Disposable {
     this.log.info(`disconnected from ${connection.client.url}`);
   }
 
-  /**
-   * On start-up (and from the welcome view's Reconnect): the last Worker, with its stored token,
-   * or, for a local server, the token its local.json holds. When neither is there, the welcome
-   * view offers one click to reconnect and the log says why it did not happen by itself.
-   */
   /** The token this window knows for `url`: the stored one, else a local server's (from its local.json). */
   async knownToken(url: string): Promise<string | undefined> {
     return (await this.credentials.token(url)) ?? LocalServer.tokenFor(url, this.settings.localServerFolder);
   }
 
+  /**
+   * On start-up (and from the welcome view's Reconnect): the last Worker, with its stored token,
+   * or, for a local server, the token its local.json holds. When neither is there, the welcome
+   * view offers one click to reconnect and the log says why it did not happen by itself.
+   */
   async autoConnect(): Promise<void> {
     const url = this.credentials.lastUrl;
     if (!this.settings.autoConnect || !url) return;

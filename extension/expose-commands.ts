@@ -136,8 +136,10 @@ async function askExposeOptions(port: number, attributes: PortAttributes, curren
   return exposeRequest({ port, name, token, visibility, ttl });
 }
 
-/** An exposed port a command works on: the ref's, or one picked (undefined when the ref names one not exposed). */
-/** An exposed port of a sandbox: the ref's, else one to pick; a clear error when none is exposed. */
+/**
+ * An exposed port a command works on: the ref's, else one picked; a clear error when none is
+ * exposed. `current` is undefined when the ref names a port that is not exposed.
+ */
 export async function pickExposed(ctx: Ctx, ref: Ref, title: string): Promise<{ sandboxId: string; port: number; current: ExposedPort | undefined }> {
   const sandboxId = await pickSandbox(ctx, ref);
   const ports = ctx.world[sandboxId]?.ports ?? [];

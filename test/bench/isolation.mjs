@@ -161,8 +161,8 @@ try {
     const ratio = median(a.rps) / median(b.rps);
     console.log(`${verdict(median(a.cold) <= 250)}  isolated cold start ${fmt(median(a.cold))} (target ≤ 250 ms)`);
     console.log(`${verdict(added <= 0.3)}  isolation adds ${added.toFixed(3)} ms to a preview GET (target ≤ 0.3 ms)`);
-    // What any process between the Worker and a service costs here: the floor under the line above
-    // (the relay is that process; SPEC's locked doors require it).
+    // What one process between the Worker and a service costs here, for comparison with the line
+    // above (the relay is such a process; SPEC's locked doors require it).
     console.log(`      one bare Node pipe hop adds ${(median(b.hopLatency) - median(b.latency)).toFixed(3)} ms on this machine (reference)`);
     console.log(`${verdict(ratio >= 0.85)}  isolated req/s are ${ratio.toFixed(2)}× not isolated (target ≥ 0.85×)`);
   }
