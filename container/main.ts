@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import { AGENT_ENV } from '../worker/protocol/agent';
 import { readAgentConfig } from './config';
 import { createAgent } from './server';
-import { serveHandoffs } from './port-handoff';
-import { isRegexMatcherThread, runRegexMatcherThread } from './regex-matcher';
+import { serveHandoffs } from './ports/port-handoff';
+import { isRegexMatcherThread, runRegexMatcherThread } from './processes/regex-matcher';
 import { runMain, stopOnSignals } from './process-lifecycle';
 
 async function main(): Promise<void> {

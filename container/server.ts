@@ -9,16 +9,16 @@ import { RESET_EVENT_NAME } from '../worker/protocol/events';
 import { checkProbePort } from '../worker/protocol/ports';
 import { commandEnv, type AgentConfig } from './config';
 import { EventLog } from './event-log';
-import { fileRoutes } from './file-routes';
-import { Files } from './files';
-import { lastEventId, openSse } from './http-util';
-import { PortScanner } from './port-scanner';
-import { ProcessGroups } from './process-groups';
-import { processRoutes } from './process-routes';
-import { ProcessService } from './process-service';
-import { createRouter, json, type Route } from './router';
-import { tunnelRoutes } from './tunnel-routes';
-import { TunnelService } from './tunnel-service';
+import { fileRoutes } from './files/file-routes';
+import { Files } from './files/files';
+import { lastEventId, openSse } from './http/http-util';
+import { PortScanner } from './ports/port-scanner';
+import { ProcessGroups } from './processes/process-groups';
+import { processRoutes } from './processes/process-routes';
+import { ProcessService } from './processes/process-service';
+import { createRouter, json, type Route } from './http/router';
+import { tunnelRoutes } from './tunnels/tunnel-routes';
+import { TunnelService } from './tunnels/tunnel-service';
 
 /** A client this far behind on /events is dropped rather than buffered. */
 const MAX_EVENT_BACKLOG_BYTES = 1024 * 1024;

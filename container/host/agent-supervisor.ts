@@ -13,10 +13,10 @@ import path from 'node:path';
 import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { launchIsolated, launchPlain, type Launched } from './agent-launch';
-import { HandoffClient } from '../port-handoff';
+import { HandoffClient } from '../ports/port-handoff';
 import { insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { onPath } from './isolation-probe';
-import { signalGroup } from '../process-groups';
+import { signalGroup } from '../processes/process-groups';
 
 export interface AgentExit {
   exitCode: number | null;

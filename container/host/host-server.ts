@@ -18,11 +18,11 @@
 import http from 'node:http';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { checkSandboxId } from '../../worker/protocol/ids';
-import { readJson } from '../http-util';
+import { readJson } from '../http/http-util';
 import { asObject } from '../../worker/protocol/requests';
 import { optionalBoolean, optionalEnv } from '../../worker/protocol/validate';
-import { clientGone } from '../deadline';
-import { createRouter, json, noContent, type Route } from '../router';
+import { clientGone } from '../http/deadline';
+import { createRouter, json, noContent, type Route } from '../http/router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
 import type { LocalAgentState } from '../../worker/protocol/agent';
 import type { AgentSupervisor, StartOptions } from './agent-supervisor';

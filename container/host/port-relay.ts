@@ -17,7 +17,7 @@ import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { CONTROL_PORT } from '../../worker/protocol/ports';
-import { checkCaller } from '../local-door';
+import { checkCaller } from '../http/local-door';
 import { FramingError, RequestFramer, type RequestHead } from './request-framer';
 
 export interface RelayTargets {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Api, changeEvents } from '../helpers/api';
-import { eventually, pidAlive } from '../helpers/net';
+import { eventually } from '../helpers/net';
+import { markedAlive, markedSleep } from '../helpers/agent-process';
 import { newStack, sharedStack, type Stack, hostState } from '../helpers/stack';
 
 async function agentPid(stack: Stack, id: string): Promise<number> {
@@ -69,7 +70,11 @@ describe('sandbox lifecycle, events and faults', function () {
     });
 
     it('reports a SIGKILLed agent as stopped, its processes gone, and starts a fresh agent on the next call', async () => {
-      const proc = await api.ok('POST', `/sandboxes/${box}/processes`, { command: 'sleep 500' });
+      // A marked sleep is found on this machine by its command line: the pid the API reports is the
+      // sandbox's own (its pid namespace), which names some other process here.
+      const sleeper = markedSleep();
+      const proc = await api.ok('POST', `/sandboxes/${box}/processes`, { command: sleeper.command });
+      await eventually(() => markedAlive(sleeper.mark), 5000, 'the sleep to run');
       const stream = await api.stream('/events');
       await stream.waitFor((m) => m.event === 'hello');
       const pid = await agentPid(stack, box);
@@ -83,7 +88,7 @@ describe('sandbox lifecycle, events and faults', function () {
       const gone = await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'processes-gone');
       assert.ok(JSON.parse(gone.data).processIds.includes(proc.id));
       stream.close();
-      await eventually(() => !pidAlive(proc.pid), 10000, 'the sandbox process died with its agent');
+      await eventually(() => !markedAlive(sleeper.mark), 10000, 'the sandbox process died with its agent');
 
       const state = await api.ok('GET', `/sandboxes/${box}`);
       assert.equal(state.status, 'stopped');
@@ -99,13 +104,15 @@ describe('sandbox lifecycle, events and faults', function () {
     it('destroys a sandbox: its processes die, it leaves the list, and a destroyed event is pushed', async () => {
       const id = `gone-${Date.now().toString(36)}`;
       await api.ok('POST', '/sandboxes', { id });
-      const proc = await api.ok('POST', `/sandboxes/${id}/processes`, { command: 'sleep 500' });
+      const sleeper = markedSleep();
+      await api.ok('POST', `/sandboxes/${id}/processes`, { command: sleeper.command });
+      await eventually(() => markedAlive(sleeper.mark), 5000, 'the sleep to run');
       const stream = await api.stream('/events');
       await stream.waitFor((m) => m.event === 'hello');
       assert.equal((await api.call('DELETE', `/sandboxes/${id}`)).status, 204);
       await stream.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'sandbox-destroyed' && JSON.parse(m.data).sandboxId === id);
       stream.close();
-      await eventually(() => !pidAlive(proc.pid), 10000, 'the process died');
+      await eventually(() => !markedAlive(sleeper.mark), 10000, 'the process died');
       const list = await api.ok('GET', '/sandboxes');
       assert.ok(!list.sandboxes.some((s: any) => s.id === id));
       assert.equal((await api.call('GET', `/sandboxes/${id}`)).status, 404);

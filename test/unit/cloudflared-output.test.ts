@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { CloudflaredOutput, formatLine, metricsAddress, parseLogLine, quickTunnelUrl } from '../../container/cloudflared-output';
+import { CloudflaredOutput, formatLine, metricsAddress, parseLogLine, quickTunnelUrl } from '../../container/tunnels/cloudflared-output';
 
 const box = [
   '+--------------------------------------------------------------------------------------------+',

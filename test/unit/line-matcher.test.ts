@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LineMatcher, makeLineTest } from '../../container/line-matcher';
+import { LineMatcher, makeLineTest } from '../../container/processes/line-matcher';
 
 describe('LineMatcher', () => {
   describe('feed', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { attributePids, decodeProcAddress, parseProcNetTcp, parseProcStat, socketInode, widestPerPort, type ProcStat } from '../../container/listening-ports';
+import { attributePids, decodeProcAddress, parseProcNetTcp, parseProcStat, socketInode, widestPerPort, type ProcStat } from '../../container/ports/listening-ports';
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1137 1 000000007b563a75 100 0 0 10 0

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
-import { checkDoor, hostName } from '../../container/local-door';
+import { checkDoor, hostName } from '../../container/http/local-door';
 import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
 import { SandboxError } from '../../worker/protocol/errors';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { LogBuffer, truncationMarker } from '../../container/log-buffer';
+import { LogBuffer, truncationMarker } from '../../container/processes/log-buffer';
 
 describe('LogBuffer', () => {
   describe('append', () => {

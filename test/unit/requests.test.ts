@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { parseWaitForPort, parseStartRequest, parseCheckout, parseExecRequest, parseKill, parseEncoding, parseMkdir } from '../../worker/protocol/requests';
 import { MAX_TIMEOUT_MS } from '../../worker/protocol/validate';
-import { cloneArgs, repoNameFromUrl } from '../../container/checkout';
-import { describeTarget } from '../../container/process-waits';
+import { cloneArgs, repoNameFromUrl } from '../../container/files/checkout';
+import { describeTarget } from '../../container/processes/process-waits';
 
 function code(fn: () => unknown): string {
   try {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { signalGroup, groupAlive } from '../../container/process-groups';
+import { signalGroup, groupAlive } from '../../container/processes/process-groups';
 import { ErrorCode, bearerMatches, bearerToken, errorFromResponse } from '../../worker/protocol/index';
 
 describe('shared helpers', () => {

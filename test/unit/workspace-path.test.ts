@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { isInside, resolveWorkspacePath } from '../../container/workspace-path';
+import { isInside, resolveWorkspacePath } from '../../container/files/workspace-path';
 
 const root = '/srv/state/workspaces/box';
 

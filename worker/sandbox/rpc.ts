@@ -1,26 +1,12 @@
 /**
- * The hop to a Sandbox Durable Object, used by the control API and by the SDK alike. Errors do not
- * keep their class or code across Durable Object RPC, so RPC methods answer an Outcome and the
- * caller turns it back into a SandboxError: the code survives every hop.
+ * The hop to a Sandbox Durable Object, used by the control API and by the SDK alike: a callable
+ * for the object's operations that turns its Outcome (outcome.ts) back into a value or a
+ * SandboxError.
  */
-import { ErrorCode, SandboxError, errorFromBody, toErrorBody, type ErrorBody, type SandboxCreateOptions } from '../protocol/index';
+import { ErrorCode, SandboxError, type SandboxCreateOptions } from '../protocol/index';
+import { unwrap, type Outcome } from './outcome';
 import type { Sandbox } from './sandbox';
 import type { SandboxOps } from './sandbox-ops';
-
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
-export async function capture<T>(fn: () => Promise<T> | T): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (err) {
-    if (!(err instanceof SandboxError)) console.error('sandbox operation failed:', err);
-    return { ok: false, error: toErrorBody(err) };
-  }
-}
-
-export function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw errorFromBody(outcome.error, outcome.error.error);
-}
 
 export type Caller = <K extends keyof SandboxOps>(op: K, ...args: Parameters<SandboxOps[K]>) => Promise<Awaited<ReturnType<SandboxOps[K]>>>;
 

@@ -10,7 +10,7 @@ import type { Env } from '../env';
 import { LocalContainer } from './local-container';
 import { installLocalContainer } from './local-seam';
 import { findPreviewConflict, type PreviewConflict } from './preview-conflicts';
-import { capture, type Outcome } from './rpc';
+import { capture, type Outcome } from './outcome';
 import { publishEvent, registryStub } from '../registry/registry-client';
 import { AgentEventPump } from './agent-events';
 import { LiveState } from './live-state';

@@ -15,9 +15,9 @@
  * Host and secret checks are off; the browser checks always apply. Pure: no I/O.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { LOCAL_SECRET_HEADER } from '../worker/protocol/agent';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { timingSafeEqualStrings } from '../worker/protocol/tokens';
+import { LOCAL_SECRET_HEADER } from '../../worker/protocol/agent';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { timingSafeEqualStrings } from '../../worker/protocol/tokens';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const BODY_TYPES = new Set(['application/json', 'application/octet-stream']);

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { statusFromExit, type ProcessInfo } from '../worker/protocol/process';
+import { statusFromExit, type ProcessInfo } from '../../worker/protocol/process';
 import { LogBuffer, type LogStreamName } from './log-buffer';
 import { describeSpawnError, shellExitCode } from './exec';
 

@@ -3,7 +3,7 @@
  * process group of a pid from /proc/<pid>/stat, and which started process owns a pid.
  * port-scanner.ts does the reading.
  */
-import { isLoopbackAddress } from '../worker/protocol/ports';
+import { isLoopbackAddress } from '../../worker/protocol/ports';
 
 export interface ListenSocket {
   port: number;

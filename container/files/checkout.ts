@@ -2,8 +2,8 @@
  * `git clone --depth 1` of a repository into the workspace. The command runner is passed in, so
  * the decisions here (target folder, arguments, errors) need no child process to test.
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { WORKSPACE_ROOT, type CheckoutRequest } from '../worker/protocol/agent';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { WORKSPACE_ROOT, type CheckoutRequest } from '../../worker/protocol/agent';
 import type { Files } from './files';
 
 export const CHECKOUT_TIMEOUT_MS = 10 * 60_000;

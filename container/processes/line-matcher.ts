@@ -3,8 +3,8 @@
  * assembled into lines of their own). The unfinished last line is tested too, so a prompt printed
  * without a newline ("Server ready") still matches. Pure: no I/O.
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import type { WaitForLogResult } from '../worker/protocol/process';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import type { WaitForLogResult } from '../../worker/protocol/process';
 import type { LogStreamName } from './log-buffer';
 
 export type LineTest = (line: string) => WaitForLogResult | null;

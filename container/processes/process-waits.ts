@@ -2,16 +2,16 @@
  * The three waits on a started process (exit, a log line, a ready port). Each ends with a result,
  * 408 TIMEOUT, or 409 PROCESS_EXITED, and never outlives its client.
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import type { ListenerInfo, WaitForLogRequest } from '../worker/protocol/agent';
-import type { WaitForLogResult } from '../worker/protocol/process';
-import { withDeadline } from './deadline';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import type { ListenerInfo, WaitForLogRequest } from '../../worker/protocol/agent';
+import type { WaitForLogResult } from '../../worker/protocol/process';
+import { withDeadline } from '../http/deadline';
 import { LineMatcher, makeLineTest } from './line-matcher';
 import type { LogStreamName } from './log-buffer';
 import { startRegexMatcher } from './regex-matcher';
 import type { ManagedProcess } from './managed-process';
-import { probeOnce, type Probe } from './port-probe';
-import type { WaitForPortParams } from '../worker/protocol/requests';
+import { probeOnce, type Probe } from '../ports/port-probe';
+import type { WaitForPortParams } from '../../worker/protocol/requests';
 
 /** Longest a single probe may take, so a hung service cannot stretch one attempt. */
 const MAX_PROBE_MS = 5000;

@@ -4,7 +4,7 @@
  * wrapped so that nothing it throws can crash the process. Every request passes the local door first.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { sendEmpty, sendError, sendJson } from './http-util';
 import { checkDoor } from './local-door';
 

@@ -5,11 +5,11 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentEvent, ListenerInfo } from '../worker/protocol/agent';
-import type { DetectedPort } from '../worker/protocol/process';
-import type { EventLog } from './event-log';
+import type { AgentEvent, ListenerInfo } from '../../worker/protocol/agent';
+import type { DetectedPort } from '../../worker/protocol/process';
+import type { EventLog } from '../event-log';
 import { attributePids, parseProcNetTcp, parseProcStat, socketInode, widestPerPort, type ListenSocket, type ProcStat } from './listening-ports';
-import type { ProcessGroups } from './process-groups';
+import type { ProcessGroups } from '../processes/process-groups';
 
 export interface PortScannerDeps {
   groups: ProcessGroups;

@@ -1,16 +1,16 @@
 /** Handlers of /processes and /exec: parse the request, call the service, shape the answer. */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import type { ExecResult } from '../worker/protocol/process';
-import { clientGone } from './deadline';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import type { ExecResult } from '../../worker/protocol/process';
+import { clientGone } from '../http/deadline';
 import { runCommand, shellExitCode } from './exec';
-import type { Files } from './files';
-import { lastEventId, openSse, readJson } from './http-util';
+import type { Files } from '../files/files';
+import { lastEventId, openSse, readJson } from '../http/http-util';
 import { followLogs } from './log-stream';
 import type { ProcessGroups } from './process-groups';
 import type { ProcessService } from './process-service';
 import { waitForExit, waitForLog, waitForPort, type ListenerCheck } from './process-waits';
-import { parseExecRequest, parseKill, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from '../worker/protocol/requests';
-import { json, noContent, type Route } from './router';
+import { parseExecRequest, parseKill, parseStartRequest, parseWaitForExit, parseWaitForLog, parseWaitForPort } from '../../worker/protocol/requests';
+import { json, noContent, type Route } from '../http/router';
 
 /** GNU timeout's exit code for a command it had to stop. */
 export const EXEC_TIMEOUT_EXIT_CODE = 124;

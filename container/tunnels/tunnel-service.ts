@@ -4,14 +4,14 @@
  * server says `/ready`. tunnel-up / tunnel-down events go to the agent's event log; a tunnel
  * whose cloudflared dies is forgotten, so the next get() makes a new one.
  */
-import type { AgentEvent } from '../worker/protocol/agent';
-import type { TunnelInfo } from '../worker/protocol/api';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { checkUserPort } from '../worker/protocol/ports';
-import { generateTunnelId } from '../worker/protocol/tokens';
+import type { AgentEvent } from '../../worker/protocol/agent';
+import type { TunnelInfo } from '../../worker/protocol/api';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { checkUserPort } from '../../worker/protocol/ports';
+import { generateTunnelId } from '../../worker/protocol/tokens';
 import { CloudflaredProcess, freeLoopbackPort, probeReady, type CloudflaredExit } from './cloudflared-process';
-import type { EventLog } from './event-log';
-import type { ProcessGroups } from './process-groups';
+import type { EventLog } from '../event-log';
+import type { ProcessGroups } from '../processes/process-groups';
 
 export const CLOUDFLARED_INSTALL_HINT =
   'install it from https://developers.cloudflare.com/cloudflare-one/connections/connect-networks/downloads/ or set SANDBOX_CLOUDFLARED to its path';

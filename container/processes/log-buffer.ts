@@ -3,7 +3,7 @@
  * sequence id; the oldest chunks are dropped once the kept bytes pass the limit, so a process that
  * prints without end costs at most `limit` bytes (plus the newest chunk). Pure: no I/O.
  */
-import type { ProcessLogs } from '../worker/protocol/process';
+import type { ProcessLogs } from '../../worker/protocol/process';
 
 export type LogStreamName = 'stdout' | 'stderr';
 

@@ -1,6 +1,6 @@
 /** Handlers of /tunnels (worker/protocol/agent.ts): PUT starts or returns, GET lists, DELETE ends. */
 import type { TunnelService } from './tunnel-service';
-import { json, noContent, type Route } from './router';
+import { json, noContent, type Route } from '../http/router';
 
 export function tunnelRoutes(tunnels: TunnelService): Route[] {
   return [

@@ -1,14 +1,14 @@
 /** Handlers of /files, /mkdir and /checkout. */
 import { pipeline } from 'node:stream';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { MAX_FILE_BODY_BYTES } from '../worker/protocol/api';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { MAX_FILE_BODY_BYTES } from '../../worker/protocol/api';
 import { checkout, CHECKOUT_TIMEOUT_MS, type GitRunner } from './checkout';
-import { runCommand } from './exec';
+import { runCommand } from '../processes/exec';
 import type { Files } from './files';
-import { readBody, readJson } from './http-util';
-import type { ProcessGroups } from './process-groups';
-import { parseCheckout, parseEncoding, parseMkdir } from '../worker/protocol/requests';
-import { json, type Route } from './router';
+import { readBody, readJson } from '../http/http-util';
+import type { ProcessGroups } from '../processes/process-groups';
+import { parseCheckout, parseEncoding, parseMkdir } from '../../worker/protocol/requests';
+import { json, type Route } from '../http/router';
 
 export interface FileRouteDeps {
   files: Files;

@@ -4,9 +4,9 @@
  * else), and Server-Sent Events responses with keepalives and cleanup.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, SandboxError, toErrorBody } from '../worker/protocol/errors';
-import { MAX_JSON_BODY_BYTES } from '../worker/protocol/api';
-import { formatSse, SSE_KEEPALIVE, type SseMessage } from '../worker/protocol/sse';
+import { ErrorCode, SandboxError, toErrorBody } from '../../worker/protocol/errors';
+import { MAX_JSON_BODY_BYTES } from '../../worker/protocol/api';
+import { formatSse, SSE_KEEPALIVE, type SseMessage } from '../../worker/protocol/sse';
 
 /** Reads the whole body, refusing with 413 BODY_TOO_LARGE past `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

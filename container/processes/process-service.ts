@@ -2,12 +2,12 @@
  * The processes of this sandbox: start, list, signal, and their lifecycle events. Each process is
  * the leader of its own process group, tracked in ProcessGroups so nothing outlives the agent.
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import type { AgentEvent, StartRequest } from '../worker/protocol/agent';
-import { DEFAULT_KILL_GRACE_MS, type ProcessInfo, type SignalName } from '../worker/protocol/process';
-import { randomAlphanumeric } from '../worker/protocol/tokens';
-import type { EventLog } from './event-log';
-import type { Files } from './files';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import type { AgentEvent, StartRequest } from '../../worker/protocol/agent';
+import { DEFAULT_KILL_GRACE_MS, type ProcessInfo, type SignalName } from '../../worker/protocol/process';
+import { randomAlphanumeric } from '../../worker/protocol/tokens';
+import type { EventLog } from '../event-log';
+import type { Files } from '../files/files';
 import { ManagedProcess } from './managed-process';
 import type { ProcessGroups } from './process-groups';
 

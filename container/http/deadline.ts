@@ -2,7 +2,7 @@
  * Waits that cannot hang: each one settles by its own logic, by its timeout, or when the client
  * that asked goes away, and always runs its cleanup (listeners removed, timers cleared).
  */
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 
 export interface Settle<T> {
   resolve(value: T): void;

@@ -6,7 +6,7 @@
  * main thread (a substring search cannot run away).
  */
 import { Worker, parentPort, workerData } from 'node:worker_threads';
-import type { WaitForLogResult } from '../worker/protocol/process';
+import type { WaitForLogResult } from '../../worker/protocol/process';
 import type { LogStreamName } from './log-buffer';
 import { LineMatcher, makeLineTest } from './line-matcher';
 

@@ -4,8 +4,8 @@
  * symlink checks that need the disk. Pure: no I/O.
  */
 import path from 'node:path';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
-import { WORKSPACE_ROOT } from '../worker/protocol/agent';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
+import { WORKSPACE_ROOT } from '../../worker/protocol/agent';
 
 export interface WorkspacePath {
   /** The path as the sandbox sees it, normalised: `/workspace/app/x.txt`. */

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ErrorCode, SandboxError } from '../worker/protocol/errors';
+import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { isInside, outsideWorkspace, resolveOwnPath, resolveWorkspacePath, type WorkspacePath } from './workspace-path';
 
 export class Files {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
 import { CloudflaredOutput } from './cloudflared-output';
-import type { ProcessGroups } from './process-groups';
+import type { ProcessGroups } from '../processes/process-groups';
 
 /** How long a stop waits after SIGTERM before SIGKILL (cloudflared drains its edge connection). */
 export const STOP_GRACE_MS = 2000;

@@ -3,8 +3,8 @@
  * arrives, then the exit event, then the end. A slow client is never buffered without bound: it
  * reads from the LogBuffer at its own pace, and learns through `truncated` what it missed.
  */
-import type { LogStreamEvent } from '../worker/protocol/process';
-import type { SseStream } from './http-util';
+import type { LogStreamEvent } from '../../worker/protocol/process';
+import type { SseStream } from '../http/http-util';
 import type { ManagedProcess } from './managed-process';
 
 function message(event: LogStreamEvent, id?: number): { id?: string; event: string; data: string } {
