@@ -10,8 +10,13 @@ import { createAgent } from './server';
 import { serveHandoffs } from './ports/port-handoff';
 import { isRegexMatcherThread, runRegexMatcherThread } from './processes/regex-matcher';
 import { runMain, stopOnSignals } from './process-lifecycle';
+import { becomeUser, parseRunAs } from './run-as';
 
 async function main(): Promise<void> {
+  // First of all: a sandbox's processes never run as root.
+  const runAs = parseRunAs(process.env[AGENT_ENV.RUN_AS]);
+  if (runAs) becomeUser(runAs, process.env.HOME);
+  delete process.env[AGENT_ENV.RUN_AS];
   const config = readAgentConfig(process.env);
   // Commands get their environment from commandEnv(), which leaves the secret out; this keeps it
   // out of anything else that copies process.env.

@@ -19,6 +19,8 @@ import { ProcessService } from './processes/process-service';
 import { createRouter, json, type Route } from './http/router';
 import { tunnelRoutes } from './tunnels/tunnel-routes';
 import { TunnelService } from './tunnels/tunnel-service';
+import { MemoryWatch } from './resources/memory-watch';
+import { ResourceReader } from './resources/usage';
 
 /** A client this far behind on /events is dropped rather than buffered. */
 const MAX_EVENT_BACKLOG_BYTES = 1024 * 1024;
@@ -42,12 +44,17 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
   const groups = new ProcessGroups(config.pgidFile);
   let boundPort = config.port;
   const scanner = new PortScanner({ groups, events, intervalMs: config.portScanMs, ownPort: () => boundPort, ownView: config.ownView });
+  // A sandbox's disk is its workspace, and in its own view its in-memory /tmp and HOME too.
+  const resources = new ResourceReader(config.ownView ? [config.workspace, '/tmp', env.HOME ?? '/root'] : [config.workspace]);
+  const memoryWatch = new MemoryWatch(resources, events);
+  memoryWatch.start();
   const processes = new ProcessService({
     files,
     groups,
     events,
     baseEnv,
     logLimit: config.logLimit,
+    memory: { claimKill: () => memoryWatch.claimKill(), memoryLimit: () => resources.memoryLimit() },
     onStart: () => scanner.wake(),
   });
   const tunnels = new TunnelService({
@@ -67,6 +74,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
     ...fileRoutes({ files, groups, baseEnv }),
     ...tunnelRoutes(tunnels),
     { method: 'GET', path: '/ports/detected', handler: async () => json({ ports: await scanner.scan() }) },
+    { method: 'GET', path: '/resources', handler: async () => json(await resources.read()) },
     {
       method: 'GET',
       path: '/ports/:port/listener',
@@ -116,6 +124,7 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
       }),
     shutdown: async (graceMs = 2000) => {
       scanner.stop();
+      memoryWatch.stop();
       groups.signalAll('SIGTERM');
       const until = Date.now() + graceMs;
       while (groups.anyAlive() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));

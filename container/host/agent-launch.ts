@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { bwrapArgs, hasDefaultRoute, pastaArgs, type SandboxLayout } from './isolation';
+import { AGENT_COMMAND, bwrapArgs, hasDefaultRoute, pastaArgs, type SandboxLayout } from './isolation';
 
 export interface Launched {
   child: ChildProcess;
@@ -18,16 +18,46 @@ export interface Launched {
   cleanup(): void;
 }
 
+/** What the first process of a sandbox does before it becomes the agent (or bubblewrap). */
+export interface Entry {
+  /** `cgroup.procs` files to join, so the agent and all it starts are in the sandbox's cgroup from the start. */
+  cgroupProcs: string[];
+  /**
+   * An oom_score_adj below 0 keeps the agent from being the kernel's first pick when the sandbox
+   * runs out of memory (it raises each process it starts back to 0); 0 leaves it. Only root can lower it.
+   */
+  oomScoreAdj: number;
+}
+
+/**
+ * Joining a cgroup must happen before the first fork, and bwrap must be in the sandbox's cgroup
+ * when it makes the cgroup namespace (whose root is then the sandbox's cgroup, as in a
+ * container): a shell joins, then becomes the program. Without anything to do, no shell.
+ */
+const ENTRY_SCRIPT = [
+  'adj=$1; shift',
+  'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cannot join the cgroup $1" >&2; exit 125; }; shift; done; shift',
+  '[ "$adj" = 0 ] || echo "$adj" > /proc/self/oom_score_adj 2>/dev/null',
+  'exec "$@"',
+].join('\n');
+
+function entryCommand(entry: Entry, file: string, args: string[]): [string, string[]] {
+  if (entry.cgroupProcs.length === 0 && entry.oomScoreAdj === 0) return [file, args];
+  return ['/bin/sh', ['-c', ENTRY_SCRIPT, 'sh', String(entry.oomScoreAdj), ...entry.cgroupProcs, '--', file, ...args]];
+}
+
 export interface PlainLaunch {
   nodePath: string;
   agentScript: string;
   env: NodeJS.ProcessEnv;
   logFd: number;
+  entry: Entry;
 }
 
 /** The agent as a plain process in a process group of its own. */
 export function launchPlain(spec: PlainLaunch): Launched {
-  const child = spawn(spec.nodePath, [spec.agentScript], { env: spec.env, detached: true, stdio: ['ignore', spec.logFd, spec.logFd, 'ipc'] });
+  const [file, args] = entryCommand(spec.entry, spec.nodePath, [spec.agentScript]);
+  const child = spawn(file, args, { env: spec.env, detached: true, stdio: ['ignore', spec.logFd, spec.logFd, 'ipc'] });
   return { child, ready: Promise.resolve(), agentPid: () => child.pid ?? null, cleanup: () => {} };
 }
 
@@ -42,9 +72,12 @@ export interface IsolatedLaunch {
   networkTimeoutMs: number;
   /** The pasta program (`pasta`, or its AVX2 build: isolation.ts pastaCommand). */
   pasta: string;
+  entry: Entry;
 }
 
 const INFO_FD = 4;
+/** bwrap reads its arguments from this pipe (`--args`), so none of them shows in a command line. */
+const ARGS_FD = 5;
 
 /**
  * The agent inside bubblewrap. bwrap reports the pid of the namespace's first process on its info
@@ -52,11 +85,19 @@ const INFO_FD = 4;
  * ends with this host even if the host is killed.
  */
 export function launchIsolated(spec: IsolatedLaunch): Launched {
-  const child = spawn('bwrap', bwrapArgs(spec.layout, INFO_FD), {
+  const [file, args] = entryCommand(spec.entry, 'bwrap', ['--args', String(ARGS_FD), ...AGENT_COMMAND]);
+  const child = spawn(file, args, {
     env: spec.env,
     detached: true,
-    stdio: ['ignore', spec.logFd, spec.logFd, 'ipc', 'pipe'],
+    stdio: ['ignore', spec.logFd, spec.logFd, 'ipc', 'pipe', 'pipe'],
   });
+  const argsPipe = (child.stdio as unknown as (NodeJS.WritableStream | null)[])[ARGS_FD] ?? null;
+  argsPipe?.on('error', () => {}); // bwrap gone early: its exit says why
+  argsPipe?.end(
+    bwrapArgs(spec.layout, INFO_FD)
+      .map((a) => `${a}\0`)
+      .join(''),
+  );
   let namespacePid: number | null = null;
   let pasta: ChildProcess | null = null;
   const info = new Promise<number>((resolve, reject) => {
@@ -76,7 +117,10 @@ export function launchIsolated(spec: IsolatedLaunch): Launched {
   const ready = info.then(async (pid) => {
     namespacePid = pid;
     if (!spec.internet) return;
-    pasta = spawn('setpriv', ['--pdeathsig', 'KILL', '--', spec.pasta, ...pastaArgs(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Made by root without a user namespace, the sandbox's first process keeps root's capabilities
+    // while bwrap sets it up; pasta, which drops its own, may open its network namespace only after.
+    if (spec.layout.user) await capabilitiesDropped(pid, spec.networkTimeoutMs);
+    pasta = spawn('setpriv', ['--pdeathsig', 'KILL', '--', spec.pasta, ...pastaArgs(pid, spec.layout.user === null)], { stdio: ['ignore', 'ignore', 'pipe'] });
     await networkConfigured(pasta, pid, spec.networkTimeoutMs);
   });
   ready.catch(() => {});
@@ -124,6 +168,25 @@ function networkConfigured(pasta: ChildProcess, pid: number, timeoutMs: number):
         reject(new Error(`the sandbox's network was not up within ${timeoutMs}ms: ${stderr.trim()}`));
       }
     }, 5);
+  });
+}
+
+/** Resolves once `pid` holds no capability (bwrap's pid 1 drops them when it has started the agent). */
+function capabilitiesDropped(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      let status: string;
+      try {
+        status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      } catch {
+        return reject(new Error('the sandbox ended while it was being set up'));
+      }
+      if (/^CapPrm:\s*0+$/m.test(status)) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`the sandbox was not set up within ${timeoutMs}ms`));
+      setTimeout(check, 1);
+    };
+    check();
   });
 }
 

@@ -14,7 +14,11 @@ import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { launchIsolated, launchPlain, type Launched } from './agent-launch';
 import { HandoffClient } from '../ports/port-handoff';
-import { insideSettings, type IsolationMode, type SystemEntry } from './isolation';
+import { INSIDE, insideSettings, type IsolationMode, type SystemEntry } from './isolation';
+import { checkFitsHost, type HostCapacity, type SandboxResources } from '../../worker/protocol/resources';
+import type { CgroupDriver } from './limits/cgroups';
+import { writeSandboxEtc } from './sandbox-etc';
+import { giveFolderTo, type SandboxUsers } from './sandbox-users';
 import { onPath } from './isolation-probe';
 import { signalGroup } from '../processes/process-groups';
 
@@ -39,6 +43,12 @@ export interface SupervisorOptions {
   pasta?: string;
   /** Told when an agent is gone (its relays close). */
   onExit?: (key: string) => void;
+  /** The cgroup driver that enforces sandboxes' limits (limits/cgroup-probe.ts); none: no limits. */
+  limits?: CgroupDriver | null;
+  /** The most a sandbox can get here: a start asking for more is refused. */
+  capacity?: HostCapacity;
+  /** When the host runs as root: the users isolated sandboxes run as (never root). */
+  users?: SandboxUsers | null;
 }
 
 export interface StartOptions {
@@ -46,6 +56,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Outbound network (isolated sandboxes only; plain processes always have the host's). */
   internet?: boolean;
+  /** What the sandbox may use, enforced where the host has cgroups. */
+  resources?: SandboxResources;
 }
 
 interface LastExit {
@@ -69,6 +81,8 @@ interface RunningAgent {
 }
 
 const LOG_TAIL_BYTES = 4000;
+/** The agent's standing when its sandbox runs out of memory: far behind what it started (resources/oom-shield.ts). */
+const AGENT_OOM_SCORE_ADJ = -900;
 
 /** Variables of the host's environment that an agent keeps: what commands need to run at all. */
 const KEPT_VARIABLES = ['PATH', 'HOME', 'LANG'];
@@ -90,13 +104,31 @@ export function agentBaseEnv(hostEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 export class AgentSupervisor {
   private readonly opts: Required<SupervisorOptions>;
   private readonly agents = new Map<string, RunningAgent>();
+  /** Cgroups being removed after their agent ended; a stop waits for its own. */
+  private readonly removals = new Map<string, Promise<void>>();
   /** How each key's last agent ended, for waiters that arrive just after. */
   private readonly lastExit = new Map<string, LastExit>();
 
   constructor(opts: SupervisorOptions) {
-    this.opts = { nodePath: process.execPath, startTimeoutMs: 20_000, isolation: 'none', system: [], pasta: 'pasta', onExit: () => {}, ...opts };
+    this.opts = {
+      nodePath: process.execPath,
+      startTimeoutMs: 20_000,
+      isolation: 'none',
+      system: [],
+      pasta: 'pasta',
+      onExit: () => {},
+      limits: null,
+      capacity: { memoryMiB: Infinity, vcpu: Infinity },
+      users: null,
+      ...opts,
+    };
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
+  }
+
+  /** Removes the cgroups an earlier run of this host left behind when it was killed. */
+  async init(): Promise<void> {
+    await this.opts.limits?.removeAll();
   }
 
   /**
@@ -117,7 +149,7 @@ export class AgentSupervisor {
     return path.join(this.opts.stateDir, 'workspaces', key);
   }
 
-  private file(key: string, ext: 'log' | 'pgids' | 'pid'): string {
+  private file(key: string, ext: 'log' | 'pgids' | 'pid' | 'etc'): string {
     return path.join(this.agentsDir, `${key}.${ext}`);
   }
 
@@ -125,33 +157,55 @@ export class AgentSupervisor {
    * Starts the agent for `key`, or adopts the one already running; resolves with its port. `env`
    * is the sandbox's environment: the agent hands it to its commands and never runs with it.
    */
-  start(key: string, { env = {}, internet = true }: StartOptions = {}): Promise<number> {
+  start(key: string, { env = {}, internet = true, resources }: StartOptions = {}): Promise<number> {
     const existing = this.agents.get(key);
     if (existing) return existing.port;
+    // A cgroup still being removed is not reused (its removal would take the new agent's).
+    const removal = this.removals.get(key);
+    if (removal) return removal.then(() => this.start(key, { env, internet, ...(resources ? { resources } : {}) }));
+    if (resources) checkFitsHost({ instanceType: 'custom', resources }, this.opts.capacity);
     this.reapLeftovers(key);
     const workspace = this.workspaceOf(key);
     fs.mkdirSync(workspace, { recursive: true });
     const secret = randomBytes(24).toString('base64url');
     const common = { ...this.opts.baseEnv, [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env), [AGENT_ENV.SECRET]: secret };
     const isolated = this.opts.isolation === 'namespaces';
+    const user = isolated ? (this.opts.users?.userFor(key) ?? null) : null;
+    if (user) giveFolderTo(workspace, user);
+    const cgroup = this.opts.limits && resources ? this.opts.limits.create(key, resources) : null;
+    // Only root may lower it; elsewhere the agent is as likely a pick as what it runs.
+    const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup && process.getuid?.() === 0 ? AGENT_OOM_SCORE_ADJ : 0 };
     const logFd = fs.openSync(this.file(key, 'log'), 'a');
     let launched: Launched;
     try {
       if (isolated) {
         const tools = this.lentTools();
         launched = launchIsolated({
-          layout: { sandboxId: key, workspace, nodeBinary: this.opts.nodePath, agentScript: this.opts.agentScript, system: this.opts.system, tools },
-          env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools) },
+          layout: {
+            sandboxId: key,
+            workspace,
+            nodeBinary: this.opts.nodePath,
+            agentScript: this.opts.agentScript,
+            system: this.opts.system,
+            tools,
+            user,
+            etc: writeSandboxEtc(this.file(key, 'etc'), key, user, INSIDE.home),
+            ...(resources ? { tmpMiB: resources.tmpMiB } : {}),
+            cgroupViews: cgroup?.views ?? [],
+          },
+          env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools, user) },
           logFd,
           internet,
           networkTimeoutMs: this.opts.startTimeoutMs,
           pasta: this.opts.pasta,
+          entry,
         });
       } else {
         launched = launchPlain({
           nodePath: this.opts.nodePath,
           agentScript: this.opts.agentScript,
           logFd,
+          entry,
           env: {
             ...common,
             [AGENT_ENV.PORT]: '0',
@@ -178,6 +232,7 @@ export class AgentSupervisor {
         launched.cleanup();
         agent.handoffs?.close();
         this.reapGroups(key, pid, isolated);
+        if (cgroup) this.removeCgroup(key);
         if (this.agents.get(key)?.pid === pid) this.agents.delete(key);
         this.lastExit.set(key, { pid, exit: { exitCode: code, signal } });
         this.opts.onExit(key);
@@ -230,6 +285,17 @@ export class AgentSupervisor {
     return port;
   }
 
+  /** Kills what is left in the sandbox's cgroup and removes it (a stop waits for it). */
+  private removeCgroup(key: string): void {
+    const removal = (this.removals.get(key) ?? Promise.resolve())
+      .then(() => this.opts.limits?.remove(key))
+      .catch((err: Error) => console.error(`could not remove the cgroup of '${key}': ${err.message}`));
+    this.removals.set(key, removal);
+    void removal.then(() => {
+      if (this.removals.get(key) === removal) this.removals.delete(key);
+    });
+  }
+
   state(key: string): LocalAgentState {
     const agent = this.agents.get(key);
     if (!agent) return { running: false };
@@ -271,11 +337,18 @@ export class AgentSupervisor {
       agent.child.kill('SIGKILL');
       await agent.exited;
     }
-    if (purge) fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
+    await this.removals.get(key);
+    if (purge) {
+      fs.rmSync(this.workspaceOf(key), { recursive: true, force: true });
+      fs.rmSync(this.file(key, 'etc'), { recursive: true, force: true });
+      this.opts.users?.release(key);
+    }
   }
 
+  /** Stops every agent and removes this host's cgroups (Ctrl-C, SIGTERM). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((key) => this.stop(key, false)));
+    await this.opts.limits?.removeAll();
   }
 
   get runningKeys(): string[] {

@@ -2,9 +2,10 @@
  * The local container host's HTTP API (loopback only, behind the local door: every request
  * carries the host's secret), which the Worker's local stand-in for `ctx.container` calls:
  *
- *   GET    /health                        → { ok: true, isolation, reason? }
- *   POST   /containers/:key/start  { env?, internet? } → LocalAgentState (adopts a running agent; `env`
- *                                            is the sandbox's, for its commands)
+ *   GET    /health                        → { ok: true, isolation, reason?, limits, limitsReason?, capacity }
+ *   POST   /containers/:key/start  { env?, internet?, resources? } → LocalAgentState (adopts a running
+ *                                            agent; `env` is the sandbox's, for its commands;
+ *                                            400 RESOURCES_UNAVAILABLE when more than `capacity`)
  *   GET    /containers/:key                → LocalAgentState: { running, port?, pid?, secret?, isolation?,
  *                                            internet?, relayPort? } (`secret`: the agent's;
  *                                            `relayPort`: the way to an isolated agent)
@@ -25,6 +26,7 @@ import { clientGone } from '../http/deadline';
 import { createRouter, json, noContent, type Route } from '../http/router';
 import { CONTROL_PORT, checkProbePort } from '../../worker/protocol/ports';
 import type { LocalAgentState } from '../../worker/protocol/agent';
+import { checkResources, type HostCapacity } from '../../worker/protocol/resources';
 import type { AgentSupervisor, StartOptions } from './agent-supervisor';
 import type { PortRelays } from './port-relay';
 
@@ -32,6 +34,11 @@ export interface HostInfo {
   /** How this host runs sandboxes, and why not isolated when it is not. */
   isolation: 'namespaces' | 'none';
   reason?: string;
+  /** How it limits what they use (cgroups), and why not when it does not. */
+  limits: 'cgroup2' | 'cgroup1' | 'none';
+  limitsReason?: string;
+  /** The most one sandbox can get here. */
+  capacity: HostCapacity;
 }
 
 /**
@@ -45,12 +52,15 @@ export function checkKey(value: string | undefined): string {
 }
 
 /**
- * `{ env?, internet? }`: the sandbox's environment (it reaches the agent's commands only, never
- * the agent itself) and whether it gets outbound network (default true).
+ * `{ env?, internet?, resources? }`: the sandbox's environment (it reaches the agent's commands
+ * only, never the agent itself), whether it gets outbound network (default true), and what it
+ * may use (every field of SandboxResources; without it, no limits).
  */
 function parseStart(raw: unknown): StartOptions {
   const body = asObject(raw);
-  return { env: optionalEnv(body, 'env') ?? {}, internet: optionalBoolean(body, 'internet') ?? true };
+  const out: StartOptions = { env: optionalEnv(body, 'env') ?? {}, internet: optionalBoolean(body, 'internet') ?? true };
+  if (body.resources !== undefined) out.resources = checkResources(body.resources);
+  return out;
 }
 
 function parseSignal(raw: unknown): number {

@@ -9,6 +9,8 @@
  */
 import { AGENT_ENV } from '../../worker/protocol/agent';
 import { CONTROL_PORT } from '../../worker/protocol/ports';
+import type { EtcOverlay } from './sandbox-etc';
+import type { SandboxUser } from './sandbox-users';
 
 export type IsolationMode = 'namespaces' | 'none';
 
@@ -38,38 +40,52 @@ export interface SandboxLayout {
   system: SystemEntry[];
   /** Host files lent read-only as INSIDE.bin/<name> (e.g. cloudflared). */
   tools: Record<string, string>;
+  /**
+   * When the host runs as root: the sandbox's own user. bubblewrap then makes no user namespace
+   * (root makes the others without one, and mounts what only root may reach), and the agent
+   * drops to this user before it does anything else (AGENT_ENV.RUN_AS).
+   */
+  user: SandboxUser | null;
+  /** The sandbox's files laid over /etc (sandbox-etc.ts). */
+  etc: EtcOverlay;
+  /** Size of /tmp and of HOME, each, in MiB; unbounded when absent. */
+  tmpMiB?: number;
+  /** The sandbox's cgroup folders, shown read-only where a container has them. */
+  cgroupViews: { hostDir: string; inside: string }[];
 }
 
-/** bubblewrap's command line for a sandbox's agent; `infoFd` gets bwrap's JSON with child-pid. */
+/** The folders of INSIDE.bin and INSIDE.agent, made readable by everyone inside. */
+const OPEN_FOLDERS = ['/opt', '/opt/sandbox-ports', INSIDE.bin];
+
+/** What bubblewrap runs inside: the agent, by the paths it has there. */
+export const AGENT_COMMAND = [`${INSIDE.bin}/node`, INSIDE.agent];
+
+/**
+ * bubblewrap's options for a sandbox's agent (passed on a pipe with `--args`, so pid 1's command
+ * line inside names no host path; AGENT_COMMAND follows them); `infoFd` gets bwrap's JSON with
+ * child-pid.
+ */
 export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
-  const args = ['--unshare-all', '--die-with-parent', '--new-session'];
+  const args = layout.user
+    ? ['--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent', '--new-session']
+    : ['--unshare-all', '--die-with-parent', '--new-session'];
   for (const entry of layout.system) {
     if ('symlink' in entry) args.push('--symlink', entry.symlink, entry.path);
     else args.push('--ro-bind', entry.path, entry.path);
   }
+  for (const { hostFile, inside } of layout.etc) args.push('--ro-bind', hostFile, inside);
+  // bwrap makes the folders above a mount point 0700: out of reach of a sandbox's own user.
+  for (const dir of OPEN_FOLDERS) args.push('--perms', '0755', '--dir', dir);
   args.push('--ro-bind', layout.nodeBinary, `${INSIDE.bin}/node`, '--ro-bind', layout.agentScript, INSIDE.agent);
   for (const [name, hostPath] of Object.entries(layout.tools)) args.push('--ro-bind', hostPath, `${INSIDE.bin}/${name}`);
-  args.push(
-    '--bind',
-    layout.workspace,
-    INSIDE.workspace,
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '--tmpfs',
-    '/tmp',
-    '--tmpfs',
-    INSIDE.home,
-    '--hostname',
-    layout.sandboxId,
-    '--chdir',
-    INSIDE.workspace,
-    '--info-fd',
-    String(infoFd),
-    `${INSIDE.bin}/node`,
-    INSIDE.agent,
-  );
+  const size = layout.tmpMiB ? ['--size', String(layout.tmpMiB * 1024 * 1024)] : [];
+  args.push('--bind', layout.workspace, INSIDE.workspace, '--proc', '/proc', '--dev', '/dev');
+  args.push('--perms', '01777', ...size, '--tmpfs', '/tmp', '--perms', '0700', ...size, '--tmpfs', INSIDE.home);
+  if (layout.cgroupViews.length > 0) {
+    for (const dir of ['/sys', '/sys/fs', '/sys/fs/cgroup']) args.push('--perms', '0755', '--dir', dir);
+    for (const view of layout.cgroupViews) args.push('--ro-bind', view.hostDir, view.inside);
+  }
+  args.push('--hostname', layout.sandboxId, '--chdir', INSIDE.workspace, '--info-fd', String(infoFd));
   return args;
 }
 
@@ -78,7 +94,7 @@ export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
  * secret, the sandbox's env and the forwarded settings are added by the supervisor as for a
  * plain agent.)
  */
-export function insideSettings(sandboxId: string, tools: Record<string, string>): Record<string, string> {
+export function insideSettings(sandboxId: string, tools: Record<string, string>, user: SandboxUser | null): Record<string, string> {
   const env: Record<string, string> = {
     PATH: SANDBOX_PATH,
     HOME: INSIDE.home,
@@ -89,6 +105,7 @@ export function insideSettings(sandboxId: string, tools: Record<string, string>)
     [AGENT_ENV.OWN_VIEW]: '1',
   };
   if (tools.cloudflared) env[AGENT_ENV.CLOUDFLARED] = `${INSIDE.bin}/cloudflared`;
+  if (user) env[AGENT_ENV.RUN_AS] = `${user.uid}:${user.gid}`;
   return env;
 }
 
@@ -97,10 +114,13 @@ export function insideSettings(sandboxId: string, tools: Record<string, string>)
  * no port of the sandbox forwarded to the host (-t/-u none), none of the host's loopback
  * services reachable from inside (-T/-U none, --no-map-gw). Runs in the foreground so its parent
  * can stop it; `--runas 0` because pasta as root otherwise switches to nobody, who may not enter
- * the namespace.
+ * the namespace. A sandbox that root made without a user namespace is joined by its network
+ * namespace's path alone (pasta may not enter the user namespace of a process it does not own
+ * once it dropped its capabilities).
  */
-export function pastaArgs(pid: number): string[] {
-  return ['--runas', '0', '--config-net', '--quiet', '--foreground', '--no-map-gw', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none', String(pid)];
+export function pastaArgs(pid: number, ownUserNamespace = true): string[] {
+  const target = ownUserNamespace ? [String(pid)] : ['--netns', `/proc/${pid}/ns/net`];
+  return ['--runas', '0', '--config-net', '--quiet', '--foreground', '--no-map-gw', '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none', ...target];
 }
 
 /**

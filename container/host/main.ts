@@ -6,6 +6,7 @@
  *   SANDBOX_STATE_DIR   folder for workspaces, agent logs and pgid files (default ./.sandbox-ports/state)
  *   SANDBOX_HOST_SECRET the secret every request must carry (required; the Worker has the same)
  */
+import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,8 @@ import { AgentSupervisor, agentBaseEnv } from './agent-supervisor';
 import { createHostServer, type HostInfo } from './host-server';
 import { probeIsolation, readSystemEntries } from './isolation-probe';
 import { PortRelays } from './port-relay';
+import { probeLimits, readProbeInput } from './limits/cgroup-probe';
+import { SandboxUsers } from './sandbox-users';
 import { runMain, stopOnSignals } from '../process-lifecycle';
 
 export const HOST_PORT_ENV = 'SANDBOX_HOST_PORT';
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
   delete process.env[HOST_SECRET_ENV];
   const support = probeIsolation();
   const isolated = support.mode === 'namespaces';
+  const limits = probeLimits(readProbeInput(createHash('sha256').update(stateDir).digest('hex').slice(0, 10)));
   let relays: PortRelays | null = null;
   const supervisor = new AgentSupervisor({
     stateDir,
@@ -44,22 +48,29 @@ async function main(): Promise<void> {
     system: isolated ? readSystemEntries() : [],
     ...(support.pasta ? { pasta: support.pasta } : {}),
     onExit: (key) => relays?.closeFor(key),
+    limits: limits.driver,
+    capacity: limits.capacity,
+    // As root, isolated sandboxes run as users of their own; otherwise as the user running this.
+    users: isolated && process.getuid?.() === 0 ? new SandboxUsers(stateDir) : null,
   });
+  await supervisor.init();
   if (isolated) {
     relays = new PortRelays({
       secret: (key) => supervisor.state(key).secret,
       connect: (key, port) => supervisor.connectInside(key, port),
     });
   }
-  const info: HostInfo = { isolation: support.mode };
+  const info: HostInfo = { isolation: support.mode, limits: limits.kind, capacity: limits.capacity };
   if (support.reason) info.reason = support.reason;
+  if (limits.reason) info.limitsReason = limits.reason;
   const server = createHostServer(supervisor, secret, info, relays);
   const bound = await listen(server, port);
   if (!isolated) {
     // Said once, loudly: the sandboxes started here are plain processes.
     console.warn(`WARNING: sandboxes are NOT isolated (${support.reason}); they run as plain processes with your rights and share this machine's network.`);
   }
-  console.log(`container host listening on ${bound} (state in ${stateDir}; isolation: ${support.mode})`);
+  if (!limits.driver) console.warn(`WARNING: sandboxes have NO limits on memory, processes or CPU (${limits.reason}).`);
+  console.log(`container host listening on ${bound} (state in ${stateDir}; isolation: ${support.mode}; limits: ${limits.kind})`);
   process.send?.({ type: 'ready', port: bound });
 
   stopOnSignals('container host', async () => {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { ProcessGroups } from './process-groups';
+import { unshield } from '../resources/oom-shield';
 
 export const MAX_EXEC_OUTPUT_BYTES = 10 * 1024 * 1024;
 /** How long to wait for pipes to close after the command exits (a background child may hold them). */
@@ -76,6 +77,7 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
     const pgid = child.pid;
+    unshield(pgid);
     if (pgid !== undefined) opts.groups.add(pgid, null);
     const timer = setTimeout(() => {
       timedOut = true;
@@ -118,6 +120,8 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
  * the sandbox form of `cwd` for the message.
  */
 export function describeSpawnError(err: Error, cwd: string, shownCwd = cwd): string {
+  // fork fails with EAGAIN when the sandbox's task limit (pids.max) is reached.
+  if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return `the sandbox has reached its limit of processes (${err.message}): end some, or give it more (resources.processes)`;
   let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(cwd);

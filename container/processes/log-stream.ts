@@ -42,7 +42,8 @@ export function followLogs(p: ManagedProcess, sse: SseStream, after: number | un
       }
     }
     if (exitSeq !== null) {
-      sse.send(message({ type: 'exit', exitCode: p.info.exitCode ?? null, status: p.info.status }, exitSeq));
+      const { exitCode = null, status, reason, memoryLimit } = p.info;
+      sse.send(message({ type: 'exit', exitCode, status, ...(reason ? { reason, memoryLimit } : {}) }, exitSeq));
       sse.end();
     }
   };

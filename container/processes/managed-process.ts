@@ -7,6 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { statusFromExit, type ProcessInfo } from '../../worker/protocol/process';
 import { LogBuffer, type LogStreamName } from './log-buffer';
 import { describeSpawnError, shellExitCode } from './exec';
+import { unshield } from '../resources/oom-shield';
 
 /** How long to wait for pipes to close after the leader exits (a background child may hold them). */
 const PIPE_GRACE_MS = 100;
@@ -19,6 +20,15 @@ export interface SpawnSpec {
   sandboxCwd: string;
   env: NodeJS.ProcessEnv;
   logLimit: number;
+  /** Tells a kill by the kernel for memory from any other SIGKILL (resources/memory-watch.ts). */
+  memory?: MemoryVerdict;
+}
+
+export interface MemoryVerdict {
+  /** True (once per kill) when the kernel just killed a process of the sandbox for memory. */
+  claimKill(): boolean;
+  /** The sandbox's memory limit in bytes, or null. */
+  memoryLimit(): number | null;
 }
 
 export class ManagedProcess {
@@ -28,9 +38,11 @@ export class ManagedProcess {
   /** The event id of the exit in the log stream; null while running. */
   exitSeq: number | null = null;
   private readonly exitListeners = new Set<(info: ProcessInfo) => void>();
+  private readonly memory: MemoryVerdict | undefined;
 
   private constructor(spec: SpawnSpec) {
     this.id = spec.id;
+    this.memory = spec.memory;
     this.logs = new LogBuffer(spec.logLimit);
     this.info = {
       id: spec.id,
@@ -55,6 +67,7 @@ export class ManagedProcess {
       p.capture(child, 'stdout');
       p.capture(child, 'stderr');
       child.once('spawn', () => {
+        unshield(child.pid);
         p.info.pid = child.pid ?? null;
         resolve(p);
       });
@@ -117,13 +130,17 @@ export class ManagedProcess {
 
   private finish(code: number | null, signal: NodeJS.Signals | null, status = statusFromExit(code, signal)): void {
     if (!this.running) return;
+    // Killed outright, or a shell saying its command was (137): the kernel's doing when it killed for memory.
+    const oom = (signal === 'SIGKILL' || code === 137) && this.memory?.claimKill() === true;
+    const limit = oom ? this.memory?.memoryLimit() : null;
     this.info = {
       ...this.info,
-      status,
+      status: oom ? 'killed' : status,
       endTime: new Date().toISOString(),
       // As a shell would say it: 128 + n after signal n.
       exitCode: code === null && signal === null ? null : shellExitCode(code, signal),
-      signal,
+      signal: oom ? 'SIGKILL' : signal,
+      ...(oom ? { reason: 'out-of-memory' as const, ...(limit ? { memoryLimit: limit } : {}) } : {}),
     };
     this.exitSeq = this.logs.reserveSeq();
     for (const fn of this.exitListeners) fn(this.info);

@@ -8,7 +8,7 @@ import { DEFAULT_KILL_GRACE_MS, type ProcessInfo, type SignalName } from '../../
 import { randomAlphanumeric } from '../../worker/protocol/tokens';
 import type { EventLog } from '../event-log';
 import type { Files } from '../files/files';
-import { ManagedProcess } from './managed-process';
+import { ManagedProcess, type MemoryVerdict } from './managed-process';
 import type { ProcessGroups } from './process-groups';
 
 /** Exited processes stay listed (with their logs) up to this many; the oldest go first. */
@@ -23,6 +23,8 @@ export interface ProcessServiceDeps {
   /** The environment every command starts from (the agent's own, without its settings). */
   baseEnv: NodeJS.ProcessEnv;
   logLimit: number;
+  /** Tells a kill for memory from other kills (the sandbox's memory watch). */
+  memory?: MemoryVerdict;
   /** Called when a process starts, so port scanning can begin. */
   onStart?: () => void;
 }
@@ -53,6 +55,7 @@ export class ProcessService {
       sandboxCwd: cwd.sandboxPath,
       env: { ...this.deps.baseEnv, ...req.env },
       logLimit: this.deps.logLimit,
+      ...(this.deps.memory ? { memory: this.deps.memory } : {}),
     });
     // A concurrent start may have taken the id while this one spawned; the later one loses.
     if (this.processes.get(id)?.running) {

@@ -76,7 +76,7 @@ describe('the workerd config npm start runs (scripts/workerd-config.mjs)', () =>
     assert.equal(w.compatibilityDate, wrangler.compatibility_date);
     assert.deepEqual(
       w.bindings.map((b: { name: string }) => b.name),
-      ['PREVIEW_HOSTNAME', 'Sandbox', 'Registry'],
+      ['PREVIEW_HOSTNAME', 'SANDBOX_INSTANCE_TYPE', 'Sandbox', 'Registry'],
     );
     assert.deepEqual(w.durableObjects, [
       { className: 'Sandbox', uniqueKey: 'sandbox-ports-Sandbox', sql: true },

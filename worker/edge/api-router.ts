@@ -3,13 +3,13 @@
  * /health. Routes are one table; each handler parses its input, calls one sandbox operation and
  * shapes the answer. Errors become `{ error, code }` in one place (errorResponse).
  */
-import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, parseEncoding, parsePath } from '../protocol/index';
+import { API_PREFIX, ErrorCode, MAX_FILE_BODY_BYTES, SandboxError, checkSandboxId, optionalBoolean, parseEncoding, parsePath, parseResourceRequest } from '../protocol/index';
 import type { Env } from '../env';
 import { requireBearer } from './auth';
 import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
 import { registryStub } from '../registry/registry-client';
 import { sandboxCaller } from '../sandbox/rpc';
-import { isolationOf } from '../sandbox/local-seam';
+import { hostReport } from '../sandbox/local-seam';
 
 export const VERSION = '0.1.0';
 
@@ -46,7 +46,15 @@ function sandbox(c: RouteContext) {
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' };
 
 const routes: Route[] = [
-  route('GET', '/health', async ({ env }) => json({ ok: true, version: VERSION, ...(await isolationOf(env)) }), false),
+  route(
+    'GET',
+    '/health',
+    async ({ env }) => {
+      const { capacity: _capacity, ...report } = await hostReport(env);
+      return json({ ok: true, version: VERSION, ...report });
+    },
+    false,
+  ),
 
   route('GET', '/sandboxes', async ({ env }) => {
     // The registry remembers the last status it was told; each sandbox knows its live one (after a
@@ -61,7 +69,8 @@ const routes: Route[] = [
     const normalize = optionalBoolean(body, 'normalizeId') ?? false;
     const id = checkSandboxId(body.id, normalize);
     const enableInternet = optionalBoolean(body, 'enableInternet');
-    const { state, created } = await sandboxCaller(c.env.Sandbox, id, false)('create', id, enableInternet === undefined ? {} : { enableInternet });
+    const options = { ...parseResourceRequest(body), ...(enableInternet === undefined ? {} : { enableInternet }) };
+    const { state, created } = await sandboxCaller(c.env.Sandbox, id, false)('create', id, options);
     return json(state, created ? 201 : 200);
   }),
 

@@ -24,10 +24,12 @@
  *   GET    /events                Last-Event-ID    → SSE of AgentEvent
  *   PUT    /tunnels/:port                         → TunnelInfo (starts cloudflared once; idempotent)
  *   GET    /tunnels                               → { tunnels: TunnelInfo[] }
+ *   GET    /resources                             → ResourceUsage (what the sandbox uses, from its cgroup)
  *   DELETE /tunnels/:port                         → 204 (idempotent)
  */
 import type { DetectedPort, ProcessInfo, WaitForPortOptions } from './process';
 import type { TunnelInfo } from './api';
+import type { ResourceUsage } from './resources';
 
 export interface ExecRequest {
   command: string;
@@ -88,7 +90,9 @@ export type AgentEvent =
   | { type: 'port-detected'; port: DetectedPort }
   | { type: 'port-closed'; port: number }
   | { type: 'tunnel-up'; tunnel: TunnelInfo }
-  | { type: 'tunnel-down'; port: number; reason: string };
+  | { type: 'tunnel-down'; port: number; reason: string }
+  /** Sent when memory use crosses MEMORY_NEAR_LIMIT (either way) and after every out-of-memory kill. */
+  | { type: 'resources'; usage: ResourceUsage };
 
 /** Environment variables the agent reads at start. */
 export const AGENT_ENV = {
@@ -127,6 +131,11 @@ export const AGENT_ENV = {
    * of them, not only paths under /workspace.
    */
   OWN_VIEW: 'SANDBOX_OWN_VIEW',
+  /**
+   * `uid:gid` the agent becomes before anything else, when the local host runs as root and starts
+   * it as root inside the sandbox's namespaces (which root makes without a user namespace).
+   */
+  RUN_AS: 'SANDBOX_RUN_AS',
 } as const;
 
 /**

@@ -1,5 +1,6 @@
 /** Control API shapes (extension ↔ Worker), under /api/v1. */
 import type { DetectedPort, ProcessInfo } from './process';
+import type { InstanceTypeName, LimitsKind, ResourceUsage, SandboxInstanceType, SandboxResources } from './resources';
 
 export const API_PREFIX = '/api/v1';
 
@@ -56,22 +57,31 @@ export interface SandboxState extends SandboxSummary {
   isolation?: IsolationKind;
   /** Whether the sandbox has outbound network (`enableInternet`, default true). */
   internet?: boolean;
+  /** Its Cloudflare instance type (chosen when it was created), or `custom`. Always sent by this Worker. */
+  instanceType?: SandboxInstanceType;
+  /** What it may use. Always sent by this Worker. */
+  limits?: SandboxResources;
+  /** What it uses now, while it runs and its cgroup can be read. */
+  resources?: ResourceUsage;
   processes: ProcessInfo[];
   ports: ExposedPort[];
   detectedPorts: DetectedPort[];
   tunnels: TunnelInfo[];
 }
 
-export interface CreateSandboxRequest {
+export interface CreateSandboxRequest extends SandboxCreateOptions {
   id: string;
   normalizeId?: boolean;
-  /** false: the sandbox has no outbound network at all (kept from its creation). */
-  enableInternet?: boolean;
 }
 
-/** Options a sandbox takes when it is first created. */
+/** Options a sandbox takes when it is first created (and keeps). */
 export interface SandboxCreateOptions {
+  /** false: the sandbox has no outbound network at all. */
   enableInternet?: boolean;
+  /** One of Cloudflare's instance types; default: the Worker's SANDBOX_INSTANCE_TYPE. */
+  instanceType?: InstanceTypeName;
+  /** Sizes in place of the instance type's (locally; Cloudflare sizes every container of the class alike). */
+  resources?: Partial<SandboxResources>;
 }
 
 export interface HealthResponse {
@@ -80,6 +90,9 @@ export interface HealthResponse {
   /** How this Worker's sandboxes are isolated; `isolationReason` says why not, when 'none'. */
   isolation: IsolationKind;
   isolationReason?: string;
+  /** How their limits are enforced; `limitsReason` says why not, when 'none'. */
+  limits: LimitsKind;
+  limitsReason?: string;
 }
 
 /** Largest JSON body the control API reads; larger ones get 413 BODY_TOO_LARGE. */

@@ -5,6 +5,7 @@
  */
 import type { DetectedPort, ProcessInfo } from './process';
 import type { ExposedPort, SandboxStatus, TunnelInfo } from './api';
+import type { ResourceUsage } from './resources';
 
 export type ControlEventBody =
   | { type: 'sandbox-created'; sandboxId: string; status: SandboxStatus }
@@ -19,7 +20,9 @@ export type ControlEventBody =
   | { type: 'port-detected'; sandboxId: string; port: DetectedPort }
   | { type: 'port-closed'; sandboxId: string; port: number }
   | { type: 'tunnel-up'; sandboxId: string; tunnel: TunnelInfo }
-  | { type: 'tunnel-down'; sandboxId: string; port: number };
+  | { type: 'tunnel-down'; sandboxId: string; port: number }
+  /** Memory use crossed the near-limit mark, or the kernel killed a process for memory. */
+  | { type: 'sandbox-resources'; sandboxId: string; resources: ResourceUsage };
 
 export type ControlEvent = ControlEventBody & { id: number; time: string };
 

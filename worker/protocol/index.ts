@@ -13,3 +13,4 @@ export * from './api';
 export * from './validate';
 export * from './file-content';
 export * from './requests';
+export * from './resources';

@@ -14,8 +14,14 @@ export interface ProcessInfo {
   exitCode?: number | null;
   /** Signal name when the process was ended by a signal. */
   signal?: string | null;
+  /** Why it ended, when something other than the process decided: the kernel killed it for memory. */
+  reason?: ExitReason;
+  /** With reason 'out-of-memory': the sandbox's memory limit in bytes. */
+  memoryLimit?: number;
   cwd: string;
 }
+
+export type ExitReason = 'out-of-memory';
 
 export interface StartProcessOptions {
   env?: Record<string, string>;
@@ -86,4 +92,17 @@ export const MAX_KILL_GRACE_MS = 10 * 60_000;
 
 /** Log stream events (SSE `event:` names) carried from the agent to every client. */
 export type LogStreamEvent =
-  { type: 'log'; stream: 'stdout' | 'stderr'; data: string } | { type: 'truncated'; dropped: number } | { type: 'exit'; exitCode: number | null; status: ProcessStatus };
+  | { type: 'log'; stream: 'stdout' | 'stderr'; data: string }
+  | { type: 'truncated'; dropped: number }
+  | { type: 'exit'; exitCode: number | null; status: ProcessStatus; reason?: ExitReason; memoryLimit?: number };
+
+/** How a process ended, in words: `exit code 1`, `killed: out of memory (256 MiB limit)`. */
+export function describeExit(p: { status: ProcessStatus; exitCode?: number | null; signal?: string | null; reason?: ExitReason; memoryLimit?: number }): string {
+  if (p.reason === 'out-of-memory') {
+    const limit = p.memoryLimit ? ` (${Math.round(p.memoryLimit / (1024 * 1024))} MiB limit)` : '';
+    return `killed: out of memory${limit}`;
+  }
+  if (p.status === 'killed') return `killed${p.signal ? ` by ${p.signal}` : ''}`;
+  if (p.status === 'error') return 'could not start';
+  return `exit code ${p.exitCode ?? '?'}`;
+}

@@ -13,6 +13,7 @@ import {
   type ListenerInfo,
   type ProcessInfo,
   type ProcessLogs,
+  type ResourceUsage,
   type StartRequest,
   type TunnelInfo,
   type WaitForLogRequest,
@@ -109,6 +110,11 @@ export class AgentClient {
   tunnel(port: number): Promise<TunnelInfo> {
     return this.json('PUT', `/tunnels/${port}`);
   }
+  /** What the sandbox uses now, from its cgroup. */
+  resources(): Promise<ResourceUsage> {
+    return this.json<ResourceUsage>('GET', '/resources');
+  }
+
   async tunnels(): Promise<TunnelInfo[]> {
     return (await this.json<{ tunnels: TunnelInfo[] }>('GET', '/tunnels')).tunnels;
   }

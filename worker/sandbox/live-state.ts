@@ -52,6 +52,8 @@ export function applyAgentEvent(state: LiveState, sandboxId: string, event: Agen
       // The agent's reason stays in its log; clients learn only that the tunnel is gone.
       state.tunnels.delete(event.port);
       return { type: 'tunnel-down', sandboxId, port: event.port };
+    case 'resources':
+      return { type: 'sandbox-resources', sandboxId, resources: event.usage };
     default:
       return null;
   }

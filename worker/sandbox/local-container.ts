@@ -16,7 +16,7 @@
  * agent's port.
  */
 import { connect } from 'cloudflare:sockets';
-import { CONTROL_PORT, LOCAL_SECRET_HEADER, type LocalAgentState } from '../protocol/index';
+import { CONTROL_PORT, LOCAL_SECRET_HEADER, type LocalAgentState, type SandboxResources } from '../protocol/index';
 
 /** The part of the platform's container handle this product uses. */
 export interface ContainerSeam {
@@ -44,6 +44,8 @@ export class LocalContainer implements ContainerSeam {
   private agentSecret = '';
   /** Isolated: the host's relay for each port inside (the agent's comes with its state). */
   private readonly relays = new Map<number, Promise<number>>();
+  /** What the sandbox may use, handed to the host at each start (the Durable Object sets it). */
+  resources: SandboxResources | null = null;
   /** How the host runs this sandbox; learnt when it starts (isolated sandboxes need the relay). */
   isolation: 'namespaces' | 'none' | 'unknown' = 'unknown';
   private exited: Promise<void> | null = null;
@@ -77,7 +79,7 @@ export class LocalContainer implements ContainerSeam {
     const generation = ++this.generation;
     const started = this.host(`/containers/${encodeURIComponent(key)}/start`, {
       method: 'POST',
-      body: JSON.stringify({ env: options?.env ?? {}, internet: options?.enableInternet ?? true }),
+      body: JSON.stringify({ env: options?.env ?? {}, internet: options?.enableInternet ?? true, ...(this.resources ? { resources: this.resources } : {}) }),
     }).then(async (res) => {
       if (!res.ok) throw new Error(`local container host could not start the agent: ${await res.text()}`);
       const state = (await res.json()) as LocalAgentState;

@@ -1,30 +1,44 @@
 import { LocalContainer } from './local-container';
 import type { Env } from '../env';
-import { LOCAL_SECRET_HEADER, type IsolationKind } from '../protocol/index';
+import { LOCAL_SECRET_HEADER, type HostCapacity, type IsolationKind, type LimitsKind } from '../protocol/index';
 
-export interface IsolationReport {
+/** How this Worker's sandboxes are kept apart and limited (the health route's fields). */
+export interface HostReport {
   isolation: IsolationKind;
   isolationReason?: string;
+  limits: LimitsKind;
+  limitsReason?: string;
+  /** Locally: the most one sandbox can get on this machine. */
+  capacity?: HostCapacity;
 }
 
-/** The host's answer, once it gave one: its mode does not change while it runs. */
-let known: IsolationReport | null = null;
+/** The host's answer, once it gave one: its modes do not change while it runs. */
+let known: HostReport | null = null;
 
 /**
- * How this Worker's sandboxes are isolated: containers on the platform; locally, what the
- * container host found at start (namespaces, or none and why).
+ * Containers on the platform; locally, what the container host found at start: namespaces or
+ * none (and why), cgroups or none (and why), and what one sandbox can get.
  */
-export async function isolationOf(env: Env): Promise<IsolationReport> {
-  if (!env.LOCAL_CONTAINER_HOST) return { isolation: 'container' };
+export async function hostReport(env: Env): Promise<HostReport> {
+  if (!env.LOCAL_CONTAINER_HOST) return { isolation: 'container', limits: 'container' };
   if (known) return known;
   try {
     const res = await fetch(`${env.LOCAL_CONTAINER_HOST.replace(/\/$/, '')}/health`, { headers: { [LOCAL_SECRET_HEADER]: env.LOCAL_HOST_SECRET ?? '' } });
-    const body = (await res.json()) as { isolation?: unknown; reason?: unknown };
+    const body = (await res.json()) as Record<string, unknown>;
     if (body.isolation !== 'namespaces' && body.isolation !== 'none') throw new Error(`unexpected answer ${res.status}`);
-    known = { isolation: body.isolation, ...(typeof body.reason === 'string' ? { isolationReason: body.reason } : {}) };
+    const limits = body.limits === 'cgroup2' || body.limits === 'cgroup1' ? body.limits : 'none';
+    const capacity = body.capacity as HostCapacity | undefined;
+    known = {
+      isolation: body.isolation,
+      ...(typeof body.reason === 'string' ? { isolationReason: body.reason } : {}),
+      limits,
+      ...(typeof body.limitsReason === 'string' ? { limitsReason: body.limitsReason } : {}),
+      ...(capacity && typeof capacity.memoryMiB === 'number' && typeof capacity.vcpu === 'number' ? { capacity } : {}),
+    };
     return known;
   } catch (err) {
-    return { isolation: 'none', isolationReason: `the local container host did not answer (${(err as Error).message})` };
+    const why = `the local container host did not answer (${(err as Error).message})`;
+    return { isolation: 'none', isolationReason: why, limits: 'none', limitsReason: why };
   }
 }
 

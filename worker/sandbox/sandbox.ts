@@ -8,7 +8,8 @@ import { Container } from '@cloudflare/containers';
 import { AgentClient } from './agent-client';
 import type { Env } from '../env';
 import { LocalContainer } from './local-container';
-import { installLocalContainer } from './local-seam';
+import { hostReport, installLocalContainer } from './local-seam';
+import { configuredInstanceType, resourcesForNewSandbox } from './sandbox-resources';
 import { findPreviewConflict, type PreviewConflict } from './preview-conflicts';
 import { capture, type Outcome } from './outcome';
 import { publishEvent, registryStub } from '../registry/registry-client';
@@ -19,7 +20,10 @@ import {
   CONTROL_PORT,
   ErrorCode,
   SandboxError,
+  instanceResources,
+  type ChosenResources,
   type ControlEventBody,
+  type HostCapacity,
   type IsolationKind,
   type SandboxCreateOptions,
   type SandboxState,
@@ -37,6 +41,8 @@ const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';
 /** Stored (false) only for a sandbox created with enableInternet: false. */
 const INTERNET_KEY = 'internet';
+/** What the sandbox may use (ChosenResources), chosen when it was created. */
+const RESOURCES_KEY = 'resources';
 
 export class Sandbox extends Container<Env> {
   override defaultPort = CONTROL_PORT;
@@ -151,12 +157,33 @@ export class Sandbox extends Container<Env> {
     this.remember(sandboxId);
     const existing = this.ctx.storage.kv.get(CREATED_KEY) as string | undefined;
     if (existing) return { created: false, createdAt: existing };
+    // Refused sizes leave nothing behind: they are checked before anything is recorded.
+    const chosen = resourcesForNewSandbox({
+      configured: this.env.SANDBOX_INSTANCE_TYPE,
+      platform: !(this.ctx.container instanceof LocalContainer),
+      options,
+      ...(this.ctx.container instanceof LocalContainer ? await this.localCapacity() : {}),
+    });
     const createdAt = new Date().toISOString();
+    this.ctx.storage.kv.put(RESOURCES_KEY, chosen);
     if (options.enableInternet === false) this.ctx.storage.kv.put(INTERNET_KEY, false);
     this.ctx.storage.kv.put(CREATED_KEY, createdAt);
     await registryStub(this.env).register(sandboxId, createdAt);
     await this.publish({ type: 'sandbox-created', sandboxId, status: 'stopped' });
     return { created: true, createdAt };
+  }
+
+  private async localCapacity(): Promise<{ capacity?: HostCapacity }> {
+    const { capacity } = await hostReport(this.env);
+    return capacity ? { capacity } : {};
+  }
+
+  /** Its instance type and sizes; a sandbox created before they were recorded has the configured type's. */
+  chosenResources(): ChosenResources {
+    const stored = this.ctx.storage.kv.get(RESOURCES_KEY) as ChosenResources | undefined;
+    if (stored) return stored;
+    const type = configuredInstanceType(this.env.SANDBOX_INSTANCE_TYPE);
+    return { instanceType: type, resources: instanceResources(type) };
   }
 
   /** Whether the sandbox has outbound network (chosen when it was created). */
@@ -212,6 +239,8 @@ export class Sandbox extends Container<Env> {
     this.attaching = this.ctx.container.running;
     this.envVars = { SANDBOX_ID: this.id };
     this.enableInternet = this.internet();
+    // The local stand-in hands the sizes to its host; the platform sizes a container by its class.
+    if (this.ctx.container instanceof LocalContainer) this.ctx.container.resources = this.chosenResources().resources;
     try {
       await this.startAndWaitForPorts(CONTROL_PORT);
     } catch (err) {
@@ -260,14 +289,18 @@ export class Sandbox extends Container<Env> {
 
   async snapshot(): Promise<SandboxState> {
     const running = await this.attachIfRunning().catch(() => false);
-    const processes = running ? await this.agent.listProcesses().catch(() => []) : [];
+    const [processes, resources] = running ? await Promise.all([this.agent.listProcesses().catch(() => []), this.agent.resources().catch(() => undefined)]) : [[], undefined];
     const isolation = this.isolation();
+    const { instanceType, resources: limits } = this.chosenResources();
     return {
       id: this.id,
       status: this.status(),
       createdAt: this.createdAt(),
       ...(isolation ? { isolation } : {}),
       internet: this.internet(),
+      instanceType,
+      limits,
+      ...(resources ? { resources } : {}),
       processes,
       ports: this.exposedPorts(),
       detectedPorts: running ? [...this.live.detected.values()] : [],
@@ -303,6 +336,7 @@ export class Sandbox extends Container<Env> {
     this.ctx.storage.kv.delete(CREATED_KEY);
     this.ctx.storage.kv.delete(ID_KEY);
     this.ctx.storage.kv.delete(INTERNET_KEY);
+    this.ctx.storage.kv.delete(RESOURCES_KEY);
     this.store.clear();
     this.sandboxId = null;
   }

@@ -1,0 +1,60 @@
+/**
+ * The sizes a new sandbox gets (pure). The Worker's SANDBOX_INSTANCE_TYPE is the default, the
+ * same instance type its production containers entry names. Locally a create may name another
+ * type or sizes of its own, refused when the machine cannot give them; the default itself is
+ * shrunk to the machine, so a small one still starts sandboxes. On Cloudflare every container of
+ * the class has the class's instance type, so asking for another is an error that says so.
+ */
+import {
+  ErrorCode,
+  SandboxError,
+  checkFitsHost,
+  checkInstanceType,
+  chooseResources,
+  fitToHost,
+  parseResourceRequest,
+  type ChosenResources,
+  type HostCapacity,
+  type InstanceTypeName,
+  type SandboxCreateOptions,
+} from '../protocol/index';
+
+/** Cloudflare's own default when a containers entry names no instance_type. */
+export const PLATFORM_DEFAULT_INSTANCE_TYPE: InstanceTypeName = 'lite';
+
+export function configuredInstanceType(value: string | undefined): InstanceTypeName {
+  return value ? checkInstanceType(value, 'SANDBOX_INSTANCE_TYPE') : PLATFORM_DEFAULT_INSTANCE_TYPE;
+}
+
+export interface NewSandboxInput {
+  /** SANDBOX_INSTANCE_TYPE */
+  configured: string | undefined;
+  /** On Cloudflare's containers (no sizes of its own per sandbox). */
+  platform: boolean;
+  /** The create's options, as they came (RPC callers send anything). */
+  options: SandboxCreateOptions;
+  /** Locally: what one sandbox can get on this machine. */
+  capacity?: HostCapacity;
+}
+
+export function resourcesForNewSandbox({ configured, platform, options, capacity }: NewSandboxInput): ChosenResources {
+  const type = configuredInstanceType(configured);
+  const request = parseResourceRequest({ instanceType: options.instanceType, resources: options.resources });
+  const asked = request.instanceType !== undefined || request.resources !== undefined;
+  if (platform) {
+    if ((request.instanceType && request.instanceType !== type) || request.resources) {
+      throw new SandboxError(
+        ErrorCode.INVALID_REQUEST,
+        `On Cloudflare every sandbox of this Worker is a ${type} container (its containers entry's instance_type, and SANDBOX_INSTANCE_TYPE): instanceType and resources can be chosen per sandbox only locally`,
+      );
+    }
+    return chooseResources(type, {});
+  }
+  const chosen = chooseResources(type, request);
+  if (!capacity) return chosen;
+  if (asked) {
+    checkFitsHost(chosen, capacity);
+    return chosen;
+  }
+  return { ...chosen, resources: fitToHost(chosen.resources, capacity) };
+}
