@@ -93,14 +93,14 @@ function read(file: string | null): string {
 }
 
 /** How long a disk count is reused: walking a large workspace is not free. */
-const DISK_COUNT_TTL_MS = 5000;
+const DISK_COUNT_TTL_MS = 3000;
 /** A walk stops counting after this many entries (the figure is then a lower bound). */
 const DISK_COUNT_MAX_ENTRIES = 200_000;
 
 export class ResourceReader {
   private readonly files: CgroupFiles;
   private disk: { bytes: number; at: number } | null = null;
-  private counting: Promise<number> | null = null;
+  private counting: Promise<void> | null = null;
 
   /** @param diskFolders the folders whose files count as the sandbox's disk (its workspace, and its own /tmp and HOME) */
   constructor(
@@ -142,14 +142,23 @@ export class ResourceReader {
     return { ...this.quick(), disk: { used: this.disk?.bytes ?? 0 } };
   }
 
-  /** Everything, with the disk counted again when the last count is older than a few seconds. */
+  /**
+   * Everything. The disk is counted once at first, then again in the background whenever the last
+   * count is older than a few seconds: a reading never waits for a walk of a large workspace.
+   */
   async read(): Promise<ResourceUsage> {
-    const now = Date.now();
-    if (!this.disk || now - this.disk.at > DISK_COUNT_TTL_MS) {
-      this.counting ??= countBytes(this.diskFolders).finally(() => (this.counting = null));
-      this.disk = { bytes: await this.counting, at: now };
-    }
-    return { ...this.quick(), disk: { used: this.disk.bytes } };
+    if (!this.disk) await this.countDisk();
+    else if (Date.now() - this.disk.at > DISK_COUNT_TTL_MS) void this.countDisk();
+    return this.cached();
+  }
+
+  private countDisk(): Promise<void> {
+    this.counting ??= countBytes(this.diskFolders)
+      .then((bytes) => {
+        this.disk = { bytes, at: Date.now() };
+      })
+      .finally(() => (this.counting = null));
+    return this.counting;
   }
 }
 
