@@ -12,6 +12,7 @@ import { connect, reconnect, startLocalServer, stopLocalServer } from './connect
 import { isCancellation } from './errors';
 import { exposePort, pickExposed, previewUrl, setLabel, setVisibility, type ExposeCommandOptions } from './expose-commands';
 import { askSandboxId, pickPort, pickProcess, pickSandbox, required } from './pickers';
+import type { CreateSandboxRequest } from '../worker/protocol/index';
 
 type Ref = Partial<NodeRef> | undefined;
 // Each handler takes its own arguments (refs, options): the table can only say "some arguments".
@@ -29,9 +30,11 @@ export const commands: Record<string, Handler> = {
     await ctx.withProgress('Refreshing…', () => ctx.connection!.refresh());
     ctx.tree.refreshNow();
   },
-  'sandboxPorts.createSandbox': async (ctx, id?: string) => {
+  'sandboxPorts.createSandbox': async (ctx, id?: string, options?: Pick<CreateSandboxRequest, 'instanceType' | 'resources'>) => {
     const sandboxId = typeof id === 'string' ? id : await askSandboxId();
-    await ctx.withProgress(`Creating sandbox ${sandboxId}…`, () => ctx.client.createSandbox(sandboxId));
+    // Sizes come from the Worker's instance type; callers (and keybindings) may name others.
+    const sizes = options && typeof options === 'object' ? { instanceType: options.instanceType, resources: options.resources } : {};
+    await ctx.withProgress(`Creating sandbox ${sandboxId}…`, () => ctx.client.createSandbox(sandboxId, sizes));
     await ctx.afterChange(sandboxId);
     return sandboxId;
   },

@@ -9,6 +9,7 @@ import { Connection } from './core/connection';
 import { connecting, DISCONNECTED, hostOf, isStale, linkOnStream, withOutageError, type LinkState } from './core/link-state';
 import { decidePortDetected, ignoreKey } from './core/port-detected';
 import { EMPTY_WORLD, type WorldState } from './core/state-reducer';
+import { containmentWarnings } from './core/health-warnings';
 import { clockTime, plural } from './core/format';
 import { AttributesSource } from './attributes-source';
 import { ErrorReporter } from './errors';
@@ -192,16 +193,20 @@ export class Ctx implements vscode.Disposable {
   /** Worker URLs already warned about in this window: the warning is said once, not on every reconnect. */
   private readonly warnedNotIsolated = new Set<string>();
 
-  /** A local Worker whose sandboxes run as plain processes says so, once, in plain words. */
+  /**
+   * A local Worker whose sandboxes run as plain processes, or without limits, says so, once, in
+   * plain words.
+   */
   private async warnIfNotIsolated(client: ApiClient): Promise<void> {
     const health = await client.health().catch(() => null);
-    if (health?.isolation !== 'none' || this.warnedNotIsolated.has(client.url)) return;
+    if (!health || this.warnedNotIsolated.has(client.url)) return;
+    const warnings = containmentWarnings(health);
+    if (warnings.length === 0) return;
     this.warnedNotIsolated.add(client.url);
-    const why = health.isolationReason ? ` (${health.isolationReason})` : '';
-    this.log.warn(`sandboxes on ${client.url} are not isolated${why}`);
-    void vscode.window.showWarningMessage(
-      `Sandboxes on ${client.url} are not isolated${why}: their commands run as plain processes with your rights and share this machine's network.`,
-    );
+    for (const w of warnings) {
+      this.log.warn(`sandboxes on ${client.url}: ${w}`);
+      void vscode.window.showWarningMessage(`Sandboxes on ${client.url} ${w}`);
+    }
   }
 
   async disconnect(forget = true): Promise<void> {

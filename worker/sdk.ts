@@ -33,6 +33,10 @@ export interface SandboxOptions {
   normalizeId?: boolean;
   /** false: a sandbox created through this handle has no outbound network at all. */
   enableInternet?: boolean;
+  /** Its Cloudflare instance type when this handle creates it (locally; default SANDBOX_INSTANCE_TYPE). */
+  instanceType?: SandboxCreateOptions['instanceType'];
+  /** Sizes in place of the instance type's, when this handle creates it (locally). */
+  resources?: SandboxCreateOptions['resources'];
 }
 
 export class Process implements ProcessInfo {
@@ -193,6 +197,11 @@ export class SandboxHandle {
 
 /** A handle on the sandbox named `id`; created on first use. Throws on ids SPEC 2.1 refuses. */
 export function getSandbox(ns: DurableObjectNamespace<Sandbox>, id: string, options: SandboxOptions = {}): SandboxHandle {
-  const createOptions = options.enableInternet === undefined ? {} : { enableInternet: options.enableInternet };
+  const { enableInternet, instanceType, resources } = options;
+  const createOptions: SandboxCreateOptions = {
+    ...(enableInternet === undefined ? {} : { enableInternet }),
+    ...(instanceType === undefined ? {} : { instanceType }),
+    ...(resources === undefined ? {} : { resources }),
+  };
   return new SandboxHandle(ns, checkSandboxId(id, options.normalizeId ?? false), createOptions);
 }

@@ -14,7 +14,7 @@ import {
   type SandboxSummary,
   type TunnelInfo,
 } from '../../worker/protocol/index';
-import type { DetectedPort, ProcessInfo, ProcessLogs, StartProcessOptions, WaitForPortOptions } from '../../worker/protocol/index';
+import type { CreateSandboxRequest, DetectedPort, ProcessInfo, ProcessLogs, StartProcessOptions, WaitForPortOptions } from '../../worker/protocol/index';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -58,8 +58,9 @@ export class ApiClient {
     return (await this.json<{ sandboxes: SandboxSummary[] }>('GET', '/sandboxes')).sandboxes;
   }
 
-  createSandbox(id: string, normalizeId = false): Promise<SandboxState> {
-    return this.json('POST', '/sandboxes', normalizeId ? { id, normalizeId } : { id });
+  /** `options`: the instance type or sizes it is created with (and keeps). */
+  createSandbox(id: string, options: Pick<CreateSandboxRequest, 'normalizeId' | 'instanceType' | 'resources'> = {}): Promise<SandboxState> {
+    return this.json('POST', '/sandboxes', { id, ...options });
   }
 
   getSandbox(id: string): Promise<SandboxState> {

@@ -2,7 +2,7 @@
  * Follows one process's log stream (SSE `log` / `truncated` / `exit`) and resumes after a dropped
  * connection from the last event id seen, so the output channel gets every line exactly once.
  */
-import { ErrorCode, STOP, SandboxError, FollowHandle, eventData, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
+import { ErrorCode, STOP, SandboxError, FollowHandle, describeExit, eventData, followSse, type LogStreamEvent, type SseMessage } from '../../worker/protocol/index';
 import { Backoff } from './backoff';
 import { realTimers, sleep, type Timers } from '../../worker/protocol/timers';
 
@@ -137,7 +137,8 @@ export class LogFollower {
     if (event.type === 'log') sink.append(event.data);
     else if (event.type === 'truncated') sink.note(`[… ${event.dropped} bytes of older output were dropped …]`);
     else if (event.type === 'exit') {
-      sink.note(`[process ${event.status}${event.exitCode !== null && event.exitCode !== undefined ? ` with exit code ${event.exitCode}` : ''}]`);
+      const how = event.reason ? describeExit(event) : `${event.status}${event.exitCode !== null && event.exitCode !== undefined ? ` with exit code ${event.exitCode}` : ''}`;
+      sink.note(`[process ${how}]`);
       cursors.markEnded(this.key);
     }
     cursors.advance(this.key, msg.id);

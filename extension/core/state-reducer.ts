@@ -43,10 +43,15 @@ export function reduce(world: WorldState, event: ControlEvent): WorldState {
 function reduceSandbox(s: SandboxState, event: ControlEvent): SandboxState {
   switch (event.type) {
     case 'sandbox-created':
-      return { ...s, status: event.status };
-    case 'sandbox-status':
-      // A stopped sandbox listens on nothing; the Worker forgets its detected ports too.
-      return event.status === 'running' ? { ...s, status: event.status } : { ...s, status: event.status, detectedPorts: [] };
+      return { ...s, status: event.status, ...(event.limits ? { instanceType: event.instanceType, limits: event.limits } : {}) };
+    case 'sandbox-status': {
+      if (event.status === 'running') return { ...s, status: event.status };
+      // A stopped sandbox listens on nothing and uses nothing; the Worker forgets its detected ports too.
+      const { resources: _gone, ...rest } = s;
+      return { ...rest, status: event.status, detectedPorts: [] };
+    }
+    case 'sandbox-resources':
+      return { ...s, resources: event.resources };
     case 'process-started':
     case 'process-exited':
       return { ...s, processes: upsert<ProcessInfo>(s.processes, event.process, (p) => p.id === event.process.id) };

@@ -7,7 +7,12 @@
  * menus match with `viewItem =~ /;exposed;/` or `viewItem =~ /^process;running;/`.
  */
 import {
+  describeExit,
+  formatBytes,
+  formatMiB,
+  formatVcpu,
   isLoopbackAddress,
+  nearMemoryLimit,
   type DetectedPort,
   type ExposedPort,
   type ProcessInfo,
@@ -83,6 +88,9 @@ const PROCESS_ICONS: Record<ProcessStatus, NodeIcon> = {
   error: { id: 'warning', color: 'charts.red' },
 };
 
+/** Killed by the kernel, not by anyone: shown as the error it is. */
+const OUT_OF_MEMORY_ICON: NodeIcon = { id: 'error', color: 'charts.red' };
+
 /** Builds the roots: one node per sandbox, sorted by id. */
 export function buildTree(world: WorldState, options: TreeOptions): TreeNode[] {
   const roots = Object.values(world)
@@ -156,8 +164,10 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
       : []),
   ];
   const running = s.processes.filter((p) => p.status === 'running').length;
+  const near = s.status === 'running' && nearMemoryLimit(s.resources);
   const parts: string[] = [s.status];
   if (s.ports.length > 0) parts.push(plural(s.ports.length, 'port'));
+  if (near) parts.push(`memory ${memoryShare(s)}`);
   if (s.isolation === 'none') parts.push('not isolated');
   if (s.internet === false) parts.push('no internet');
   const tooltip = () =>
@@ -165,6 +175,7 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
       `**Sandbox \`${s.id}\`** — ${s.status}`,
       `${plural(running, 'running process', 'running processes')} · ${plural(s.ports.length, 'exposed port')} · ${plural(s.tunnels.length, 'tunnel')}`,
       ...s.ports.map((p) => `- [${md(p.url)}](${p.url})`),
+      ...sizeLines(s, near, options.now),
       ...(s.isolation ? [ISOLATION_TEXT[s.isolation]] : []),
       ...(s.internet === false ? ['No outbound network (created with enableInternet: false).'] : []),
       `Created ${formatRelative(Date.parse(s.createdAt), options.now)}`,
@@ -177,12 +188,40 @@ function sandboxNode(s: SandboxState, options: TreeOptions): TreeNode {
       label: s.id,
       description: parts.join(' · '),
       contextValue: `sandbox;${s.status};`,
-      icon: SANDBOX_ICONS[s.status] ?? { id: 'vm' },
+      icon: near ? NEAR_LIMIT_ICON : (SANDBOX_ICONS[s.status] ?? { id: 'vm' }),
       collapsible: children.length > 0 ? 'expanded' : 'none',
       children,
     },
     tooltip,
   );
+}
+
+/** A running sandbox that uses most of its memory: the kernel kills its largest process at the limit. */
+const NEAR_LIMIT_ICON: NodeIcon = { id: 'warning', color: 'list.warningForeground' };
+
+function memoryShare(s: SandboxState): string {
+  const { used, limit } = s.resources?.memory ?? { used: 0, limit: null };
+  return limit ? `${Math.round((used / limit) * 100)}%` : formatBytes(used);
+}
+
+/** The sandbox's instance type and sizes, and what it uses (as of its last reading). */
+function sizeLines(s: SandboxState, near: boolean, now: number): string[] {
+  const lines: string[] = [];
+  if (s.limits) {
+    const type = s.instanceType && s.instanceType !== 'custom' ? `Instance type **${s.instanceType}**` : 'Custom size';
+    lines.push(`${type}: ${formatVcpu(s.limits.vcpu)} · ${formatMiB(s.limits.memoryMiB)} memory · ${s.limits.diskMB / 1000} GB disk`);
+  }
+  const r = s.status === 'running' ? s.resources : undefined;
+  if (r) {
+    const memory = `Memory ${formatBytes(r.memory.used)}${r.memory.limit ? ` of ${formatBytes(r.memory.limit)} (${memoryShare(s)})` : ''}`;
+    const tasks = `${r.processes.count}${r.processes.limit ? ` of ${r.processes.limit}` : ''} tasks`;
+    lines.push(
+      `${near ? '$(warning) ' : ''}${memory} · ${tasks} · CPU ${r.cpu.seconds.toFixed(1)} s · disk ${formatBytes(r.disk.used)} (measured ${formatRelative(Date.parse(r.at), now)})`,
+    );
+    if (near) lines.push('Near its memory limit: at the limit the kernel kills its largest process.');
+    if (r.oomKills > 0) lines.push(`${plural(r.oomKills, 'process was', 'processes were')} killed for memory since it started.`);
+  }
+  return lines;
 }
 
 function groupNode(s: SandboxState, key: string, label: string, children: TreeNode[], what: string): TreeNode {
@@ -225,6 +264,7 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
   const age = Number.isFinite(started) ? formatAge(ended - started) : '';
   let description: string;
   if (p.status === 'running') description = [p.pid !== null ? `pid ${p.pid}` : null, age].filter(Boolean).join(' · ');
+  else if (p.reason) description = [describeExit(p), age].filter(Boolean).join(' · ');
   else if (p.status === 'killed') description = [p.signal ?? 'killed', age].filter(Boolean).join(' · ');
   else description = [`${p.status}${p.exitCode !== undefined && p.exitCode !== null ? ` (${p.exitCode})` : ''}`, age].filter(Boolean).join(' · ');
   const ref = { sandboxId: s.id, processId: p.id };
@@ -233,6 +273,7 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
     `started ${formatRelative(started, options.now)}`,
     p.endTime ? `ended ${formatRelative(Date.parse(p.endTime), options.now)}` : null,
     p.exitCode != null ? `exit code ${p.exitCode}` : null,
+    p.reason ? describeExit(p) : null,
   ];
   const tooltip = () =>
     [
@@ -252,7 +293,7 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
       label: shorten(p.command),
       description,
       contextValue: `process;${p.status === 'running' ? 'running' : 'exited'};${p.status};`,
-      icon: PROCESS_ICONS[p.status] ?? { id: 'terminal' },
+      icon: p.reason === 'out-of-memory' ? OUT_OF_MEMORY_ICON : (PROCESS_ICONS[p.status] ?? { id: 'terminal' }),
       collapsible: children.length > 0 ? 'expanded' : 'none',
       children,
       // A click shows the output but leaves the focus in the tree, so the arrow keys keep working.

@@ -214,7 +214,9 @@ describe('containment (real cgroups, a user of its own, its own /etc files)', fu
       assert.match(lines[4]!, /^\/usr\/bin\//, 'awk resolves through /etc/alternatives');
       assert.equal(lines[5], '1');
       // One registry round trip each: the host's CA store verifies TLS; names resolve through pasta.
-      const net = await exec(box, 'curl -sS -o /dev/null -w "%{http_code}\\n" https://registry.npmjs.org/ws; git ls-remote https://registry.npmjs.org/ 2>&1; true', { timeout: 60000 });
+      const net = await exec(box, 'curl -sS -o /dev/null -w "%{http_code}\\n" https://registry.npmjs.org/ws; git ls-remote https://registry.npmjs.org/ 2>&1; true', {
+        timeout: 60000,
+      });
       assert.match(net.stdout, /^200$/m, net.stdout + net.stderr);
       assert.doesNotMatch(net.stdout, /SSL certificate problem|Could not resolve host/);
     });
@@ -292,7 +294,14 @@ async function removeFolder(folder: string): Promise<void> {
       }
     },
     10000,
-    `${folder} to empty: ${fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => !f.includes('.')).join(' ') : ''}`,
+    `${folder} to empty: ${
+      fs.existsSync(folder)
+        ? fs
+            .readdirSync(folder)
+            .filter((f) => !f.includes('.'))
+            .join(' ')
+        : ''
+    }`,
   );
 }
 
@@ -303,4 +312,3 @@ function readCmdline(pid: string): string {
     return '';
   }
 }
-

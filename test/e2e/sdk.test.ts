@@ -90,6 +90,12 @@ describe('SDK › getSandbox from a user Worker (real workerd, real agents)', fu
     assert.deepEqual(body, { routes: '1', internet: false, isolation: 'namespaces' });
   });
 
+  it("getSandbox(…, { instanceType: 'lite' }) sizes a new sandbox, limits in force inside", async () => {
+    const { status, body } = await run('sized');
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body, { instanceType: 'lite', memoryMiB: 256, inside: String(256 * 1024 * 1024) });
+  });
+
   it('exposePort(port, name) gives a preview URL that proxyToSandbox serves; closePort ends it', async () => {
     const port = await freePort();
     const { status, body } = await run('expose', `?port=${port}`, new Uint8Array(bundled(ECHO_SERVER)));

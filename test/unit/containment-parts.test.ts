@@ -51,18 +51,24 @@ describe('containment parts', () => {
       assert.equal(watch.claimKill(), false);
     });
 
-    it('pushes an event when use crosses 90% of the limit, either way, and not while it stays', () => {
+    it('pushes an event when use crosses 90% of the limit either way, or moves by a quarter of it; not while it stays', () => {
       const state = { kills: 0, used: 10, limit: 100 };
       const events = new EventLog<AgentEvent>(100);
       const watch = new MemoryWatch(fakeReader(state), events, 60_000);
+      watch.start(); // reports the figures as the sandbox starts
+      watch.stop();
       watch.check();
-      state.used = 95;
+      state.used = 20; // +20 since the last report (0): not yet a quarter
+      watch.check();
+      state.used = 40; // +40
+      watch.check();
+      state.used = 91; // near
       watch.check();
       watch.check();
-      state.used = 50;
+      state.used = 89; // no longer near
       watch.check();
       const used = events.since(undefined).events.map((e) => (e.event.type === 'resources' ? e.event.usage.memory.used : -1));
-      assert.deepEqual(used, [95, 50]);
+      assert.deepEqual(used, [10, 40, 91, 89]);
     });
   });
 

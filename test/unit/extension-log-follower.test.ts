@@ -38,6 +38,14 @@ describe('LogFollower', () => {
       assert.equal(h.timers.pending, 0);
     });
 
+    it('ends with what killed it when the kernel killed it for memory', async () => {
+      const exit = { type: 'exit', exitCode: 137, status: 'killed', reason: 'out-of-memory', memoryLimit: 256 * 1024 * 1024 };
+      const h = follower([() => sseBody([log(1, 'growing\n'), sse('exit', exit, 2)]).body]);
+      h.f.start();
+      await h.f.done();
+      assert.equal(h.text(), 'growing\n[process killed: out of memory (256 MiB limit)]\n');
+    });
+
     it('resumes from the last event id after the stream drops: no gap, no duplicate', async () => {
       const h = follower([() => sseBody([log(1, 'one\n'), log(2, 'two\n')]).body, () => sseBody([log(3, 'three\n')], false).body]);
       h.f.start();

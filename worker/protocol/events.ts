@@ -5,10 +5,10 @@
  */
 import type { DetectedPort, ProcessInfo } from './process';
 import type { ExposedPort, SandboxStatus, TunnelInfo } from './api';
-import type { ResourceUsage } from './resources';
+import type { ResourceUsage, SandboxInstanceType, SandboxResources } from './resources';
 
 export type ControlEventBody =
-  | { type: 'sandbox-created'; sandboxId: string; status: SandboxStatus }
+  | { type: 'sandbox-created'; sandboxId: string; status: SandboxStatus; instanceType?: SandboxInstanceType; limits?: SandboxResources }
   | { type: 'sandbox-status'; sandboxId: string; status: SandboxStatus; reason?: string }
   | { type: 'sandbox-destroyed'; sandboxId: string }
   | { type: 'process-started'; sandboxId: string; process: ProcessInfo }

@@ -169,7 +169,7 @@ export class Sandbox extends Container<Env> {
     if (options.enableInternet === false) this.ctx.storage.kv.put(INTERNET_KEY, false);
     this.ctx.storage.kv.put(CREATED_KEY, createdAt);
     await registryStub(this.env).register(sandboxId, createdAt);
-    await this.publish({ type: 'sandbox-created', sandboxId, status: 'stopped' });
+    await this.publish({ type: 'sandbox-created', sandboxId, status: 'stopped', instanceType: chosen.instanceType, limits: chosen.resources });
     return { created: true, createdAt };
   }
 

@@ -245,6 +245,35 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
     });
   });
 
+  describe('a sandbox at its memory limit', () => {
+    const small = `vs-oom-${Date.now().toString(36)}`;
+    after(async () => {
+      await vscode.commands.executeCommand('sandboxPorts.destroySandbox', { sandboxId: small }, true);
+    });
+
+    it('shows its size in the tooltip, and a process the kernel killed as "killed: out of memory (128 MiB limit)", in the tree and its output', async function () {
+      this.timeout(60_000);
+      await vscode.commands.executeCommand('sandboxPorts.createSandbox', small, { resources: { memoryMiB: 128 } });
+      const box = await waitFor('the small sandbox, running, with its usage', () => {
+        const n = node(`sandbox/${small}`);
+        return n?.contextValue === 'sandbox;running;' && /Memory .* of 128 MiB/.test(n.tooltip) && n;
+      });
+      assert.match(box.tooltip, /Custom size: 1\/2 vCPU · 128 MiB memory · 8 GB disk/);
+      const hog = (await vscode.commands.executeCommand(
+        'sandboxPorts.startProcess',
+        { sandboxId: small },
+        'python3 -c "a=[]\nwhile True: a.append(bytearray(1 << 20))"',
+      )) as ProcessInfo;
+      await vscode.commands.executeCommand('sandboxPorts.showLogs', { sandboxId: small, processId: hog.id, preserveFocus: true });
+      const row = await waitFor('the killed hog', () => {
+        const n = node(`${small}/process/${hog.id}`);
+        return n?.contextValue === 'process;exited;killed;' && n;
+      });
+      assert.match(row.description ?? '', /^killed: out of memory \(128 MiB limit\)/);
+      await waitFor('the exit note in the channel', () => api.ctx.logs.text(small, hog.id).includes('[process killed: out of memory (128 MiB limit)]'));
+    });
+  });
+
   describe('exposing what is not listening yet', () => {
     it('exposes a port with nothing listening at once, and opens the preview when a service first answers', async function () {
       this.timeout(90_000);
