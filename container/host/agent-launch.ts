@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AGENT_COMMAND, bwrapArgs, hasDefaultRoute, pastaArgs, type SandboxLayout } from './isolation';
+import { AGENT_COMMAND, bwrapArgs, envArgs, hasDefaultRoute, pastaArgs, type SandboxLayout } from './isolation';
+import type { WarmEntry } from './warm-entry';
 
 export interface Launched {
   child: ChildProcess;
@@ -46,6 +47,11 @@ function entryCommand(entry: Entry, file: string, args: string[]): [string, stri
   return ['/bin/sh', ['-c', ENTRY_SCRIPT, 'sh', String(entry.oomScoreAdj), ...entry.cgroupProcs, '--', file, ...args]];
 }
 
+/** bubblewrap, reading its options from ARGS_FD, as a sandbox's first process runs it. */
+export function bwrapCommand(entry: Entry): [string, string[]] {
+  return entryCommand(entry, 'bwrap', ['--args', String(ARGS_FD), ...AGENT_COMMAND]);
+}
+
 export interface PlainLaunch {
   nodePath: string;
   agentScript: string;
@@ -63,9 +69,10 @@ export function launchPlain(spec: PlainLaunch): Launched {
 
 export interface IsolatedLaunch {
   layout: SandboxLayout;
-  /** The agent's environment; bubblewrap passes its own on, so no value appears on a command line. */
+  /** The agent's environment; bubblewrap sets it (from its options pipe), so no value appears on a command line. */
   env: NodeJS.ProcessEnv;
-  logFd: number;
+  /** The agent's log: an open descriptor for a new bwrap, the file itself for a warm entry. */
+  log: { fd: number; file: string };
   /** Whether the sandbox gets outbound network (pasta). */
   internet: boolean;
   /** How long pasta may take to configure the namespace. */
@@ -73,6 +80,13 @@ export interface IsolatedLaunch {
   /** The pasta program (`pasta`, or its AVX2 build: isolation.ts pastaCommand). */
   pasta: string;
   entry: Entry;
+  /** A shell already in the sandbox's cgroups (renamed to its), to become bwrap at once. */
+  warm?: WarmEntry;
+}
+
+/** What bwrap itself needs of the environment: where programs are. */
+export function entryEnv(hostEnv: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { PATH: hostEnv.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
 }
 
 const INFO_FD = 4;
@@ -85,19 +99,21 @@ const ARGS_FD = 5;
  * ends with this host even if the host is killed.
  */
 export function launchIsolated(spec: IsolatedLaunch): Launched {
-  const [file, args] = entryCommand(spec.entry, 'bwrap', ['--args', String(ARGS_FD), ...AGENT_COMMAND]);
-  const child = spawn(file, args, {
-    env: spec.env,
-    detached: true,
-    stdio: ['ignore', spec.logFd, spec.logFd, 'ipc', 'pipe', 'pipe'],
-  });
+  let child: ChildProcess;
+  if (spec.warm) {
+    child = spec.warm.child;
+    spec.warm.release(spec.log.file);
+  } else {
+    const [file, args] = bwrapCommand(spec.entry);
+    child = spawn(file, args, {
+      env: entryEnv(process.env),
+      detached: true,
+      stdio: ['ignore', spec.log.fd, spec.log.fd, 'ipc', 'pipe', 'pipe'],
+    });
+  }
   const argsPipe = (child.stdio as unknown as (NodeJS.WritableStream | null)[])[ARGS_FD] ?? null;
   argsPipe?.on('error', () => {}); // bwrap gone early: its exit says why
-  argsPipe?.end(
-    bwrapArgs(spec.layout, INFO_FD)
-      .map((a) => `${a}\0`)
-      .join(''),
-  );
+  argsPipe?.end([...bwrapArgs(spec.layout, INFO_FD), ...envArgs(spec.env)].map((a) => `${a}\0`).join(''));
   let namespacePid: number | null = null;
   let pasta: ChildProcess | null = null;
   const info = new Promise<number>((resolve, reject) => {

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
-import { launchIsolated, launchPlain, type Launched } from './agent-launch';
+import { bwrapCommand, entryEnv, launchIsolated, launchPlain, type Launched } from './agent-launch';
+import { WarmEntry } from './warm-entry';
 import { HandoffClient } from '../ports/port-handoff';
 import { INSIDE, insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { checkFitsHost, type HostCapacity, type SandboxResources } from '../../worker/protocol/resources';
@@ -126,9 +127,51 @@ export class AgentSupervisor {
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
   }
 
-  /** Removes the cgroups an earlier run of this host left behind when it was killed. */
+  /** Removes the cgroups an earlier run of this host left behind when it was killed, and makes a warm entry. */
   async init(): Promise<void> {
     await this.opts.limits?.removeAll();
+    this.makeWarmEntry();
+  }
+
+  private warm: WarmEntry | null = null;
+  private warmCount = 0;
+
+  /** Only root may lower it; elsewhere the agent is as likely a pick as what it runs. */
+  private oomScoreAdj(): number {
+    return process.getuid?.() === 0 ? AGENT_OOM_SCORE_ADJ : 0;
+  }
+
+  /** One shell waiting in cgroups of its own, for the next isolated sandbox with limits. */
+  private makeWarmEntry(): void {
+    const limits = this.opts.limits;
+    if (!limits || this.opts.isolation !== 'namespaces' || this.warm || this.stopping) return;
+    const cgroup = `warm-${++this.warmCount}`;
+    try {
+      const [file, args] = bwrapCommand({ cgroupProcs: [], oomScoreAdj: 0 });
+      const warm = new WarmEntry({ cgroup, procsFiles: limits.prepare(cgroup), oomScoreAdj: this.oomScoreAdj(), file, args, env: entryEnv(process.env) });
+      this.warm = warm;
+      warm.onUnusedExit(() => {
+        if (this.warm === warm) this.warm = null;
+        void limits.remove(warm.cgroup).catch(() => {});
+      });
+    } catch (err) {
+      console.error(`could not make a warm entry: ${(err as Error).message}`);
+    }
+  }
+
+  /** The waiting entry, its cgroups renamed to `key`'s; null when none is ready (a start then joins them itself). */
+  private takeWarmEntry(key: string): WarmEntry | null {
+    const warm = this.warm;
+    if (!warm?.ready || !this.opts.limits) return null;
+    this.warm = null;
+    try {
+      this.opts.limits.rename(warm.cgroup, key);
+    } catch {
+      warm.dispose();
+      return null;
+    }
+    warm.claim();
+    return warm;
   }
 
   /**
@@ -172,9 +215,10 @@ export class AgentSupervisor {
     const isolated = this.opts.isolation === 'namespaces';
     const user = isolated ? (this.opts.users?.userFor(key) ?? null) : null;
     if (user) giveFolderTo(workspace, user);
+    // A warm entry's cgroups become the sandbox's: nothing has to move into them now.
+    const warm = isolated && resources ? this.takeWarmEntry(key) : null;
     const cgroup = this.opts.limits && resources ? this.opts.limits.create(key, resources) : null;
-    // Only root may lower it; elsewhere the agent is as likely a pick as what it runs.
-    const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup && process.getuid?.() === 0 ? AGENT_OOM_SCORE_ADJ : 0 };
+    const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup ? this.oomScoreAdj() : 0 };
     const logFd = fs.openSync(this.file(key, 'log'), 'a');
     let launched: Launched;
     try {
@@ -194,11 +238,12 @@ export class AgentSupervisor {
             cgroupViews: cgroup?.views ?? [],
           },
           env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools, user) },
-          logFd,
+          log: { fd: logFd, file: this.file(key, 'log') },
           internet,
           networkTimeoutMs: this.opts.startTimeoutMs,
           pasta: this.opts.pasta,
           entry,
+          ...(warm ? { warm } : {}),
         });
       } else {
         launched = launchPlain({
@@ -270,6 +315,8 @@ export class AgentSupervisor {
       void exited.then((e) => fail(`exited (${e.signal ?? `code ${e.exitCode}`}) before it was ready`));
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
+    // The next warm entry is made once this sandbox is up, not while it starts.
+    if (warm) void port.catch(() => {}).finally(() => this.makeWarmEntry());
     const agent: RunningAgent = {
       child,
       launched,
@@ -345,8 +392,12 @@ export class AgentSupervisor {
     }
   }
 
+  private stopping = false;
+
   /** Stops every agent and removes this host's cgroups (Ctrl-C, SIGTERM). */
   async stopAll(): Promise<void> {
+    this.stopping = true;
+    this.warm?.dispose();
     await Promise.all([...this.agents.keys()].map((key) => this.stop(key, false)));
     await this.opts.limits?.removeAll();
   }

@@ -90,6 +90,17 @@ export function bwrapArgs(layout: SandboxLayout, infoFd: number): string[] {
 }
 
 /**
+ * bwrap's options that give the agent exactly `env` (bwrap's own environment is only what finds
+ * it), and the Node IPC channel its parent opened at fd 3.
+ */
+export function envArgs(env: NodeJS.ProcessEnv): string[] {
+  const out = ['--clearenv'];
+  for (const [name, value] of Object.entries(env)) if (value !== undefined) out.push('--setenv', name, value);
+  out.push('--setenv', 'NODE_CHANNEL_FD', '3', '--setenv', 'NODE_CHANNEL_SERIALIZATION_MODE', 'json');
+  return out;
+}
+
+/**
  * The agent's own environment inside: the settings that place it in the sandbox's view. (The
  * secret, the sandbox's env and the forwarded settings are added by the supervisor as for a
  * plain agent.)

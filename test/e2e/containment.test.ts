@@ -257,7 +257,9 @@ describe('containment (real cgroups, a user of its own, its own /etc files)', fu
       assert.ok(hostCgroupFolders(stateDir).length > 0, 'the cgroups are left behind');
       await first.stop();
       const second = await newStack({ stateDir });
-      assert.deepEqual(hostCgroupFolders(stateDir), [], 'the next start removed them');
+      // What is there now is the new host's own: its folder and the entry it keeps waiting.
+      const left = hostCgroupFolders(stateDir).filter((d) => !/\/sandbox-ports-[0-9a-f]+(\/warm-\d+)?$/.test(d));
+      assert.deepEqual(left, [], 'the next start removed them');
       const again = await new Api(second.url, second.token).ok('POST', '/sandboxes/crashed/exec', { command: 'echo back' });
       assert.equal(again.stdout, 'back\n');
       await second.stop();

@@ -1,5 +1,25 @@
 import assert from 'node:assert/strict';
-import { hasDefaultRoute, pastaCommand } from '../../container/host/isolation';
+import { bwrapArgs, envArgs, hasDefaultRoute, pastaArgs, pastaCommand, type SandboxLayout } from '../../container/host/isolation';
+
+const layout = (extra: Partial<SandboxLayout> = {}): SandboxLayout => ({
+  sandboxId: 'box',
+  workspace: '/state/workspaces/box',
+  nodeBinary: '/project/node_modules/node/bin/node',
+  agentScript: '/project/dist/agent.js',
+  system: [
+    { path: '/usr', dir: true },
+    { path: '/bin', symlink: 'usr/bin' },
+    { path: '/etc', dir: true },
+  ],
+  tools: {},
+  user: null,
+  etc: [{ hostFile: '/state/agents/box.etc/hostname', inside: '/etc/hostname' }],
+  cgroupViews: [],
+  ...extra,
+});
+
+/** The options that follow `flag` each time it appears. */
+const after = (args: string[], flag: string, n = 1) => args.flatMap((a, i) => (a === flag ? [args.slice(i + 1, i + 1 + n).join(' ')] : []));
 
 describe('isolation command lines', () => {
   describe('pastaCommand', () => {
@@ -15,6 +35,57 @@ describe('isolation command lines', () => {
       assert.equal(pastaCommand('/usr/bin/pasta.avx2', ''), 'pasta');
       // arm64 lists `Features`, never `flags`
       assert.equal(pastaCommand('/usr/bin/passt.avx2', 'processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32\n'), 'pasta');
+    });
+  });
+
+  describe('bwrapArgs', () => {
+    it('as a user: every namespace, its own user namespace too; /tmp and HOME sized', () => {
+      const args = bwrapArgs(layout({ tmpMiB: 16 }), 4);
+      assert.ok(args.includes('--unshare-all'));
+      assert.deepEqual(after(args, '--tmpfs'), ['/tmp', '/root']);
+      assert.deepEqual(after(args, '--size'), [String(16 * 1024 * 1024), String(16 * 1024 * 1024)]);
+      const binds = after(args, '--ro-bind', 2);
+      assert.ok(binds.indexOf('/state/agents/box.etc/hostname /etc/hostname') > binds.indexOf('/etc /etc'), "the sandbox's files lie over /etc, after it");
+      assert.ok(binds.includes('/project/node_modules/node/bin/node /opt/sandbox-ports/bin/node'), 'the agent runs by its inside path');
+    });
+
+    it('as root: no user namespace (the agent becomes the sandbox user), and folders the user can reach', () => {
+      const args = bwrapArgs(layout({ user: { uid: 5000, gid: 5000 }, cgroupViews: [{ hostDir: '/sys/fs/cgroup/memory/x/box', inside: '/sys/fs/cgroup/memory' }] }), 4);
+      assert.ok(!args.includes('--unshare-all') && !args.includes('--unshare-user'));
+      for (const ns of ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try']) assert.ok(args.includes(ns), ns);
+      // bwrap would make these 0700, out of the sandbox user's reach.
+      assert.deepEqual(
+        after(args, '--perms', 3).filter((x) => x.includes('--dir')),
+        ['0755 --dir /opt', '0755 --dir /opt/sandbox-ports', '0755 --dir /opt/sandbox-ports/bin', '0755 --dir /sys', '0755 --dir /sys/fs', '0755 --dir /sys/fs/cgroup'],
+      );
+      assert.deepEqual(
+        after(args, '--perms', 2).filter((x) => x.endsWith('--tmpfs')),
+        ['01777 --tmpfs', '0700 --tmpfs'],
+      );
+      assert.ok(after(args, '--ro-bind', 2).includes('/sys/fs/cgroup/memory/x/box /sys/fs/cgroup/memory'));
+    });
+
+    it('gives the agent exactly its environment, and its IPC channel', () => {
+      assert.deepEqual(envArgs({ A: '1', B: 'two words' }), [
+        '--clearenv',
+        '--setenv',
+        'A',
+        '1',
+        '--setenv',
+        'B',
+        'two words',
+        '--setenv',
+        'NODE_CHANNEL_FD',
+        '3',
+        '--setenv',
+        'NODE_CHANNEL_SERIALIZATION_MODE',
+        'json',
+      ]);
+    });
+
+    it("joins a sandbox root made by its network namespace's path, one of its own by its pid", () => {
+      assert.deepEqual(pastaArgs(42).slice(-1), ['42']);
+      assert.deepEqual(pastaArgs(42, false).slice(-2), ['--netns', '/proc/42/ns/net']);
     });
   });
 

@@ -44,8 +44,17 @@ export class CgroupV1 implements CgroupDriver {
     return path.join(h.base, key);
   }
 
+  prepare(name: string): string[] {
+    for (const h of this.hierarchies) fs.mkdirSync(path.join(h.base, name), { recursive: true });
+    return this.hierarchies.map((h) => path.join(h.base, name, 'cgroup.procs'));
+  }
+
+  rename(from: string, to: string): void {
+    for (const h of this.hierarchies) fs.renameSync(path.join(h.base, from), path.join(h.base, to));
+  }
+
   create(key: string, r: SandboxResources): SandboxCgroup {
-    for (const h of this.hierarchies) fs.mkdirSync(path.join(h.base, key), { recursive: true });
+    this.prepare(key);
     const memory = this.folder('memory', key);
     const bytes = r.memoryMiB * MiB;
     // memsw may never be below the plain limit: raise it first when the limit grows.

@@ -38,14 +38,23 @@ export class CgroupV2 implements CgroupDriver {
     private readonly cpus: number,
   ) {}
 
-  create(key: string, r: SandboxResources): SandboxCgroup {
+  prepare(name: string): string[] {
     if (!fs.existsSync(this.base)) {
       fs.mkdirSync(this.base, { recursive: true });
       // The host's folder holds no process, so it may pass the controllers on to each sandbox's.
       writeSetting(this.base, 'cgroup.subtree_control', this.controllers.map((c) => `+${c}`).join(' '));
     }
+    fs.mkdirSync(path.join(this.base, name), { recursive: true });
+    return [path.join(this.base, name, 'cgroup.procs')];
+  }
+
+  rename(from: string, to: string): void {
+    fs.renameSync(path.join(this.base, from), path.join(this.base, to));
+  }
+
+  create(key: string, r: SandboxResources): SandboxCgroup {
+    this.prepare(key);
     const dir = path.join(this.base, key);
-    fs.mkdirSync(dir, { recursive: true });
     writeSetting(dir, 'memory.max', r.memoryMiB * MiB);
     writeOptional(dir, 'memory.swap.max', 0);
     writeSetting(dir, 'pids.max', r.processes);

@@ -16,7 +16,11 @@ export interface SandboxCgroup {
 
 export interface CgroupDriver {
   readonly kind: 'cgroup1' | 'cgroup2';
-  /** Makes the sandbox's cgroup (anew, if one was left) with these limits. */
+  /** Makes a cgroup with no limits yet (a warm entry waits in one: warm-entry.ts); answers its cgroup.procs files. */
+  prepare(name: string): string[];
+  /** Gives a prepared cgroup (with what is in it) another name. */
+  rename(from: string, to: string): void;
+  /** Makes the sandbox's cgroup (or takes the one of that name) with these limits. */
   create(key: string, resources: SandboxResources): SandboxCgroup;
   /** Kills whatever still runs in it and removes it. */
   remove(key: string): Promise<void>;

@@ -1,0 +1,85 @@
+/**
+ * A shell that has already joined cgroups of its own and waits to become a sandbox's bubblewrap.
+ * Moving a process into a cgroup waits for the kernel's RCU grace period (v1 and v2 alike): about a
+ * millisecond on an idle machine, 10–20 ms while a sandbox starts beside the Worker's work — most
+ * of what limits would add to a cold start. The host keeps one entry waiting; a start renames its
+ * cgroups to the sandbox's, sets the limits, and releases it (agent-launch.ts), and the next entry
+ * is made once that sandbox's agent is up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+/**
+ * Joins, says so, waits for a line naming the sandbox's log file, then becomes the program with
+ * its output there. An end of its input (the host went away) ends it instead.
+ */
+const WAITING_SCRIPT = [
+  'adj=$1; shift',
+  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift',
+  '[ "$adj" = 0 ] || echo "$adj" > /proc/self/oom_score_adj 2>/dev/null',
+  'echo joined',
+  'IFS= read -r log || exit 0',
+  'exec "$@" </dev/null >>"$log" 2>&1',
+].join('\n');
+
+export interface WarmEntryOptions {
+  /** The cgroup name it waits in (in every hierarchy). */
+  cgroup: string;
+  procsFiles: string[];
+  oomScoreAdj: number;
+  /** What it becomes. */
+  file: string;
+  args: string[];
+  /** Its own environment: only what finds the program (the sandbox's comes with bwrap's options). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** The descriptors every sandbox's first process has: IPC channel at 3, bwrap's info at 4, its options at 5. */
+export const ENTRY_STDIO = ['pipe', 'pipe', 'inherit', 'ipc', 'pipe', 'pipe'] as const;
+
+export class WarmEntry {
+  readonly child: ChildProcess;
+  readonly cgroup: string;
+  private isJoined = false;
+
+  constructor(options: WarmEntryOptions) {
+    this.cgroup = options.cgroup;
+    this.child = spawn('/bin/sh', ['-c', WAITING_SCRIPT, 'sh', String(options.oomScoreAdj), ...options.procsFiles, '--', options.file, ...options.args], {
+      env: options.env,
+      detached: true,
+      stdio: [...ENTRY_STDIO],
+    });
+    this.child.stdout!.once('data', (chunk: Buffer) => {
+      if (chunk.toString().startsWith('joined')) this.isJoined = true;
+    });
+    this.child.stdin!.on('error', () => {});
+    this.child.once('error', () => {});
+  }
+
+  /** In its cgroups, waiting, and still there. */
+  get ready(): boolean {
+    return this.isJoined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  private unused: (() => void) | null = null;
+
+  /** Calls `fn` if it ends while still waiting (its cgroups are then no one's). */
+  onUnusedExit(fn: () => void): void {
+    this.unused = fn;
+    this.child.once('exit', fn);
+  }
+
+  /** Taken for a sandbox: its end is that sandbox's agent's from now on. */
+  claim(): void {
+    if (this.unused) this.child.off('exit', this.unused);
+    this.unused = null;
+  }
+
+  /** Becomes the program, its output appended to `logFile`. */
+  release(logFile: string): void {
+    this.child.stdin!.end(`${logFile}\n`);
+  }
+
+  dispose(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
