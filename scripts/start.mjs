@@ -33,8 +33,21 @@ Sandbox Ports is running (${dev ? 'wrangler dev: the Worker reloads when worker/
   Control API : ${stack.url}/api/v1   (token below; also in ${path.join(dir, 'local.json')})
   Token       : ${stack.token}
   Preview URLs: http://{port}-{sandbox}-{token}.localhost:${port}/
+  Sandboxes   : ${await describeSandboxes(stack.url)}
 Press Ctrl-C to stop.
 `);
+
+/** How sandboxes run here, from the Worker's health: `isolated (namespaces) · limited (cgroup1) · standard-1 unless asked`. */
+async function describeSandboxes(url) {
+  try {
+    const h = await (await fetch(`${url}/api/v1/health`)).json();
+    const isolation = h.isolation === 'none' ? 'NOT isolated' : `isolated (${h.isolation})`;
+    const limits = h.limits === 'none' ? 'NO limits' : `limited (${h.limits})`;
+    return `${isolation} · ${limits} · instance type ${h.instanceType} unless created with another`;
+  } catch (err) {
+    return `unknown (${err.message})`;
+  }
+}
 
 let stopping = false;
 async function shutdown() {

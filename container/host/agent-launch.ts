@@ -7,7 +7,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_COMMAND, bwrapArgs, envArgs, hasDefaultRoute, pastaArgs, type SandboxLayout } from './isolation';
-import type { WarmEntry } from './warm-entry';
 
 export interface Launched {
   child: ChildProcess;
@@ -80,8 +79,15 @@ export interface IsolatedLaunch {
   /** The pasta program (`pasta`, or its AVX2 build: isolation.ts pastaCommand). */
   pasta: string;
   entry: Entry;
-  /** A shell already in the sandbox's cgroups (renamed to its), to become bwrap at once. */
-  warm?: WarmEntry;
+  /** A shell already in the sandbox's cgroups (warm-entry.ts), to become bwrap at once. */
+  warm?: WaitingEntry;
+}
+
+/** A sandbox's first process, started ahead with ENTRY_STDIO, that becomes bwrap when released. */
+export interface WaitingEntry {
+  readonly child: ChildProcess;
+  /** Becomes bwrap, its output appended to `logFile`. */
+  release(logFile: string): void;
 }
 
 /** What bwrap itself needs of the environment: where programs are. */

@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
-import { bwrapCommand, entryEnv, launchIsolated, launchPlain, type Launched } from './agent-launch';
-import { WarmEntry } from './warm-entry';
+import { launchIsolated, launchPlain, type Launched } from './agent-launch';
+import { WarmPool } from './warm-entry';
 import { HandoffClient } from '../ports/port-handoff';
 import { INSIDE, insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { checkFitsHost, type HostCapacity, type SandboxResources } from '../../worker/protocol/resources';
@@ -107,6 +107,8 @@ export class AgentSupervisor {
   private readonly agents = new Map<string, RunningAgent>();
   /** Cgroups being removed after their agent ended; a stop waits for its own. */
   private readonly removals = new Map<string, Promise<void>>();
+  /** Isolated sandboxes with limits start from a shell already in cgroups of its own. */
+  private readonly warm: WarmPool | null;
   /** How each key's last agent ended, for waiters that arrive just after. */
   private readonly lastExit = new Map<string, LastExit>();
 
@@ -123,6 +125,8 @@ export class AgentSupervisor {
       users: null,
       ...opts,
     };
+    const limits = this.opts.limits;
+    this.warm = limits && this.opts.isolation === 'namespaces' ? new WarmPool(limits, this.oomScoreAdj()) : null;
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
   }
@@ -130,48 +134,12 @@ export class AgentSupervisor {
   /** Removes the cgroups an earlier run of this host left behind when it was killed, and makes a warm entry. */
   async init(): Promise<void> {
     await this.opts.limits?.removeAll();
-    this.makeWarmEntry();
+    this.warm?.refill();
   }
-
-  private warm: WarmEntry | null = null;
-  private warmCount = 0;
 
   /** Only root may lower it; elsewhere the agent is as likely a pick as what it runs. */
   private oomScoreAdj(): number {
     return process.getuid?.() === 0 ? AGENT_OOM_SCORE_ADJ : 0;
-  }
-
-  /** One shell waiting in cgroups of its own, for the next isolated sandbox with limits. */
-  private makeWarmEntry(): void {
-    const limits = this.opts.limits;
-    if (!limits || this.opts.isolation !== 'namespaces' || this.warm || this.stopping) return;
-    const cgroup = `warm-${++this.warmCount}`;
-    try {
-      const [file, args] = bwrapCommand({ cgroupProcs: [], oomScoreAdj: 0 });
-      const warm = new WarmEntry({ cgroup, procsFiles: limits.prepare(cgroup), oomScoreAdj: this.oomScoreAdj(), file, args, env: entryEnv(process.env) });
-      this.warm = warm;
-      warm.onUnusedExit(() => {
-        if (this.warm === warm) this.warm = null;
-        void limits.remove(warm.cgroup).catch(() => {});
-      });
-    } catch (err) {
-      console.error(`could not make a warm entry: ${(err as Error).message}`);
-    }
-  }
-
-  /** The waiting entry, its cgroups renamed to `key`'s; null when none is ready (a start then joins them itself). */
-  private takeWarmEntry(key: string): WarmEntry | null {
-    const warm = this.warm;
-    if (!warm?.ready || !this.opts.limits) return null;
-    this.warm = null;
-    try {
-      this.opts.limits.rename(warm.cgroup, key);
-    } catch {
-      warm.dispose();
-      return null;
-    }
-    warm.claim();
-    return warm;
   }
 
   /**
@@ -216,7 +184,7 @@ export class AgentSupervisor {
     const user = isolated ? (this.opts.users?.userFor(key) ?? null) : null;
     if (user) giveFolderTo(workspace, user);
     // A warm entry's cgroups become the sandbox's: nothing has to move into them now.
-    const warm = isolated && resources ? this.takeWarmEntry(key) : null;
+    const warm = isolated && resources ? (this.warm?.take(key) ?? null) : null;
     const cgroup = this.opts.limits && resources ? this.opts.limits.create(key, resources) : null;
     const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup ? this.oomScoreAdj() : 0 };
     const logFd = fs.openSync(this.file(key, 'log'), 'a');
@@ -316,7 +284,7 @@ export class AgentSupervisor {
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
     // The next warm entry is made once this sandbox is up, not while it starts.
-    if (warm) void port.catch(() => {}).finally(() => this.makeWarmEntry());
+    if (warm) void port.catch(() => {}).finally(() => this.warm?.refill());
     const agent: RunningAgent = {
       child,
       launched,
@@ -392,11 +360,8 @@ export class AgentSupervisor {
     }
   }
 
-  private stopping = false;
-
   /** Stops every agent and removes this host's cgroups (Ctrl-C, SIGTERM). */
   async stopAll(): Promise<void> {
-    this.stopping = true;
     this.warm?.dispose();
     await Promise.all([...this.agents.keys()].map((key) => this.stop(key, false)));
     await this.opts.limits?.removeAll();

@@ -7,6 +7,8 @@
  * is made once that sandbox's agent is up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { bwrapCommand, entryEnv, type WaitingEntry } from './agent-launch';
+import type { CgroupDriver } from './limits/cgroups';
 
 /**
  * Joins, says so, waits for a line naming the sandbox's log file, then becomes the program with
@@ -36,7 +38,7 @@ export interface WarmEntryOptions {
 /** The descriptors every sandbox's first process has: IPC channel at 3, bwrap's info at 4, its options at 5. */
 export const ENTRY_STDIO = ['pipe', 'pipe', 'inherit', 'ipc', 'pipe', 'pipe'] as const;
 
-export class WarmEntry {
+export class WarmEntry implements WaitingEntry {
   readonly child: ChildProcess;
   readonly cgroup: string;
   private isJoined = false;
@@ -81,5 +83,54 @@ export class WarmEntry {
 
   dispose(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** The one entry kept waiting, made again after each use. */
+export class WarmPool {
+  private waiting: WarmEntry | null = null;
+  private made = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly limits: CgroupDriver,
+    private readonly oomScoreAdj: number,
+  ) {}
+
+  /** Makes an entry unless one waits (or the host is stopping). */
+  refill(): void {
+    if (this.waiting || this.stopped) return;
+    const cgroup = `warm-${++this.made}`;
+    try {
+      const [file, args] = bwrapCommand({ cgroupProcs: [], oomScoreAdj: 0 });
+      const entry = new WarmEntry({ cgroup, procsFiles: this.limits.prepare(cgroup), oomScoreAdj: this.oomScoreAdj, file, args, env: entryEnv(process.env) });
+      this.waiting = entry;
+      entry.onUnusedExit(() => {
+        if (this.waiting === entry) this.waiting = null;
+        void this.limits.remove(entry.cgroup).catch(() => {});
+      });
+    } catch (err) {
+      console.error(`could not make a warm entry: ${(err as Error).message}`);
+    }
+  }
+
+  /** The waiting entry with its cgroups renamed to `key`'s; null when none is ready (a start then joins them itself). */
+  take(key: string): WarmEntry | null {
+    const entry = this.waiting;
+    if (!entry?.ready) return null;
+    this.waiting = null;
+    try {
+      this.limits.rename(entry.cgroup, key);
+    } catch {
+      entry.dispose();
+      return null;
+    }
+    entry.claim();
+    return entry;
+  }
+
+  dispose(): void {
+    this.stopped = true;
+    this.waiting?.dispose();
   }
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, eventually } from '../helpers/net';
 import { tempDir } from '../helpers/stack';
+import { hostCgroupFolders } from '../helpers/cgroups';
 
 /**
  * `npm start` and `npm run dev` as a user runs them (scripts/start.mjs; the build step before it is
@@ -100,11 +101,20 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
     );
   });
 
-  it('Ctrl-C stops the Worker, the container host and every agent, and removes server.pid', async () => {
+  it('says how sandboxes run: isolated, limited, and their instance type', () => {
+    assert.match(output, /Sandboxes   : isolated \(namespaces\) · limited \(cgroup1\) · instance type standard-1 unless created with another/);
+  });
+
+  it("Ctrl-C stops the Worker, the container host and every agent, removes server.pid and the sandboxes' cgroups", async () => {
     assert.ok(fs.existsSync(path.join(home, 'server.pid')));
+    assert.ok(
+      hostCgroupFolders(path.join(home, 'state')).some((d) => d.endsWith('/kept-box')),
+      'the running sandbox has its cgroup',
+    );
     assert.equal(await stop(), 0);
     await eventually(() => leftovers().length === 0, 10000, `no process of the stack is left: ${leftovers().join('\n')}`);
     assert.equal(fs.existsSync(path.join(home, 'server.pid')), false);
+    assert.deepEqual(hostCgroupFolders(path.join(home, 'state')), []);
   });
 
   it('a signal to the npm process alone (as a process manager or `kill <pid>` sends it) stops everything', async () => {

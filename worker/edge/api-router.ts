@@ -10,6 +10,7 @@ import { errorResponse, json, readBodyBytes, readJsonObject } from './http';
 import { registryStub } from '../registry/registry-client';
 import { sandboxCaller } from '../sandbox/rpc';
 import { hostReport } from '../sandbox/local-seam';
+import { configuredInstanceType } from '../sandbox/sandbox-resources';
 
 export const VERSION = '0.1.0';
 
@@ -51,7 +52,7 @@ const routes: Route[] = [
     '/health',
     async ({ env }) => {
       const { capacity: _capacity, ...report } = await hostReport(env);
-      return json({ ok: true, version: VERSION, ...report });
+      return json({ ok: true, version: VERSION, ...report, instanceType: configuredInstanceType(env.SANDBOX_INSTANCE_TYPE) });
     },
     false,
   ),
