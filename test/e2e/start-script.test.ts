@@ -102,7 +102,7 @@ describe('npm start (plain workerd) and npm run dev (wrangler dev)', function ()
   });
 
   it('says how sandboxes run: isolated, limited, and their instance type', () => {
-    assert.match(output, /Sandboxes   : isolated \(namespaces\) · limited \(cgroup1\) · instance type standard-1 unless created with another/);
+    assert.match(output, /Sandboxes {3}: isolated \(namespaces\) · limited \(cgroup1\) · instance type standard-1 unless created with another/);
   });
 
   it("Ctrl-C stops the Worker, the container host and every agent, removes server.pid and the sandboxes' cgroups", async () => {
