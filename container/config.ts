@@ -20,6 +20,8 @@ export interface AgentConfig {
   commandEnv: Record<string, string>;
   /** Every path the agent sees is the sandbox's own (namespaces): no path needs confining. */
   ownView: boolean;
+  /** The cgroup the agent is in is the sandbox's (AGENT_ENV.OWN_CGROUP), so its figures are the sandbox's. */
+  ownCgroup: boolean;
 }
 
 export const DEFAULT_LOG_LIMIT = 2 * 1024 * 1024;
@@ -49,6 +51,7 @@ export function readAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     secret: env[AGENT_ENV.SECRET] || undefined,
     commandEnv: readCommandEnv(env[AGENT_ENV.COMMAND_ENV]),
     ownView: env[AGENT_ENV.OWN_VIEW] === '1',
+    ownCgroup: env[AGENT_ENV.OWN_CGROUP] !== '0',
   };
 }
 

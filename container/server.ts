@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { AGENT_EVENT_NAME, type AgentEvent } from '../worker/protocol/agent';
 import { RESET_EVENT_NAME } from '../worker/protocol/events';
 import { checkProbePort } from '../worker/protocol/ports';
+import { ErrorCode, SandboxError } from '../worker/protocol/errors';
 import { commandEnv, type AgentConfig } from './config';
 import { EventLog } from './event-log';
 import { fileRoutes } from './files/file-routes';
@@ -20,7 +21,7 @@ import { createRouter, json, type Route } from './http/router';
 import { tunnelRoutes } from './tunnels/tunnel-routes';
 import { TunnelService } from './tunnels/tunnel-service';
 import { MemoryWatch } from './resources/memory-watch';
-import { ResourceReader } from './resources/usage';
+import { NO_CGROUP, ResourceReader } from './resources/usage';
 
 /** A client this far behind on /events is dropped rather than buffered. */
 const MAX_EVENT_BACKLOG_BYTES = 1024 * 1024;
@@ -45,16 +46,18 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
   let boundPort = config.port;
   const scanner = new PortScanner({ groups, events, intervalMs: config.portScanMs, ownPort: () => boundPort, ownView: config.ownView });
   // A sandbox's disk is its workspace, and in its own view its in-memory /tmp and HOME too.
-  const resources = new ResourceReader(config.ownView ? [config.workspace, '/tmp', env.HOME ?? '/root'] : [config.workspace]);
+  const resources = new ResourceReader(config.ownView ? [config.workspace, '/tmp', env.HOME ?? '/root'] : [config.workspace], config.ownCgroup ? undefined : NO_CGROUP);
   const memoryWatch = new MemoryWatch(resources, events);
   memoryWatch.start();
+  if (resources.limited) resources.countDisk();
+  const memory = { claimKill: () => memoryWatch.claimKill(), memoryLimit: () => resources.memoryLimit() };
   const processes = new ProcessService({
     files,
     groups,
     events,
     baseEnv,
     logLimit: config.logLimit,
-    memory: { claimKill: () => memoryWatch.claimKill(), memoryLimit: () => resources.memoryLimit() },
+    memory,
     onStart: () => scanner.wake(),
   });
   const tunnels = new TunnelService({
@@ -70,11 +73,18 @@ export function createAgent(config: AgentConfig, env: NodeJS.ProcessEnv): Agent 
   const routes: Route[] = [
     { method: 'GET', path: '/', handler: health },
     { method: 'GET', path: '/health', handler: health },
-    ...processRoutes({ processes, files, groups, baseEnv, listener: config.ownView ? undefined : (port) => scanner.listener(port) }),
+    ...processRoutes({ processes, files, groups, baseEnv, memory, listener: config.ownView ? undefined : (port) => scanner.listener(port) }),
     ...fileRoutes({ files, groups, baseEnv }),
     ...tunnelRoutes(tunnels),
     { method: 'GET', path: '/ports/detected', handler: async () => json({ ports: await scanner.scan() }) },
-    { method: 'GET', path: '/resources', handler: async () => json(await resources.read()) },
+    {
+      method: 'GET',
+      path: '/resources',
+      handler: async () => {
+        if (!resources.limited) throw new SandboxError(ErrorCode.NOT_FOUND, "This sandbox has no cgroup of its own: what it uses cannot be told from the host's use");
+        return json(resources.read());
+      },
+    },
     {
       method: 'GET',
       path: '/ports/:port/listener',

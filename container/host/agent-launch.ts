@@ -34,21 +34,27 @@ export interface Entry {
  * when it makes the cgroup namespace (whose root is then the sandbox's cgroup, as in a
  * container): a shell joins, then becomes the program. Without anything to do, no shell.
  */
-const ENTRY_SCRIPT = [
+const JOIN = [
   'adj=$1; shift',
   'while [ "$1" != -- ]; do echo $$ > "$1" || { echo "cannot join the cgroup $1" >&2; exit 125; }; shift; done; shift',
   '[ "$adj" = 0 ] || echo "$adj" > /proc/self/oom_score_adj 2>/dev/null',
-  'exec "$@"',
-].join('\n');
+];
+const ENTRY_SCRIPT = [...JOIN, 'exec "$@"'].join('\n');
+/**
+ * The same, for a warm entry (warm-entry.ts): having joined, it says so and waits for a line naming
+ * the sandbox's log file; an end of its input (the host went away) ends it instead.
+ */
+export const WAITING_ENTRY_SCRIPT = [...JOIN, 'echo joined', 'IFS= read -r log || exit 0', 'exec "$@" </dev/null >>"$log" 2>&1'].join('\n');
 
-function entryCommand(entry: Entry, file: string, args: string[]): [string, string[]] {
-  if (entry.cgroupProcs.length === 0 && entry.oomScoreAdj === 0) return [file, args];
-  return ['/bin/sh', ['-c', ENTRY_SCRIPT, 'sh', String(entry.oomScoreAdj), ...entry.cgroupProcs, '--', file, ...args]];
+/** The command line of a sandbox's first process: a shell that joins and becomes `file`, or `file` itself when there is nothing to join. */
+export function entryCommand(entry: Entry, file: string, args: string[], script = ENTRY_SCRIPT): [string, string[]] {
+  if (entry.cgroupProcs.length === 0 && entry.oomScoreAdj === 0 && script === ENTRY_SCRIPT) return [file, args];
+  return ['/bin/sh', ['-c', script, 'sh', String(entry.oomScoreAdj), ...entry.cgroupProcs, '--', file, ...args]];
 }
 
-/** bubblewrap, reading its options from ARGS_FD, as a sandbox's first process runs it. */
-export function bwrapCommand(entry: Entry): [string, string[]] {
-  return entryCommand(entry, 'bwrap', ['--args', String(ARGS_FD), ...AGENT_COMMAND]);
+/** bubblewrap, reading its options from ARGS_FD, as a sandbox's first process runs it (or a warm entry, waiting to). */
+export function bwrapCommand(entry: Entry, waits = false): [string, string[]] {
+  return entryCommand(entry, 'bwrap', ['--args', String(ARGS_FD), ...AGENT_COMMAND], waits ? WAITING_ENTRY_SCRIPT : ENTRY_SCRIPT);
 }
 
 export interface PlainLaunch {

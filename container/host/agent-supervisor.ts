@@ -13,12 +13,13 @@ import path from 'node:path';
 import { AGENT_ENV, type LocalAgentState } from '../../worker/protocol/agent';
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
 import { launchIsolated, launchPlain, type Launched } from './agent-launch';
-import { WarmPool } from './warm-entry';
+import { WarmPool, type WarmEntry } from './warm-entry';
 import { HandoffClient } from '../ports/port-handoff';
 import { INSIDE, insideSettings, type IsolationMode, type SystemEntry } from './isolation';
 import { checkFitsHost, type HostCapacity, type SandboxResources } from '../../worker/protocol/resources';
-import type { CgroupDriver } from './limits/cgroups';
+import type { CgroupDriver, SandboxCgroup } from './limits/cgroups';
 import { writeSandboxEtc } from './sandbox-etc';
+import { readTextOr } from '../read-text';
 import { giveFolderTo, type SandboxUsers } from './sandbox-users';
 import { onPath } from './isolation-probe';
 import { signalGroup } from '../processes/process-groups';
@@ -109,6 +110,8 @@ export class AgentSupervisor {
   private readonly removals = new Map<string, Promise<void>>();
   /** Isolated sandboxes with limits start from a shell already in cgroups of its own. */
   private readonly warm: WarmPool | null;
+  /** Counts stops per key: a start that waited learns whether one came meanwhile. */
+  private readonly stops = new Map<string, number>();
   /** How each key's last agent ended, for waiters that arrive just after. */
   private readonly lastExit = new Map<string, LastExit>();
 
@@ -126,7 +129,8 @@ export class AgentSupervisor {
       ...opts,
     };
     const limits = this.opts.limits;
-    this.warm = limits && this.opts.isolation === 'namespaces' ? new WarmPool(limits, this.oomScoreAdj()) : null;
+    // Only where a cgroup can be renamed (v1): a v2 cgroup keeps the name it was made with.
+    this.warm = limits?.renames && this.opts.isolation === 'namespaces' ? new WarmPool(limits, this.oomScoreAdj()) : null;
     fs.mkdirSync(this.agentsDir, { recursive: true });
     fs.mkdirSync(path.join(this.opts.stateDir, 'workspaces'), { recursive: true });
   }
@@ -171,73 +175,38 @@ export class AgentSupervisor {
   start(key: string, { env = {}, internet = true, resources }: StartOptions = {}): Promise<number> {
     const existing = this.agents.get(key);
     if (existing) return existing.port;
-    // A cgroup still being removed is not reused (its removal would take the new agent's).
+    // A cgroup still being removed is not reused (its removal would take the new agent's); a stop
+    // meanwhile (a destroy) means this start is no longer wanted.
     const removal = this.removals.get(key);
-    if (removal) return removal.then(() => this.start(key, { env, internet, ...(resources ? { resources } : {}) }));
+    if (removal) {
+      const stops = this.stops.get(key) ?? 0;
+      return removal.then(() => {
+        if ((this.stops.get(key) ?? 0) !== stops) throw new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Sandbox '${key}' was stopped while it was starting`);
+        return this.start(key, { env, internet, ...(resources ? { resources } : {}) });
+      });
+    }
     if (resources) checkFitsHost({ instanceType: 'custom', resources }, this.opts.capacity);
     this.reapLeftovers(key);
-    const workspace = this.workspaceOf(key);
-    fs.mkdirSync(workspace, { recursive: true });
     const secret = randomBytes(24).toString('base64url');
-    const common = { ...this.opts.baseEnv, [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env), [AGENT_ENV.SECRET]: secret };
     const isolated = this.opts.isolation === 'namespaces';
-    const user = isolated ? (this.opts.users?.userFor(key) ?? null) : null;
-    if (user) giveFolderTo(workspace, user);
-    // A warm entry's cgroups become the sandbox's: nothing has to move into them now.
-    const warm = isolated && resources ? (this.warm?.take(key) ?? null) : null;
-    const cgroup = this.opts.limits && resources ? this.opts.limits.create(key, resources) : null;
-    const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup ? this.oomScoreAdj() : 0 };
-    const logFd = fs.openSync(this.file(key, 'log'), 'a');
     let launched: Launched;
+    let cgroup: SandboxCgroup | null = null;
+    let warm: WarmEntry | null = null;
     try {
-      if (isolated) {
-        const tools = this.lentTools();
-        launched = launchIsolated({
-          layout: {
-            sandboxId: key,
-            workspace,
-            nodeBinary: this.opts.nodePath,
-            agentScript: this.opts.agentScript,
-            system: this.opts.system,
-            tools,
-            user,
-            etc: writeSandboxEtc(this.file(key, 'etc'), key, user, INSIDE.home),
-            ...(resources ? { tmpMiB: resources.tmpMiB } : {}),
-            cgroupViews: cgroup?.views ?? [],
-          },
-          env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools, user) },
-          log: { fd: logFd, file: this.file(key, 'log') },
-          internet,
-          networkTimeoutMs: this.opts.startTimeoutMs,
-          pasta: this.opts.pasta,
-          entry,
-          ...(warm ? { warm } : {}),
-        });
-      } else {
-        launched = launchPlain({
-          nodePath: this.opts.nodePath,
-          agentScript: this.opts.agentScript,
-          logFd,
-          entry,
-          env: {
-            ...common,
-            [AGENT_ENV.PORT]: '0',
-            [AGENT_ENV.BIND]: '127.0.0.1',
-            [AGENT_ENV.WORKSPACE]: workspace,
-            [AGENT_ENV.SANDBOX_ID]: key,
-            [AGENT_ENV.PGID_FILE]: this.file(key, 'pgids'),
-          },
-        });
-      }
-    } finally {
-      fs.closeSync(logFd);
+      // A warm entry's cgroups become the sandbox's: nothing has to move into them now.
+      warm = isolated && resources ? (this.warm?.take(key) ?? null) : null;
+      cgroup = this.opts.limits && resources ? this.opts.limits.create(key, resources) : null;
+      launched = this.launch(key, { env, internet, ...(resources ? { resources } : {}) }, secret, cgroup, warm);
+      if (launched.child.pid === undefined) throw new Error(isolated ? 'bwrap did not start' : `${this.opts.nodePath} did not start`);
+    } catch (err) {
+      // Nothing of a start that failed is left: not its waiting shell, not its cgroup.
+      warm?.dispose();
+      if (cgroup || warm) this.removeCgroup(key);
+      this.warm?.refill();
+      return Promise.reject(err instanceof SandboxError ? err : new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Could not start the agent for '${key}': ${(err as Error).message}`));
     }
     const child = launched.child;
-    if (child.pid === undefined) {
-      const what = isolated ? 'bwrap' : this.opts.nodePath;
-      return Promise.reject(new SandboxError(ErrorCode.AGENT_UNREACHABLE, `Could not start the agent for '${key}' (${what})`));
-    }
-    const pid = child.pid;
+    const pid = child.pid!;
     fs.writeFileSync(this.file(key, 'pid'), `${pid}\n`);
 
     const exited = new Promise<AgentExit>((resolve) => {
@@ -284,7 +253,7 @@ export class AgentSupervisor {
     });
     port.catch(() => {}); // the caller gets it; an adopter may never ask
     // The next warm entry is made once this sandbox is up, not while it starts.
-    if (warm) void port.catch(() => {}).finally(() => this.warm?.refill());
+    void port.catch(() => {}).finally(() => this.warm?.refill());
     const agent: RunningAgent = {
       child,
       launched,
@@ -298,6 +267,65 @@ export class AgentSupervisor {
     };
     this.agents.set(key, agent);
     return port;
+  }
+
+  /** Starts the agent's process, isolated or plain, in its cgroup when it has one. */
+  private launch(key: string, { env = {}, internet = true, resources }: StartOptions, secret: string, cgroup: SandboxCgroup | null, warm: WarmEntry | null): Launched {
+    const workspace = this.workspaceOf(key);
+    fs.mkdirSync(workspace, { recursive: true });
+    const common = {
+      ...this.opts.baseEnv,
+      [AGENT_ENV.COMMAND_ENV]: JSON.stringify(env),
+      [AGENT_ENV.SECRET]: secret,
+      // Whether the cgroup the agent finds itself in is the sandbox's own, or the host's.
+      [AGENT_ENV.OWN_CGROUP]: cgroup ? '1' : '0',
+    };
+    const entry = { cgroupProcs: cgroup?.procsFiles ?? [], oomScoreAdj: cgroup ? this.oomScoreAdj() : 0 };
+    const logFd = fs.openSync(this.file(key, 'log'), 'a');
+    try {
+      if (this.opts.isolation !== 'namespaces') {
+        return launchPlain({
+          nodePath: this.opts.nodePath,
+          agentScript: this.opts.agentScript,
+          logFd,
+          entry,
+          env: {
+            ...common,
+            [AGENT_ENV.PORT]: '0',
+            [AGENT_ENV.BIND]: '127.0.0.1',
+            [AGENT_ENV.WORKSPACE]: workspace,
+            [AGENT_ENV.SANDBOX_ID]: key,
+            [AGENT_ENV.PGID_FILE]: this.file(key, 'pgids'),
+          },
+        });
+      }
+      const user = this.opts.users?.userFor(key) ?? null;
+      if (user) giveFolderTo(workspace, user);
+      const tools = this.lentTools();
+      return launchIsolated({
+        layout: {
+          sandboxId: key,
+          workspace,
+          nodeBinary: this.opts.nodePath,
+          agentScript: this.opts.agentScript,
+          system: this.opts.system,
+          tools,
+          user,
+          etc: writeSandboxEtc(this.file(key, 'etc'), key, user, INSIDE.home),
+          ...(resources ? { tmpMiB: resources.tmpMiB } : {}),
+          cgroupViews: cgroup?.views ?? [],
+        },
+        env: { ...common, LANG: this.opts.baseEnv.LANG ?? 'C.UTF-8', ...insideSettings(key, tools, user) },
+        log: { fd: logFd, file: this.file(key, 'log') },
+        internet,
+        networkTimeoutMs: this.opts.startTimeoutMs,
+        pasta: this.opts.pasta,
+        entry,
+        ...(warm ? { warm } : {}),
+      });
+    } finally {
+      fs.closeSync(logFd);
+    }
   }
 
   /** Kills what is left in the sandbox's cgroup and removes it (a stop waits for it). */
@@ -347,6 +375,7 @@ export class AgentSupervisor {
 
   /** SIGKILLs the agent and waits until it and its groups are gone; `purge` removes the workspace. */
   async stop(key: string, purge: boolean): Promise<void> {
+    this.stops.set(key, (this.stops.get(key) ?? 0) + 1);
     const agent = this.agents.get(key);
     if (agent) {
       agent.child.kill('SIGKILL');
@@ -389,8 +418,8 @@ export class AgentSupervisor {
    * this key's agent, or a group leader working inside this key's workspace, is killed.
    */
   private reapLeftovers(key: string): void {
-    const stalePid = Number(readText(this.file(key, 'pid')).trim());
-    if (Number.isInteger(stalePid) && stalePid > 1 && readText(`/proc/${stalePid}/cmdline`).includes(path.basename(this.opts.agentScript))) {
+    const stalePid = Number(readTextOr(this.file(key, 'pid')).trim());
+    if (Number.isInteger(stalePid) && stalePid > 1 && readTextOr(`/proc/${stalePid}/cmdline`).includes(path.basename(this.opts.agentScript))) {
       signalGroup(stalePid, 'SIGKILL');
     }
     const workspace = this.workspaceOf(key);
@@ -411,21 +440,13 @@ export class AgentSupervisor {
   }
 
   private logTail(key: string): string {
-    const text = readText(this.file(key, 'log'));
+    const text = readTextOr(this.file(key, 'log'));
     return text.slice(-LOG_TAIL_BYTES);
   }
 }
 
-function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 export function readPgids(file: string): number[] {
-  return readText(file)
+  return readTextOr(file)
     .split('\n')
     .map((l) => Number(l.trim()))
     .filter((n) => Number.isInteger(n) && n > 1);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SandboxUser } from './sandbox-users';
+import { readTextOr } from '../read-text';
 
 /** The name a sandbox's own user has inside. */
 export const SANDBOX_USER_NAME = 'sandbox';
@@ -43,11 +44,13 @@ export function writeSandboxEtc(folder: string, sandboxId: string, user: Sandbox
   fs.mkdirSync(folder, { recursive: true });
   const files: Record<string, string> = { hostname: `${sandboxId}\n`, hosts: hostsFile(sandboxId) };
   if (user) {
-    files.passwd = passwdFile(readOr('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'), user, home);
-    files.group = groupFile(readOr('/etc/group', 'root:x:0:\n'), user);
+    files.passwd = passwdFile(readTextOr('/etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'), user, home);
+    files.group = groupFile(readTextOr('/etc/group', 'root:x:0:\n'), user);
   }
   const overlay: EtcOverlay = [];
   for (const [name, text] of Object.entries(files)) {
+    // A file is laid over one of the host's: the read-only /etc can take no new mount point.
+    if (!fs.existsSync(`/etc/${name}`)) continue;
     const file = path.join(folder, name);
     fs.writeFileSync(file, text, { mode: 0o644 });
     fs.chmodSync(file, 0o644);
@@ -56,14 +59,6 @@ export function writeSandboxEtc(folder: string, sandboxId: string, user: Sandbox
   const resolv = linkedOutOfEtc('/etc/resolv.conf');
   if (resolv) overlay.push({ hostFile: resolv, inside: '/etc/resolv.conf' });
   return overlay;
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
 }
 
 function linkedOutOfEtc(file: string): string | null {

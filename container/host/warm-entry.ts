@@ -10,28 +10,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { bwrapCommand, entryEnv, type WaitingEntry } from './agent-launch';
 import type { CgroupDriver } from './limits/cgroups';
 
-/**
- * Joins, says so, waits for a line naming the sandbox's log file, then becomes the program with
- * its output there. An end of its input (the host went away) ends it instead.
- */
-const WAITING_SCRIPT = [
-  'adj=$1; shift',
-  'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift',
-  '[ "$adj" = 0 ] || echo "$adj" > /proc/self/oom_score_adj 2>/dev/null',
-  'echo joined',
-  'IFS= read -r log || exit 0',
-  'exec "$@" </dev/null >>"$log" 2>&1',
-].join('\n');
-
 export interface WarmEntryOptions {
   /** The cgroup name it waits in (in every hierarchy). */
   cgroup: string;
   procsFiles: string[];
   oomScoreAdj: number;
-  /** What it becomes. */
-  file: string;
-  args: string[];
-  /** Its own environment: only what finds the program (the sandbox's comes with bwrap's options). */
+  /** Its own environment: only what finds bwrap (the sandbox's comes with bwrap's options). */
   env: NodeJS.ProcessEnv;
 }
 
@@ -45,7 +29,8 @@ export class WarmEntry implements WaitingEntry {
 
   constructor(options: WarmEntryOptions) {
     this.cgroup = options.cgroup;
-    this.child = spawn('/bin/sh', ['-c', WAITING_SCRIPT, 'sh', String(options.oomScoreAdj), ...options.procsFiles, '--', options.file, ...options.args], {
+    const [file, args] = bwrapCommand({ cgroupProcs: options.procsFiles, oomScoreAdj: options.oomScoreAdj }, true);
+    this.child = spawn(file, args, {
       env: options.env,
       detached: true,
       stdio: [...ENTRY_STDIO],
@@ -86,28 +71,34 @@ export class WarmEntry implements WaitingEntry {
   }
 }
 
+const MAX_LOST = 3;
+
 /** The one entry kept waiting, made again after each use. */
 export class WarmPool {
   private waiting: WarmEntry | null = null;
   private made = 0;
   private stopped = false;
+  /** Entries that ended on their own before they were used, in a row: past a few, none are made. */
+  private lost = 0;
 
   constructor(
     private readonly limits: CgroupDriver,
     private readonly oomScoreAdj: number,
   ) {}
 
-  /** Makes an entry unless one waits (or the host is stopping). */
+  /** Makes an entry unless one waits (or the host is stopping, or entries keep dying unused). */
   refill(): void {
-    if (this.waiting || this.stopped) return;
+    if (this.waiting || this.stopped || this.lost >= MAX_LOST) return;
     const cgroup = `warm-${++this.made}`;
     try {
-      const [file, args] = bwrapCommand({ cgroupProcs: [], oomScoreAdj: 0 });
-      const entry = new WarmEntry({ cgroup, procsFiles: this.limits.prepare(cgroup), oomScoreAdj: this.oomScoreAdj, file, args, env: entryEnv(process.env) });
+      const entry = new WarmEntry({ cgroup, procsFiles: this.limits.prepare(cgroup), oomScoreAdj: this.oomScoreAdj, env: entryEnv(process.env) });
       this.waiting = entry;
       entry.onUnusedExit(() => {
         if (this.waiting === entry) this.waiting = null;
         void this.limits.remove(entry.cgroup).catch(() => {});
+        if (this.stopped) return;
+        this.lost++;
+        this.refill();
       });
     } catch (err) {
       console.error(`could not make a warm entry: ${(err as Error).message}`);
@@ -126,6 +117,7 @@ export class WarmPool {
       return null;
     }
     entry.claim();
+    this.lost = 0;
     return entry;
   }
 

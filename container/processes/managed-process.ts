@@ -39,6 +39,8 @@ export class ManagedProcess {
   exitSeq: number | null = null;
   private readonly exitListeners = new Set<(info: ProcessInfo) => void>();
   private readonly memory: MemoryVerdict | undefined;
+  /** The agent itself signalled it (a kill, the SIGKILL after a grace, kill-all): not the kernel's doing. */
+  private signalledByAgent = false;
 
   private constructor(spec: SpawnSpec) {
     this.id = spec.id;
@@ -94,6 +96,11 @@ export class ManagedProcess {
     return this.exitSeq === null;
   }
 
+  /** Called before the agent signals the process, so its end is not taken for a kernel kill. */
+  markSignalled(): void {
+    this.signalledByAgent = true;
+  }
+
   /** The process group id (the leader's pid), or null when it never started. */
   get pgid(): number | null {
     return this.info.pid;
@@ -131,7 +138,7 @@ export class ManagedProcess {
   private finish(code: number | null, signal: NodeJS.Signals | null, status = statusFromExit(code, signal)): void {
     if (!this.running) return;
     // Killed outright, or a shell saying its command was (137): the kernel's doing when it killed for memory.
-    const oom = (signal === 'SIGKILL' || code === 137) && this.memory?.claimKill() === true;
+    const oom = !this.signalledByAgent && (signal === 'SIGKILL' || code === 137) && this.memory?.claimKill() === true;
     const limit = oom ? this.memory?.memoryLimit() : null;
     this.info = {
       ...this.info,

@@ -1,6 +1,7 @@
 /** Handlers of /processes and /exec: parse the request, call the service, shape the answer. */
 import { ErrorCode, SandboxError } from '../../worker/protocol/errors';
-import type { ExecResult } from '../../worker/protocol/process';
+import { describeExit, type ExecResult } from '../../worker/protocol/process';
+import type { MemoryVerdict } from './managed-process';
 import { clientGone } from '../http/deadline';
 import { runCommand, shellExitCode } from './exec';
 import type { Files } from '../files/files';
@@ -22,9 +23,11 @@ export interface ProcessRouteDeps {
   baseEnv: NodeJS.ProcessEnv;
   /** Who holds a port, where the agent shares the machine's ports (the local fallback). */
   listener?: ListenerCheck;
+  /** Tells a kill for memory from other kills. */
+  memory?: MemoryVerdict;
 }
 
-export function processRoutes({ processes, files, groups, baseEnv, listener }: ProcessRouteDeps): Route[] {
+export function processRoutes({ processes, files, groups, baseEnv, listener, memory }: ProcessRouteDeps): Route[] {
   return [
     {
       method: 'POST',
@@ -104,11 +107,14 @@ export function processRoutes({ processes, files, groups, baseEnv, listener }: P
           });
         }
         const exitCode = shellExitCode(r.exitCode, r.signal);
+        // A command the kernel killed for memory says so where its caller looks: its stderr.
+        const oom = exitCode === 137 && memory?.claimKill() === true;
+        const limit = oom ? memory?.memoryLimit() : null;
         const result: ExecResult = {
           success: exitCode === 0 && !r.spawnError,
           exitCode,
           stdout: r.stdout,
-          stderr: r.stderr,
+          stderr: oom ? `${r.stderr}[${describeExit({ status: 'killed', reason: 'out-of-memory', ...(limit ? { memoryLimit: limit } : {}) })}]\n` : r.stderr,
           command: body.command,
           duration: r.durationMs,
         };

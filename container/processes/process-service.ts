@@ -59,6 +59,7 @@ export class ProcessService {
     });
     // A concurrent start may have taken the id while this one spawned; the later one loses.
     if (this.processes.get(id)?.running) {
+      p.markSignalled();
       if (p.pgid !== null) this.deps.groups.signal(p.pgid, 'SIGKILL');
       throw new SandboxError(ErrorCode.PROCESS_ID_IN_USE, `Process ID '${id}' is already used by a running process`);
     }
@@ -94,6 +95,7 @@ export class ProcessService {
     const pgid = p.pgid;
     if (pgid === null) return;
     if (!p.running && !this.deps.groups.isLingering(pgid)) return;
+    p.markSignalled();
     this.deps.groups.signal(pgid, signal);
     if (signal === 'SIGKILL' || !p.running) return;
     // A process that ignores the signal is not left running while the caller was told it ends:
@@ -108,6 +110,7 @@ export class ProcessService {
   /** SIGKILLs every running process; returns how many there were, once they are reaped. */
   async killAll(): Promise<number> {
     const running = [...this.processes.values()].filter((p) => p.running);
+    for (const p of running) p.markSignalled();
     this.deps.groups.signalAll('SIGKILL');
     await Promise.race([
       Promise.all(running.map((p) => new Promise<void>((resolve) => p.onExit(() => resolve())))),

@@ -2,8 +2,9 @@
  * The local host starts a sandbox's agent with a lowered oom_score_adj, so that when the sandbox
  * runs out of memory the kernel kills the process that used it, not the agent that reports it.
  * Children inherit the value: each process the agent starts is raised back to 0 at once (raising
- * needs no privilege). Elsewhere (a container, a plain host) the agent's value is 0 and this does
- * nothing.
+ * needs no privilege). They also inherit the floor root set with it, so a process of the sandbox
+ * may lower itself back to the agent's standing (no further): a choice that stays inside its own
+ * sandbox. Elsewhere (a container, a plain host) the agent's value is 0 and this does nothing.
  */
 import fs from 'node:fs';
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ResourceUsage } from '../../worker/protocol/resources';
 import { folderOf, parseCgroupMounts, parseProcCgroup, readLimit } from './cgroup-paths';
+import { readTextOr } from '../read-text';
 
 /** The files of one cgroup layout; null where it has none. */
 export interface CgroupFiles {
@@ -22,7 +23,8 @@ export interface CgroupFiles {
   cpuUsage: string | null;
 }
 
-const NONE: CgroupFiles = { memoryUsage: null, memoryLimit: null, memoryStat: null, oomEvents: null, pidsCurrent: null, pidsMax: null, cpuUsage: null };
+/** No cgroup of the sandbox's own to read: its figures are what can be seen without one. */
+export const NO_CGROUP: CgroupFiles = { memoryUsage: null, memoryLimit: null, memoryStat: null, oomEvents: null, pidsCurrent: null, pidsMax: null, cpuUsage: null };
 
 /** Where this process's cgroup files are, from the text of /proc/self/cgroup and mountinfo. */
 export function locateCgroupFiles(procSelfCgroup: string, mountinfo: string, exists: (file: string) => boolean = fs.existsSync): CgroupFiles {
@@ -47,7 +49,7 @@ export function locateCgroupFiles(procSelfCgroup: string, mountinfo: string, exi
     };
   }
   const dir = mounts.v2 && own.v2 !== null ? folderOf(mounts.v2, own.v2) : null;
-  if (!dir || !exists(path.join(dir, 'memory.current'))) return NONE;
+  if (!dir || !exists(path.join(dir, 'memory.current'))) return NO_CGROUP;
   const v2 = (file: string): string | null => (exists(path.join(dir, file)) ? path.join(dir, file) : null);
   return {
     memoryUsage: v2('memory.current'),
@@ -83,15 +85,6 @@ export function cpuSeconds(text: string): number {
   return (keyedNumbers(t).get('usage_usec') ?? 0) / 1e6;
 }
 
-function read(file: string | null): string {
-  if (!file) return '';
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /** How long a disk count is reused: walking a large workspace is not free. */
 const DISK_COUNT_TTL_MS = 3000;
 /** A walk stops counting after this many entries (the figure is then a lower bound). */
@@ -99,7 +92,7 @@ const DISK_COUNT_MAX_ENTRIES = 200_000;
 
 export class ResourceReader {
   private readonly files: CgroupFiles;
-  private disk: { bytes: number; at: number } | null = null;
+  private disk: { bytes: number; partial: boolean; at: number } | null = null;
   private counting: Promise<void> | null = null;
 
   /** @param diskFolders the folders whose files count as the sandbox's disk (its workspace, and its own /tmp and HOME) */
@@ -107,7 +100,7 @@ export class ResourceReader {
     private readonly diskFolders: string[],
     files?: CgroupFiles,
   ) {
-    this.files = files ?? locateCgroupFiles(read('/proc/self/cgroup'), read('/proc/self/mountinfo'));
+    this.files = files ?? locateCgroupFiles(readTextOr('/proc/self/cgroup'), readTextOr('/proc/self/mountinfo'));
   }
 
   /** True when the sandbox's cgroup was found: its limits and kills can be read. */
@@ -117,21 +110,21 @@ export class ResourceReader {
 
   /** The memory limit in bytes, or null. */
   memoryLimit(): number | null {
-    return readLimit(read(this.files.memoryLimit));
+    return readLimit(readTextOr(this.files.memoryLimit));
   }
 
   /** How often the kernel killed one of the sandbox's processes for memory. */
   oomKills(): number {
-    return keyedNumbers(read(this.files.oomEvents)).get('oom_kill') ?? 0;
+    return keyedNumbers(readTextOr(this.files.oomEvents)).get('oom_kill') ?? 0;
   }
 
   /** Memory, tasks and kills: cheap (a few small files), for the periodic check. */
   quick(): Omit<ResourceUsage, 'disk'> {
-    const usage = Number(read(this.files.memoryUsage).trim()) || 0;
+    const usage = Number(readTextOr(this.files.memoryUsage).trim()) || 0;
     return {
-      memory: { used: memoryInUse(usage, keyedNumbers(read(this.files.memoryStat))), limit: this.memoryLimit() },
-      processes: { count: Number(read(this.files.pidsCurrent).trim()) || 0, limit: readLimit(read(this.files.pidsMax)) },
-      cpu: { seconds: Math.round(cpuSeconds(read(this.files.cpuUsage)) * 1000) / 1000 },
+      memory: { used: memoryInUse(usage, keyedNumbers(readTextOr(this.files.memoryStat))), limit: this.memoryLimit() },
+      processes: { count: Number(readTextOr(this.files.pidsCurrent).trim()) || 0, limit: readLimit(readTextOr(this.files.pidsMax)) },
+      cpu: { seconds: Math.round(cpuSeconds(readTextOr(this.files.cpuUsage)) * 1000) / 1000 },
       oomKills: this.oomKills(),
       at: new Date().toISOString(),
     };
@@ -139,31 +132,32 @@ export class ResourceReader {
 
   /** Memory, tasks and kills now, with the disk as last counted (0 before the first count). */
   cached(): ResourceUsage {
-    return { ...this.quick(), disk: { used: this.disk?.bytes ?? 0 } };
+    const disk = this.disk;
+    return { ...this.quick(), disk: disk?.partial ? { used: disk.bytes, partial: true } : { used: disk?.bytes ?? 0 } };
   }
 
   /**
-   * Everything. The disk is counted once at first, then again in the background whenever the last
-   * count is older than a few seconds: a reading never waits for a walk of a large workspace.
+   * Everything, at once: the disk as last counted, counted again in the background when that count
+   * is older than a few seconds (so a reading never waits for a walk of a large workspace).
    */
-  async read(): Promise<ResourceUsage> {
-    if (!this.disk) await this.countDisk();
-    else if (Date.now() - this.disk.at > DISK_COUNT_TTL_MS) void this.countDisk();
+  read(): ResourceUsage {
+    if (this.disk && Date.now() - this.disk.at > DISK_COUNT_TTL_MS) this.countDisk();
     return this.cached();
   }
 
-  private countDisk(): Promise<void> {
+  /** Counts the disk in the background (the agent starts one as it starts). */
+  countDisk(): void {
     this.counting ??= countBytes(this.diskFolders)
-      .then((bytes) => {
-        this.disk = { bytes, at: Date.now() };
+      .then((count) => {
+        this.disk = { ...count, at: Date.now() };
       })
+      .catch(() => {})
       .finally(() => (this.counting = null));
-    return this.counting;
   }
 }
 
-/** Bytes of the regular files under `folders` (each file once, symlinks not followed). */
-async function countBytes(folders: string[]): Promise<number> {
+/** Bytes of the regular files under `folders` (each file once, symlinks not followed); partial past the entry cap. */
+async function countBytes(folders: string[]): Promise<{ bytes: number; partial: boolean }> {
   let bytes = 0;
   let entries = 0;
   const seen = new Set<string>();
@@ -192,5 +186,5 @@ async function countBytes(folders: string[]): Promise<number> {
     }
   };
   for (const f of folders) await walk(f);
-  return bytes;
+  return { bytes, partial: entries > DISK_COUNT_MAX_ENTRIES };
 }

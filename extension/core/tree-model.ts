@@ -216,7 +216,7 @@ function sizeLines(s: SandboxState, near: boolean, now: number): string[] {
     const memory = `Memory ${formatBytes(r.memory.used)}${r.memory.limit ? ` of ${formatBytes(r.memory.limit)} (${memoryShare(s)})` : ''}`;
     const tasks = `${r.processes.count}${r.processes.limit ? ` of ${r.processes.limit}` : ''} tasks`;
     lines.push(
-      `${near ? '$(warning) ' : ''}${memory} · ${tasks} · CPU ${r.cpu.seconds.toFixed(1)} s · disk ${formatBytes(r.disk.used)} (measured ${formatRelative(Date.parse(r.at), now)})`,
+      `${near ? '$(warning) ' : ''}${memory} · ${tasks} · CPU ${r.cpu.seconds.toFixed(1)} s · disk ${r.disk.partial ? 'at least ' : ''}${formatBytes(r.disk.used)} (measured ${formatRelative(Date.parse(r.at), now)})`,
     );
     if (near) lines.push('Near its memory limit: at the limit the kernel kills its largest process.');
     if (r.oomKills > 0) lines.push(`${plural(r.oomKills, 'process was', 'processes were')} killed for memory since it started.`);

@@ -107,11 +107,17 @@ describe('containment (real cgroups, a user of its own, its own /etc files)', fu
       assert.equal((await exec(hogBox, 'echo alive')).stdout, 'alive\n');
       const state = await api.ok('GET', `/sandboxes/${hogBox}`);
       assert.equal(state.resources.oomKills, 1);
-      // A process killed by hand is not said to have run out of memory.
-      const sleeper = await api.ok('POST', `/sandboxes/${hogBox}/processes`, { command: 'sleep 600' });
-      await api.ok('DELETE', `/sandboxes/${hogBox}/processes/${sleeper.id}?signal=SIGKILL`);
-      await eventually(async () => (await api.ok('GET', `/sandboxes/${hogBox}/processes/${sleeper.id}`)).status === 'killed', 5000, 'the sleep to die');
-      assert.equal((await api.ok('GET', `/sandboxes/${hogBox}/processes/${sleeper.id}`)).reason, undefined);
+      // An exec the kernel stops says so in its stderr.
+      const execHog = await exec(hogBox, HOG);
+      assert.equal(execHog.exitCode, 137);
+      assert.match(execHog.stderr, /\[killed: out of memory \(128 MiB limit\)\]\n$/);
+      // A process killed by hand is not said to have run out of memory, even just after a kill
+      // for memory that no process of the agent's took (the hog here is a command's child).
+      const parent = await api.ok('POST', `/sandboxes/${hogBox}/processes`, { command: `${HOG}; sleep 600` });
+      await eventually(async () => (await api.ok('GET', `/sandboxes/${hogBox}`)).resources.oomKills === 3, 30000, "the child's kill");
+      await api.ok('DELETE', `/sandboxes/${hogBox}/processes/${parent.id}?signal=SIGKILL`);
+      await eventually(async () => (await api.ok('GET', `/sandboxes/${hogBox}/processes/${parent.id}`)).status === 'killed', 5000, 'the parent to die');
+      assert.equal((await api.ok('GET', `/sandboxes/${hogBox}/processes/${parent.id}`)).reason, undefined);
       for (const id of [hogBox, webBox]) await api.ok('DELETE', `/sandboxes/${id}`);
     });
 
@@ -151,6 +157,21 @@ describe('containment (real cgroups, a user of its own, its own /etc files)', fu
       await eventually(async () => (await api.ok('GET', `/sandboxes/${box}`)).resources.disk.used >= 3_000_000, 15000, 'the file to be counted');
       await api.ok('DELETE', `/sandboxes/${box}`);
     });
+  });
+
+  it('without limits (SANDBOX_LIMITS=none) says so, and reports no use it cannot tell from the host’s', async () => {
+    const free = await newStack({ env: { SANDBOX_LIMITS: 'none' } });
+    try {
+      const freeApi = new Api(free.url, free.token);
+      const health = await freeApi.ok('GET', '/health');
+      assert.equal(health.limits, 'none');
+      assert.equal(health.limitsReason, 'SANDBOX_LIMITS=none');
+      const state = await freeApi.ok('POST', '/sandboxes', { id: 'free', instanceType: 'lite' });
+      assert.equal(state.instanceType, 'lite', 'its size is still recorded, for Cloudflare');
+      assert.equal(state.resources, undefined, "the agent sits in the host's cgroup: its figures are not the sandbox's");
+    } finally {
+      await free.stop();
+    }
   });
 
   describe('no host root inside', () => {

@@ -86,6 +86,8 @@ describe('cgroups', () => {
         meminfo: MEMINFO,
         cpus: 8,
         stateHash: 'abc123',
+        // cgroupfs removes a folder with its control files; a plain folder needs them removed too.
+        removeFolder: (d) => fs.rmSync(d, { recursive: true }),
       };
     }
     const app = () => path.join(dir, 'cg/user.slice/user-1000.slice/user@1000.service/app.slice');
@@ -97,12 +99,18 @@ describe('cgroups', () => {
       assert.equal(read(path.join(app(), 'cgroup.subtree_control')), '+cpu');
       const cg = support.driver!.create('box', { ...instanceResources('lite'), memoryMiB: 128 });
       const box = path.join(app(), 'sandbox-ports-abc123', 'box');
-      assert.deepEqual(cg, { procsFiles: [path.join(box, 'cgroup.procs')], views: [{ hostDir: box, inside: '/sys/fs/cgroup' }] });
+      // Its processes go to a leaf: the cgroup that holds the limits is out of their reach.
+      const run = path.join(box, 'run');
+      assert.deepEqual(cg, { procsFiles: [path.join(run, 'cgroup.procs')], views: [{ hostDir: run, inside: '/sys/fs/cgroup' }] });
       assert.equal(read(path.join(app(), 'sandbox-ports-abc123', 'cgroup.subtree_control')), '+memory +pids +cpu');
-      assert.equal(read(path.join(box, 'memory.max')), String(128 * 1024 * 1024));
-      assert.equal(read(path.join(box, 'memory.swap.max')), '0');
-      assert.equal(read(path.join(box, 'pids.max')), '256');
-      assert.equal(read(path.join(box, 'cpu.weight')), '6');
+      assert.equal(read(path.join(box, 'cgroup.subtree_control')), '+memory +pids +cpu');
+      for (const dir of [box, run]) {
+        assert.equal(read(path.join(dir, 'memory.max')), String(128 * 1024 * 1024));
+        assert.equal(read(path.join(dir, 'memory.swap.max')), '0');
+        assert.equal(read(path.join(dir, 'pids.max')), '256');
+        assert.equal(read(path.join(dir, 'cpu.weight')), '6');
+      }
+      assert.equal(support.driver!.renames, false, 'the kernel renames no v2 cgroup: no warm entries there');
     });
 
     it('says what a sandbox can get: the tightest memory.max above, the CPUs', () => {

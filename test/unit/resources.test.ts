@@ -77,6 +77,9 @@ describe('sandbox resources (worker/protocol/resources.ts)', () => {
         ['512', /'resources' must be an object/],
         [[1], /'resources' must be an object/],
         [{ memory: 512 }, /'resources\.memory' is not a resource; the fields are vcpu, memoryMiB, diskMB, processes, tmpMiB/],
+        [{ constructor: 1 }, /'resources\.constructor' is not a resource/],
+        [JSON.parse('{"__proto__": 1}'), /'resources\.__proto__' is not a resource/],
+        [{ toString: 1 }, /'resources\.toString' is not a resource/],
         [{ memoryMiB: 12.5 }, /'resources\.memoryMiB' must be a whole number of MiB from 64 to 1048576 \(got 12\.5\)/],
         [{ memoryMiB: 8 }, /from 64/],
         [{ vcpu: 0 }, /'resources\.vcpu' must be a number of vCPUs/],
@@ -145,7 +148,11 @@ describe('sandbox resources (worker/protocol/resources.ts)', () => {
     it('uses SANDBOX_INSTANCE_TYPE, or Cloudflare’s default lite without it', () => {
       assert.equal(resourcesForNewSandbox({ configured: 'basic', platform: false, options: {} }).instanceType, 'basic');
       assert.equal(resourcesForNewSandbox({ configured: undefined, platform: false, options: {} }).instanceType, 'lite');
-      assert.throws(() => resourcesForNewSandbox({ configured: 'nope', platform: false, options: {} }), /Field 'SANDBOX_INSTANCE_TYPE' must be one of/);
+      assert.throws(
+        () => resourcesForNewSandbox({ configured: 'nope', platform: false, options: {} }),
+        (err: { code: string; message: string }) =>
+          err.code === 'INTERNAL_ERROR' && /The Worker's SANDBOX_INSTANCE_TYPE \('nope'\) is not an instance type: set it in wrangler\.jsonc/.test(err.message),
+      );
     });
 
     it('refuses locally what the machine cannot give, and shrinks only the default', () => {

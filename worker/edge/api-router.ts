@@ -52,7 +52,14 @@ const routes: Route[] = [
     '/health',
     async ({ env }) => {
       const { capacity: _capacity, ...report } = await hostReport(env);
-      return json({ ok: true, version: VERSION, ...report, instanceType: configuredInstanceType(env.SANDBOX_INSTANCE_TYPE) });
+      let instanceType: string;
+      try {
+        instanceType = configuredInstanceType(env.SANDBOX_INSTANCE_TYPE);
+      } catch (err) {
+        // Health still answers: it is where a misconfiguration is looked for.
+        instanceType = `invalid: ${(err as Error).message}`;
+      }
+      return json({ ok: true, version: VERSION, ...report, instanceType });
     },
     false,
   ),

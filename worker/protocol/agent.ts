@@ -24,7 +24,7 @@
  *   GET    /events                Last-Event-ID    → SSE of AgentEvent
  *   PUT    /tunnels/:port                         → TunnelInfo (starts cloudflared once; idempotent)
  *   GET    /tunnels                               → { tunnels: TunnelInfo[] }
- *   GET    /resources                             → ResourceUsage (what the sandbox uses, from its cgroup)
+ *   GET    /resources                             → ResourceUsage (what the sandbox uses, from its cgroup; 404 without one)
  *   DELETE /tunnels/:port                         → 204 (idempotent)
  */
 import type { DetectedPort, ProcessInfo, WaitForPortOptions } from './process';
@@ -136,6 +136,11 @@ export const AGENT_ENV = {
    * it as root inside the sandbox's namespaces (which root makes without a user namespace).
    */
   RUN_AS: 'SANDBOX_RUN_AS',
+  /**
+   * '1' when the cgroup the agent is in is the sandbox's own (the local host made it), '0' when it
+   * is the host's (no limits): then its usage is not the sandbox's. Unset (a container): its own.
+   */
+  OWN_CGROUP: 'SANDBOX_OWN_CGROUP',
 } as const;
 
 /**

@@ -93,8 +93,8 @@ export interface HealthResponse {
   /** How their limits are enforced; `limitsReason` says why not, when 'none'. */
   limits: LimitsKind;
   limitsReason?: string;
-  /** The instance type a sandbox gets unless it is created with another (SANDBOX_INSTANCE_TYPE). */
-  instanceType: InstanceTypeName;
+  /** The instance type a sandbox gets unless it is created with another (SANDBOX_INSTANCE_TYPE; `invalid: …` when that names none). */
+  instanceType: InstanceTypeName | `invalid: ${string}`;
 }
 
 /** Largest JSON body the control API reads; larger ones get 413 BODY_TOO_LARGE. */

@@ -99,7 +99,7 @@ export function parseResourceRequest(body: Record<string, unknown>): ResourceReq
   }
   const resources: Partial<SandboxResources> = {};
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    const bounds = RESOURCE_FIELDS[key as keyof SandboxResources];
+    const bounds = Object.hasOwn(RESOURCE_FIELDS, key) ? RESOURCE_FIELDS[key as keyof SandboxResources] : undefined;
     if (!bounds) throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'resources.${key}' is not a resource; the fields are ${Object.keys(RESOURCE_FIELDS).join(', ')}`);
     const [min, max, integer, unit] = bounds;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
@@ -185,8 +185,11 @@ export interface ResourceUsage {
   processes: { count: number; limit: number | null };
   /** CPU time used by everything in the sandbox since it started, in seconds. */
   cpu: { seconds: number };
-  /** Bytes of files in /workspace, /tmp and HOME (counted at most every few seconds); the limit is the sandbox's diskMB. */
-  disk: { used: number };
+  /**
+   * Bytes of files in /workspace, /tmp and HOME (counted at most every few seconds); the limit is the
+   * sandbox's diskMB. `partial`: the count stopped at 200,000 files, so it is a lower bound.
+   */
+  disk: { used: number; partial?: true };
   /** How often the kernel killed a process of the sandbox for memory since it started. */
   oomKills: number;
   /** ISO-8601 time of the reading. */
@@ -201,7 +204,7 @@ export function nearMemoryLimit(usage: ResourceUsage | undefined): boolean {
   return limit !== null && limit > 0 && used >= limit * MEMORY_NEAR_LIMIT;
 }
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 /** `256 MiB`, `4 GiB`, `1.5 GiB`. */
 export function formatMiB(mib: number): string {

@@ -7,6 +7,7 @@
  */
 import {
   ErrorCode,
+  INSTANCE_TYPES,
   SandboxError,
   checkFitsHost,
   checkInstanceType,
@@ -22,8 +23,18 @@ import {
 /** Cloudflare's own default when a containers entry names no instance_type. */
 export const PLATFORM_DEFAULT_INSTANCE_TYPE: InstanceTypeName = 'lite';
 
+/** SANDBOX_INSTANCE_TYPE, or Cloudflare's default; a value that names no type is the Worker's fault, said as such. */
 export function configuredInstanceType(value: string | undefined): InstanceTypeName {
-  return value ? checkInstanceType(value, 'SANDBOX_INSTANCE_TYPE') : PLATFORM_DEFAULT_INSTANCE_TYPE;
+  if (!value) return PLATFORM_DEFAULT_INSTANCE_TYPE;
+  try {
+    return checkInstanceType(value);
+  } catch (err) {
+    throw new SandboxError(
+      ErrorCode.INTERNAL_ERROR,
+      `The Worker's SANDBOX_INSTANCE_TYPE ('${value.slice(0, 40)}') is not an instance type: set it in wrangler.jsonc to one of ${Object.keys(INSTANCE_TYPES).join(', ')}`,
+      { cause: (err as Error).message },
+    );
+  }
 }
 
 export interface NewSandboxInput {

@@ -1,6 +1,7 @@
 /** File operations both cgroup drivers share: writing a setting, and emptying and removing a cgroup. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { readTextOr } from '../../read-text';
 
 /** How long a removal waits for killed tasks to leave their cgroup. */
 const REMOVE_WAIT_MS = 3000;
@@ -18,16 +19,8 @@ export function writeOptional(dir: string, file: string, value: string | number)
   }
 }
 
-export function readText(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 function pidsIn(dir: string): number[] {
-  return readText(path.join(dir, 'cgroup.procs'))
+  return readTextOr(path.join(dir, 'cgroup.procs'))
     .split('\n')
     .map(Number)
     .filter((n) => Number.isInteger(n) && n > 0);
@@ -44,12 +37,15 @@ function childFolders(dir: string): string[] {
   }
 }
 
+/** How a cgroup folder goes: rmdir on cgroupfs (a test's stand-in folder needs more). */
+export type RemoveFolder = (dir: string) => void;
+
 /**
  * SIGKILLs every task in `dir` and below, then removes the folders, deepest first. Killed tasks
  * leave a cgroup only once the kernel has torn them down, so the removal is retried for a while.
  */
-export async function emptyAndRemove(dir: string): Promise<void> {
-  for (const child of childFolders(dir)) await emptyAndRemove(child);
+export async function emptyAndRemove(dir: string, removeFolder: RemoveFolder = fs.rmdirSync): Promise<void> {
+  for (const child of childFolders(dir)) await emptyAndRemove(child, removeFolder);
   const deadline = Date.now() + REMOVE_WAIT_MS;
   for (;;) {
     // cgroup v2's cgroup.kill ends them all at once, forks in flight included; v1 has only kill(2).
@@ -62,28 +58,13 @@ export async function emptyAndRemove(dir: string): Promise<void> {
       }
     }
     try {
-      fs.rmdirSync(dir);
+      removeFolder(dir);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
-      // A plain folder (a test's stand-in for cgroupfs) holds its control files: they go with it.
-      if (code === 'ENOTEMPTY' && !isCgroupFs(dir)) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        return;
-      }
       if ((code !== 'EBUSY' && code !== 'ENOTEMPTY') || Date.now() > deadline) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const CGROUP_MAGICS = new Set([0x27e0eb, 0x63677270]);
-
-function isCgroupFs(dir: string): boolean {
-  try {
-    return CGROUP_MAGICS.has(fs.statfsSync(dir).type);
-  } catch {
-    return false;
   }
 }

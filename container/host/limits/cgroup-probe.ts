@@ -12,6 +12,8 @@ import { folderOf, memTotalMiB, parseCgroupMounts, parseProcCgroup, type CgroupM
 import { hostFolderName, type CgroupDriver } from './cgroups';
 import { CgroupV1, V1_COUNTING, V1_REQUIRED, type V1Hierarchy } from './cgroup-v1';
 import { CgroupV2, V2_OPTIONAL, V2_REQUIRED } from './cgroup-v2';
+import type { RemoveFolder } from './cgroup-files';
+import { readTextOr } from '../../read-text';
 
 /** SANDBOX_LIMITS: `auto` (the default) limits where it can; `none` never does. */
 export const LIMITS_ENV = 'SANDBOX_LIMITS';
@@ -34,16 +36,12 @@ export interface ProbeInput {
   cpus: number;
   /** Names this host's folder (one per state folder). */
   stateHash: string;
+  /** How a cgroup folder is removed (rmdir; a test's folder laid out as a tree needs a recursive remove). */
+  removeFolder?: RemoveFolder;
 }
 
 export function readProbeInput(stateHash: string, env: NodeJS.ProcessEnv = process.env): ProbeInput {
-  const read = (file: string) => {
-    try {
-      return fs.readFileSync(file, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const read = (file: string) => readTextOr(file);
   return {
     requested: env[LIMITS_ENV] ?? 'auto',
     platform: process.platform,
@@ -66,9 +64,9 @@ export function probeLimits(input: ProbeInput): LimitsSupport {
   const mounts = parseCgroupMounts(input.mountinfo);
   const folder = hostFolderName(input.stateHash);
 
-  const v2 = mounts.v2 && own.v2 !== null ? v2Driver(mounts.v2, own.v2, folder, memTotal, input.cpus) : null;
+  const v2 = mounts.v2 && own.v2 !== null ? v2Driver(mounts.v2, own.v2, folder, memTotal, input.cpus, input.removeFolder) : null;
   if (v2) return { driver: v2, kind: 'cgroup2', capacity: v2.capacity() };
-  const v1 = v1Driver(mounts.v1, own.v1, folder, memTotal, input.cpus);
+  const v1 = v1Driver(mounts.v1, own.v1, folder, memTotal, input.cpus, input.removeFolder);
   if (v1) return { driver: v1, kind: 'cgroup1', capacity: v1.capacity() };
 
   if (mounts.v1.has('memory')) return none(`cgroup v1's memory, pids and cpu hierarchies are not all mounted and writable here (they are for root)`);
@@ -88,11 +86,7 @@ function writable(p: string): boolean {
 }
 
 function words(file: string): string[] {
-  try {
-    return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
+  return readTextOr(file).trim().split(/\s+/).filter(Boolean);
 }
 
 /**
@@ -100,7 +94,7 @@ function words(file: string): string[] {
  * tree (exempt from the rule that a cgroup with processes gives children no controllers), or an
  * ancestor the host may write whose controllers include memory and pids and can be handed down.
  */
-function v2Driver(mount: CgroupMount, ownPath: string, folder: string, memTotal: number, cpus: number): CgroupV2 | null {
+function v2Driver(mount: CgroupMount, ownPath: string, folder: string, memTotal: number, cpus: number, removeFolder?: RemoveFolder): CgroupV2 | null {
   const own = folderOf(mount, ownPath);
   if (!own) return null;
   const wanted = [...V2_REQUIRED, ...V2_OPTIONAL];
@@ -112,7 +106,7 @@ function v2Driver(mount: CgroupMount, ownPath: string, folder: string, memTotal:
       const missing = controllers.filter((c) => !delegated.includes(c));
       try {
         if (missing.length > 0) fs.writeFileSync(path.join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
-        return new CgroupV2(mount.mountPoint, path.join(dir, folder), controllers, memTotal, cpus);
+        return new CgroupV2(mount.mountPoint, path.join(dir, folder), controllers, memTotal, cpus, removeFolder);
       } catch {
         /* this one cannot hand them down (it has processes of its own): try further up */
       }
@@ -122,7 +116,7 @@ function v2Driver(mount: CgroupMount, ownPath: string, folder: string, memTotal:
   return null;
 }
 
-function v1Driver(mounts: Map<string, CgroupMount>, own: Map<string, string>, folder: string, memTotal: number, cpus: number): CgroupV1 | null {
+function v1Driver(mounts: Map<string, CgroupMount>, own: Map<string, string>, folder: string, memTotal: number, cpus: number, removeFolder?: RemoveFolder): CgroupV1 | null {
   const hierarchies: V1Hierarchy[] = [];
   for (const controller of [...V1_REQUIRED, V1_COUNTING]) {
     const mount = mounts.get(controller);
@@ -135,5 +129,5 @@ function v1Driver(mounts: Map<string, CgroupMount>, own: Map<string, string>, fo
     if (hierarchies.some((h) => h.controllers.includes(controller))) continue;
     hierarchies.push({ controllers: mount.controllers, base: path.join(here, folder), name: path.basename(mount.mountPoint) });
   }
-  return new CgroupV1(hierarchies, memTotal, cpus);
+  return new CgroupV1(hierarchies, memTotal, cpus, removeFolder);
 }

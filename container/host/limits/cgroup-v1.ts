@@ -6,9 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HostCapacity, SandboxResources } from '../../../worker/protocol/resources';
+import { MiB, type HostCapacity, type SandboxResources } from '../../../worker/protocol/resources';
 import type { CgroupDriver, SandboxCgroup } from './cgroups';
-import { emptyAndRemove, readText, writeOptional, writeSetting } from './cgroup-files';
+import { emptyAndRemove, writeOptional, writeSetting, type RemoveFolder } from './cgroup-files';
+import { readTextOr } from '../../read-text';
 
 /** The controllers a v1 machine must have for limits, and the one that only counts. */
 export const V1_REQUIRED = ['memory', 'pids', 'cpu'] as const;
@@ -22,8 +23,6 @@ export interface V1Hierarchy {
   name: string;
 }
 
-const MiB = 1024 * 1024;
-
 /** cpu.shares for a vCPU count: 1024 per CPU, as the kernel weighs a task of nice 0. */
 export function cpuShares(vcpu: number): number {
   return Math.max(2, Math.round(vcpu * 1024));
@@ -31,11 +30,13 @@ export function cpuShares(vcpu: number): number {
 
 export class CgroupV1 implements CgroupDriver {
   readonly kind = 'cgroup1' as const;
+  readonly renames = true;
 
   constructor(
     private readonly hierarchies: V1Hierarchy[],
     private readonly memTotalMiB: number,
     private readonly cpus: number,
+    private readonly removeFolder?: RemoveFolder,
   ) {}
 
   private folder(controller: string, key: string): string {
@@ -58,7 +59,7 @@ export class CgroupV1 implements CgroupDriver {
     const memory = this.folder('memory', key);
     const bytes = r.memoryMiB * MiB;
     // memsw may never be below the plain limit: raise it first when the limit grows.
-    const current = Number(readText(path.join(memory, 'memory.limit_in_bytes')).trim());
+    const current = Number(readTextOr(path.join(memory, 'memory.limit_in_bytes')).trim());
     if (!(bytes <= current)) writeOptional(memory, 'memory.memsw.limit_in_bytes', bytes);
     writeSetting(memory, 'memory.limit_in_bytes', bytes);
     writeOptional(memory, 'memory.memsw.limit_in_bytes', bytes);
@@ -71,17 +72,17 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   async remove(key: string): Promise<void> {
-    for (const h of this.hierarchies) await emptyAndRemove(path.join(h.base, key));
+    for (const h of this.hierarchies) await emptyAndRemove(path.join(h.base, key), this.removeFolder);
   }
 
   async removeAll(): Promise<void> {
-    for (const h of this.hierarchies) await emptyAndRemove(h.base);
+    for (const h of this.hierarchies) await emptyAndRemove(h.base, this.removeFolder);
   }
 
   capacity(): HostCapacity {
     // The host's own cgroup's hierarchical_memory_limit is the tightest limit above it.
     const hostCgroup = path.dirname(path.dirname(this.folder('memory', 'x')));
-    const stat = readText(path.join(hostCgroup, 'memory.stat'));
+    const stat = readTextOr(path.join(hostCgroup, 'memory.stat'));
     const m = /^hierarchical_memory_limit\s+(\d+)/m.exec(stat);
     const above = m && Number(m[1]) < 2 ** 62 ? Math.floor(Number(m[1]) / MiB) : Infinity;
     return { memoryMiB: Math.min(this.memTotalMiB, above), vcpu: this.cpus };

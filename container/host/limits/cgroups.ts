@@ -16,9 +16,11 @@ export interface SandboxCgroup {
 
 export interface CgroupDriver {
   readonly kind: 'cgroup1' | 'cgroup2';
+  /** Whether a cgroup can be renamed with what is in it (v1 only: the kernel renames no v2 cgroup). */
+  readonly renames: boolean;
   /** Makes a cgroup with no limits yet (a warm entry waits in one: warm-entry.ts); answers its cgroup.procs files. */
   prepare(name: string): string[];
-  /** Gives a prepared cgroup (with what is in it) another name. */
+  /** Gives a prepared cgroup (with what is in it) another name; only where `renames`. */
   rename(from: string, to: string): void;
   /** Makes the sandbox's cgroup (or takes the one of that name) with these limits. */
   create(key: string, resources: SandboxResources): SandboxCgroup;
