@@ -140,6 +140,9 @@ function workerVars(options, stack) {
   // Linux answers on all of 127.0.0.0/8, which lets the proxy tell 0.0.0.0 from 127.0.0.1 binds.
   if (process.platform === 'linux') vars.LOCAL_BIND_CHECK = '127.0.0.2';
   if (options.ticketTtlMs) vars.PREVIEW_TICKET_TTL_MS = String(options.ticketTtlMs);
+  // SANDBOX_INSPECT=off npm start: the traffic inspector records nothing.
+  const inspect = options.env?.SANDBOX_INSPECT ?? process.env.SANDBOX_INSPECT;
+  if (inspect === 'off') vars.SANDBOX_INSPECT = 'off';
   if (options.previewHostname) vars.PREVIEW_HOSTNAME = options.previewHostname;
   else if (stack.port !== 8787) vars.PREVIEW_HOSTNAME = `localhost:${stack.port}`;
   return vars;
@@ -219,7 +222,8 @@ async function spawnWranglerDev(options, stack, env) {
  * Starts the stack. Options: runtime ('workerd', the default, or 'wrangler'), port (Worker,
  * default a free one), config (a wrangler.jsonc; ours by default), stateDir (persistence), token
  * (control API), log (a writable for every program's output), hostPort, env (for the container
- * host), ticketTtlMs, previewHostname, logLevel (wrangler), verbose (workerd).
+ * host; SANDBOX_INSPECT=off there, or in this process's environment, turns the traffic inspector
+ * off), ticketTtlMs, previewHostname, logLevel (wrangler), verbose (workerd).
  */
 export async function startStack(options = {}) {
   const runtime = options.runtime ?? 'workerd';

@@ -15,4 +15,6 @@ export interface Env extends WranglerEnv {
   LOCAL_BIND_CHECK?: string;
   /** Lifetime of private-preview ticket links in ms (default one minute). */
   PREVIEW_TICKET_TTL_MS?: string;
+  /** `off`: the traffic inspector records no preview request of any sandbox. */
+  SANDBOX_INSPECT?: string;
 }

@@ -32,6 +32,8 @@ interface Route {
 
 const ID = '(?<id>[^/]+)';
 const PID = '(?<pid>[^/]+)';
+/** A recorded request's id; not 'stream', the inspector's live stream. */
+const RID = '(?<rid>(?!stream$)[^/]+)';
 /** Not 'detected': that word names the detected-ports route. */
 const PORT = '(?<port>(?!detected$)[^/]+)';
 
@@ -178,6 +180,28 @@ const routes: Route[] = [
   route('POST', `/sandboxes/${ID}/ports/${PORT}/ticket`, async (c) => json(await sandbox(c)('createTicket', c.params.port), 201)),
 
   route('GET', `/sandboxes/${ID}/ports/detected`, async (c) => json({ ports: await sandbox(c)('detectedPorts') })),
+
+  // The traffic inspector: what came through a port's preview URL.
+  route('GET', `/sandboxes/${ID}/ports/${PORT}/requests`, async (c) =>
+    json(await sandbox(c)('listRequests', c.params.port, c.url.searchParams.get('limit') ?? undefined, c.url.searchParams.get('before') ?? undefined)),
+  ),
+
+  route('DELETE', `/sandboxes/${ID}/ports/${PORT}/requests`, async (c) => {
+    await sandbox(c)('clearRequests', c.params.port);
+    return new Response(null, { status: 204 });
+  }),
+
+  route('GET', `/sandboxes/${ID}/ports/${PORT}/requests/stream`, async (c) => {
+    const last = c.request.headers.get('last-event-id') ?? c.url.searchParams.get('lastEventId') ?? undefined;
+    return new Response(await sandbox(c)('streamRequests', c.params.port, last), { headers: SSE_HEADERS });
+  }),
+
+  route('GET', `/sandboxes/${ID}/ports/${PORT}/requests/${RID}`, async (c) => json(await sandbox(c)('getRequest', c.params.port, c.params.rid))),
+
+  route('POST', `/sandboxes/${ID}/ports/${PORT}/requests/${RID}/replay`, async (c) => {
+    const body = await readJsonObject(c.request, true);
+    return json(await sandbox(c)('replayRequest', c.params.port, c.params.rid, body), 201);
+  }),
 
   route('PUT', `/sandboxes/${ID}/tunnels/${PORT}`, async (c) => json(await sandbox(c)('getTunnel', c.params.port))),
 

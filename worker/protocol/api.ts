@@ -16,6 +16,8 @@ export interface ExposePortOptions {
   /** '30m', '2h', or milliseconds. */
   ttl?: string | number;
   visibility?: Visibility;
+  /** false: the traffic inspector records nothing of this exposure (default true). */
+  inspect?: boolean;
 }
 
 export interface ExposePortResult {
@@ -30,6 +32,8 @@ export interface ExposedPort extends ExposePortResult {
   visibility: Visibility;
   createdAt: string;
   expiresAt?: string;
+  /** Whether the traffic inspector records its requests. */
+  inspect?: boolean;
 }
 
 export interface TunnelInfo {

@@ -41,6 +41,8 @@ export const ErrorCode = {
   PROCESS_EXITED: 'PROCESS_EXITED',
   SANDBOX_DESTROYED: 'SANDBOX_DESTROYED',
   IS_A_DIRECTORY: 'IS_A_DIRECTORY',
+  /** A recorded request that cannot be sent again as it was (its body was not kept whole). */
+  REPLAY_IMPOSSIBLE: 'REPLAY_IMPOSSIBLE',
   // 413
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   // 422
@@ -89,6 +91,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   PROCESS_EXITED: 409,
   SANDBOX_DESTROYED: 409,
   IS_A_DIRECTORY: 409,
+  REPLAY_IMPOSSIBLE: 409,
   BODY_TOO_LARGE: 413,
   COMMAND_FAILED: 422,
   PORT_IN_USE: 422,

@@ -14,3 +14,4 @@ export * from './validate';
 export * from './file-content';
 export * from './requests';
 export * from './resources';
+export * from './traffic';

@@ -8,6 +8,8 @@ import type { AgentClient, PortFetcher } from './agent-client';
 import type { Exposure, ExposureMap } from './exposures';
 import type { LiveState } from './live-state';
 import type { PreviewConflict } from './preview-conflicts';
+import type { TrafficLog } from './traffic/traffic-log';
+import type { TrafficContext } from './traffic/traffic-ops';
 
 /** What every helper needs: who the sandbox is, its agent, what runs in it, and the event log. */
 export interface SandboxCore {
@@ -23,8 +25,8 @@ export interface PumpContext extends SandboxCore {
   handleStopped(reason: string): Promise<void>;
 }
 
-/** The operations (sandbox-ops.ts). */
-export interface OpsContext extends SandboxCore {
+/** The operations (sandbox-ops.ts, and the inspector's in traffic/traffic-ops.ts). */
+export interface OpsContext extends SandboxCore, TrafficContext {
   register(sandboxId: string, options?: SandboxCreateOptions): Promise<{ created: boolean; createdAt: string }>;
   status(): SandboxStatus;
   snapshot(): Promise<SandboxState>;
@@ -55,4 +57,6 @@ export interface PreviewContext {
   tcpPort(port: number): PortFetcher;
   /** The Container library's idle timer: a preview request is activity. */
   renewActivityTimeout(): void;
+  /** The traffic inspector's records; null when the Worker has it off (SANDBOX_INSPECT). */
+  readonly traffic: TrafficLog | null;
 }

@@ -29,6 +29,8 @@ export interface Exposure {
   expiresAt?: string;
   /** The container run this token belongs to; generated tokens are replaced in later runs. */
   generation: number;
+  /** false: the traffic inspector records nothing of this exposure. */
+  inspect?: false;
 }
 
 export type ExposureMap = Record<string, Exposure>;
@@ -73,6 +75,7 @@ export function planExpose(current: ExposureMap, portValue: unknown, rawOptions:
   const visibility = checkVisibility(options.visibility);
   const ttlMs = options.ttl === undefined || options.ttl === null ? undefined : parseDurationMs(options.ttl);
   const customToken = options.token === undefined || options.token === null ? undefined : checkCustomToken(options.token);
+  const inspect = checkInspect(options.inspect);
 
   const existing = current[String(port)];
   for (const other of Object.values(current)) {
@@ -96,6 +99,8 @@ export function planExpose(current: ExposureMap, portValue: unknown, rawOptions:
     createdAt: keepToken ? existing.createdAt : new Date(ctx.now).toISOString(),
     generation: keepToken ? existing.generation : ctx.generation,
   };
+  // Kept unless asked again: a re-expose without it does not turn recording back on.
+  if (inspect === false || (inspect === undefined && keepToken && existing.inspect === false)) exposure.inspect = false;
   if (name !== undefined) exposure.name = name;
   else if (keepToken && existing.name !== undefined && options.name === undefined) exposure.name = existing.name;
   if (ttlMs !== undefined) exposure.expiresAt = new Date(ctx.now + ttlMs).toISOString();
@@ -135,7 +140,7 @@ export function exposureUrl(e: Exposure, sandboxId: string): string {
 
 export function toExposedPort(e: Exposure, sandboxId: string): ExposedPort {
   const url = exposureUrl(e, sandboxId);
-  const out: ExposedPort = { url, exposedAt: url, port: e.port, visibility: e.visibility, createdAt: e.createdAt };
+  const out: ExposedPort = { url, exposedAt: url, port: e.port, visibility: e.visibility, createdAt: e.createdAt, inspect: e.inspect !== false };
   if (e.name !== undefined) out.name = e.name;
   if (e.expiresAt !== undefined) out.expiresAt = e.expiresAt;
   return out;
@@ -153,6 +158,12 @@ function checkName(value: unknown): string {
     throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'name' must be a string of 1-64 characters (got ${JSON.stringify(value)})`);
   }
   return value;
+}
+
+function checkInspect(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  throw new SandboxError(ErrorCode.INVALID_REQUEST, `Field 'inspect' must be true or false (got ${JSON.stringify(value)?.slice(0, 40)})`);
 }
 
 function checkVisibility(value: unknown): Visibility {

@@ -35,6 +35,7 @@ import {
 } from '../protocol/index';
 import type { OpsContext } from './context';
 import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
+import { trafficOps } from './traffic/traffic-ops';
 
 function notFoundToNull<T>(p: Promise<T>): Promise<T | null> {
   return p.catch((err) => {
@@ -44,6 +45,8 @@ function notFoundToNull<T>(p: Promise<T>): Promise<T | null> {
 }
 
 export const sandboxOps = {
+  ...trafficOps,
+
   async exposePort(sb: OpsContext, port: unknown, options?: unknown): Promise<ExposedPort> {
     const plan = planExpose(sb.exposures(), port, options, {
       sandboxId: sb.id,
@@ -80,6 +83,7 @@ export const sandboxOps = {
     if (!map[String(p)]) return;
     delete map[String(p)];
     sb.saveExposures(map);
+    sb.traffic?.drop(p);
     await sb.publish({ type: 'port-unexposed', sandboxId: sb.id, port: p });
   },
 

@@ -4,7 +4,17 @@
  * `ctx.container.getTcpPort(port).fetch`, streaming both ways. A WebSocket upgrade is answered
  * with the service's own response, so frames pass with no JavaScript per message.
  */
-import { ErrorCode, SandboxError, bearerMatches, checkUserPort, isLoopbackAddress, matchPreviewHost, timingSafeEqualStrings, type ListenerInfo } from '../protocol/index';
+import {
+  ErrorCode,
+  SandboxError,
+  type TrafficEntry,
+  bearerMatches,
+  checkUserPort,
+  isLoopbackAddress,
+  matchPreviewHost,
+  timingSafeEqualStrings,
+  type ListenerInfo,
+} from '../protocol/index';
 import { errorResponse } from '../edge/http';
 import { previewErrorResponse } from '../edge/preview-errors';
 import { stripHopByHop } from '../edge/hop-headers';
@@ -12,6 +22,8 @@ import { isExpired, type Exposure } from './exposures';
 import { PREVIEW_COOKIE, TICKET_PARAM, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from '../edge/preview-route';
 import type { PreviewContext } from './context';
+import { Recording } from './traffic/recording';
+import { relaySocket } from './traffic/socket-watch';
 
 const NOT_LISTENING = 'the container is not listening';
 
@@ -22,19 +34,44 @@ function miss(): Response {
   });
 }
 
+/** A response, and who made it: the service, or this proxy (with its error code). */
+interface Answer {
+  response: Response;
+  by: 'service' | 'proxy';
+  code?: ErrorCode;
+}
+
+function proxyError(request: Request, err: SandboxError, headers?: HeadersInit): Answer {
+  return { response: previewErrorResponse(request, err, headers), by: 'proxy', code: err.code };
+}
+
 export async function handlePreview(sb: PreviewContext, request: Request): Promise<Response> {
   if (!sb.hasId()) return miss();
   const url = new URL(request.url);
   const route = matchPreviewHost(url.host, sb.id);
   if (!route) return miss();
   const exposure = sb.exposureFor(route.port);
-  if (!exposure || isExpired(exposure, Date.now()) || !timingSafeEqualStrings(exposure.token, route.token)) return miss();
+  if (!exposure || isExpired(exposure, Date.now())) return miss();
+  // Recorded from here on: every request to an exposed port, the ones the proxy refuses too.
+  const recording = sb.traffic && exposure.inspect !== false ? new Recording(sb.traffic, route.port, request, url) : null;
+  if (!timingSafeEqualStrings(exposure.token, route.token)) {
+    const response = miss();
+    return recording ? recording.finish(response, { by: 'proxy', code: ErrorCode.INVALID_TOKEN }) : response;
+  }
+  const answer = await answerPreview(sb, request, url, exposure, route.port, recording?.copyRequestBody);
+  if (!recording) return answer.response;
+  if (answer.response.webSocket) {
+    const socket = relaySocket(answer.response);
+    return recording.finish(socket.response, answer, socket);
+  }
+  return recording.finish(answer.response, answer);
+}
 
+async function answerPreview(sb: PreviewContext, request: Request, url: URL, exposure: Exposure, port: number, copyBody?: BodyCopier): Promise<Answer> {
   const ticket = url.search.includes(TICKET_PARAM) ? url.searchParams.get(TICKET_PARAM) : null;
   if (ticket !== null) return redeemTicket(sb, request, exposure, url, ticket);
-
   if (exposure.visibility === 'private' && !(await authorized(sb, exposure, request))) {
-    return previewErrorResponse(
+    return proxyError(
       request,
       new SandboxError(
         ErrorCode.PREVIEW_AUTH_REQUIRED,
@@ -42,12 +79,39 @@ export async function handlePreview(sb: PreviewContext, request: Request): Promi
       ),
     );
   }
-  return forward(sb, request, url, route.port, {
-    host: url.host,
-    proto: url.protocol === 'https:' ? 'https' : 'http',
-    clientIp: sb.clientAddress(request),
-    private: exposure.visibility === 'private',
-  });
+  return forward(
+    sb,
+    request,
+    url,
+    port,
+    {
+      host: url.host,
+      proto: url.protocol === 'https:' ? 'https' : 'http',
+      clientIp: sb.clientAddress(request),
+      private: exposure.visibility === 'private',
+    },
+    copyBody,
+  );
+}
+
+/**
+ * Sends a recorded request again through the preview path (traffic inspector's Replay), as the
+ * service would get it from a client: recorded as a new entry linked to the first. The caller
+ * proved it holds the control API's token, which also opens a private preview.
+ */
+export async function replayPreview(sb: PreviewContext, exposure: Exposure, request: Request, replayOf: number): Promise<{ response: Response; kept: Promise<TrafficEntry> }> {
+  if (!sb.traffic) throw new SandboxError(ErrorCode.NOT_FOUND, 'The traffic inspector is off for this Worker (SANDBOX_INSPECT)');
+  const url = new URL(request.url);
+  const recording = new Recording(sb.traffic, exposure.port, request, url, replayOf);
+  const answer = await forward(
+    sb,
+    request,
+    url,
+    exposure.port,
+    { host: url.host, proto: url.protocol === 'https:' ? 'https' : 'http', clientIp: sb.clientAddress(request), private: exposure.visibility === 'private' },
+    recording.copyRequestBody,
+  );
+  return { response: recording.finish(answer.response, answer), kept: recording.kept };
 }
 
 /** wsConnect: a WebSocket straight to a port of the sandbox, without a preview URL or token. */
@@ -61,7 +125,7 @@ export async function handleDirectWebSocket(sb: PreviewContext, request: Request
     return errorResponse(err);
   }
   const url = new URL(request.url);
-  return forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: sb.clientAddress(request), private: false });
+  return (await forward(sb, request, url, port, { host: url.host, proto: 'http', clientIp: sb.clientAddress(request), private: false })).response;
 }
 
 async function authorized(sb: PreviewContext, exposure: Exposure, request: Request): Promise<boolean> {
@@ -72,10 +136,10 @@ async function authorized(sb: PreviewContext, exposure: Exposure, request: Reque
   return verifyPreviewCookie(secret, { sandboxId: sb.id, port: exposure.port, token: exposure.token }, cookie, Date.now());
 }
 
-async function redeemTicket(sb: PreviewContext, request: Request, exposure: Exposure, url: URL, ticket: string): Promise<Response> {
+async function redeemTicket(sb: PreviewContext, request: Request, exposure: Exposure, url: URL, ticket: string): Promise<Answer> {
   const secret = sb.apiToken;
   if (!secret || !sb.consumeTicket(ticket, exposure)) {
-    return previewErrorResponse(
+    return proxyError(
       request,
       new SandboxError(ErrorCode.PREVIEW_AUTH_REQUIRED, 'This preview link has expired or was already used: ask for a new one (tickets work once, for one minute)'),
     );
@@ -86,7 +150,7 @@ async function redeemTicket(sb: PreviewContext, request: Request, exposure: Expo
   // would send the browser to another host.
   const path = `/${url.pathname.replace(/^[/\\]+/, '')}`;
   const clean = path + (url.searchParams.size > 0 ? `?${url.searchParams}` : '');
-  return new Response(null, { status: 302, headers: { location: clean, 'set-cookie': previewCookieHeader(value), 'cache-control': 'no-store' } });
+  return { response: new Response(null, { status: 302, headers: { location: clean, 'set-cookie': previewCookieHeader(value), 'cache-control': 'no-store' } }), by: 'proxy' };
 }
 
 interface ForwardInfo {
@@ -96,10 +160,13 @@ interface ForwardInfo {
   private: boolean;
 }
 
-async function forward(sb: PreviewContext, request: Request, url: URL, port: number, info: ForwardInfo): Promise<Response> {
+/** Copies a request body into the proxy's pipe to the service (the inspector's, when it records). */
+type BodyCopier = (body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, length: number | null) => Promise<void>;
+
+async function forward(sb: PreviewContext, request: Request, url: URL, port: number, info: ForwardInfo, copyBody?: BodyCopier): Promise<Answer> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
     // Preview traffic never starts a sandbox: a link must not wake something that was stopped.
-    return previewErrorResponse(request, new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`), {
+    return proxyError(request, new SandboxError(ErrorCode.SANDBOX_NOT_RUNNING, `Sandbox '${sb.id}' is not running: start it (any API call does) and try again`), {
       'retry-after': '10',
     });
   }
@@ -123,7 +190,7 @@ async function forward(sb: PreviewContext, request: Request, url: URL, port: num
     headers.set('x-forwarded-for', prior ? `${prior}, ${info.clientIp}` : info.clientIp);
   }
   const target = `http://localhost:${port}${url.pathname}${url.search}`;
-  const body = watchBody(request);
+  const body = watchBody(request, copyBody);
   let response: Response;
   try {
     // A plain init, not a Request: the container's fetch builds the one request that goes out.
@@ -132,7 +199,7 @@ async function forward(sb: PreviewContext, request: Request, url: URL, port: num
     if (body?.failed()) return brokenBody(request, body.failed()!);
     const message = (err as Error).message ?? String(err);
     if (!message.includes(NOT_LISTENING) && !/connection|refused|connect/i.test(message)) throw err;
-    return previewErrorResponse(request, await unavailable(sb, port));
+    return proxyError(request, await unavailable(sb, port));
   }
   // The runtime may end the upstream request early instead of failing it when the client's body
   // breaks; the service's answer to a cut-short body is not the client's answer.
@@ -140,11 +207,11 @@ async function forward(sb: PreviewContext, request: Request, url: URL, port: num
     await response.body?.cancel().catch(() => {});
     return brokenBody(request, body.failed()!);
   }
-  return response;
+  return { response, by: 'service' };
 }
 
-function brokenBody(request: Request, reason: string): Response {
-  return previewErrorResponse(
+function brokenBody(request: Request, reason: string): Answer {
+  return proxyError(
     request,
     new SandboxError(ErrorCode.INVALID_REQUEST, `Could not read the request body: ${reason} (send a complete body with a valid Content-Length or chunked encoding)`),
   );
@@ -156,13 +223,17 @@ function brokenBody(request: Request, reason: string): Response {
  * early; only this tells either from the service's own doing. A body with a Content-Length passes
  * untouched: the runtime checks its framing and it keeps its length on the way out.
  */
-function watchBody(request: Request): { stream: ReadableStream; failed(): string | null } | null {
+function watchBody(request: Request, copyBody?: BodyCopier): { stream: ReadableStream; failed(): string | null } | null {
   if (!request.body) return null;
-  if (request.headers.has('content-length')) return { stream: request.body, failed: () => null };
-  const pipe = new IdentityTransformStream();
+  const declared = request.headers.get('content-length');
+  const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
+  if (length !== null && !copyBody) return { stream: request.body, failed: () => null };
+  // Inspected, a body of known length goes through a stream of that length: it keeps it on the way out.
+  const pipe = length !== null ? new FixedLengthStream(length) : new IdentityTransformStream();
   let failure: string | null = null;
   // The rejection is recorded before the fetch reading the pipe settles, so a check after it sees it.
-  request.body.pipeTo(pipe.writable).catch((err: unknown) => {
+  const piped = copyBody ? copyBody(request.body, pipe.writable, length) : request.body.pipeTo(pipe.writable);
+  piped.catch((err: unknown) => {
     failure = err instanceof Error ? err.message : String(err);
   });
   return { stream: pipe.readable, failed: () => failure };

@@ -16,6 +16,7 @@ import { publishEvent, registryStub } from '../registry/registry-client';
 import { AgentEventPump } from './agent-events';
 import { LiveState } from './live-state';
 import { ExposureStore } from './exposure-store';
+import { TrafficLog } from './traffic/traffic-log';
 import {
   CONTROL_PORT,
   ErrorCode,
@@ -28,13 +29,14 @@ import {
   type SandboxCreateOptions,
   type SandboxState,
   type SandboxStatus,
+  type TrafficEntry,
 } from '../protocol/index';
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, listExposed, toExposedPort, type Exposure, type ExposureMap } from './exposures';
 import { errorResponse } from '../edge/http';
 import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
 import { readRoute } from '../edge/preview-route';
-import { handleDirectWebSocket, handlePreview } from './sandbox-preview';
+import { handleDirectWebSocket, handlePreview, replayPreview } from './sandbox-preview';
 import { generateToken, timingSafeEqualStrings } from '../protocol/index';
 
 const ID_KEY = 'sandboxId';
@@ -57,6 +59,8 @@ export class Sandbox extends Container<Env> {
   private pump: AgentEventPump | null = null;
   /** Exposures, their run generation and tickets (storage in exposure-store.ts, rules in exposures.ts). */
   readonly store: ExposureStore;
+  /** The traffic inspector's records of preview requests, in memory; null when SANDBOX_INSPECT is off. */
+  readonly traffic: TrafficLog | null;
 
   constructor(ctx: DurableObjectState<Record<string, never>>, env: Env) {
     installLocalContainer(ctx, env, ctx.storage.kv.get(ID_KEY) as string | undefined);
@@ -65,6 +69,7 @@ export class Sandbox extends Container<Env> {
     this.sandboxId = (ctx.storage.kv.get(ID_KEY) as string | undefined) ?? null;
     this.agent = new AgentClient(() => this.ctx.container!.getTcpPort(CONTROL_PORT));
     this.store = new ExposureStore(ctx.storage.kv);
+    this.traffic = env.SANDBOX_INSPECT === 'off' ? null : new TrafficLog();
   }
 
   /**
@@ -338,6 +343,7 @@ export class Sandbox extends Container<Env> {
     this.ctx.storage.kv.delete(INTERNET_KEY);
     this.ctx.storage.kv.delete(RESOURCES_KEY);
     this.store.clear();
+    this.traffic?.dropAll();
     this.sandboxId = null;
   }
 
@@ -369,6 +375,7 @@ export class Sandbox extends Container<Env> {
   async expireExposure(payload: { port: number; token: string }): Promise<void> {
     const now = Date.now();
     const removed = this.store.removeIf(payload.port, (e) => e.token !== payload.token || !isExpired(e, now));
+    if (removed) this.traffic?.drop(payload.port);
     if (removed && this.sandboxId) await this.publish({ type: 'port-expired', sandboxId: this.sandboxId, port: payload.port });
   }
 
@@ -386,6 +393,11 @@ export class Sandbox extends Container<Env> {
   /** Another sandbox's exposure that this one's `{port}-{id}-{token}` label would also name. */
   previewConflict(port: number, token: string): Promise<PreviewConflict | null> {
     return findPreviewConflict(this.env, this.id, port, token);
+  }
+
+  /** The traffic inspector's Replay: a recorded request through the preview path again. */
+  replayRecorded(exposure: Exposure, request: Request, replayOf: number): Promise<{ response: Response; kept: Promise<TrafficEntry> }> {
+    return replayPreview(this, exposure, request, replayOf);
   }
 
   /** RPC from the Worker's proxy: does this sandbox serve `{port}-{id}-{token}`? */

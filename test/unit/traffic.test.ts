@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { TrafficLog } from '../../worker/sandbox/traffic/traffic-log';
+import { describeBody } from '../../worker/sandbox/traffic/body-capture';
+import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
+import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type TrafficEntry } from '../../worker/protocol/index';
+
+function entry(port: number, id: number, extra: Partial<TrafficEntry> = {}): TrafficEntry {
+  return {
+    id,
+    port,
+    time: '2026-01-01T00:00:00.000Z',
+    method: 'GET',
+    path: `/r/${id}`,
+    status: 200,
+    answeredBy: 'service',
+    ttfbMs: 1,
+    totalMs: 2,
+    bytesIn: 0,
+    bytesOut: 10,
+    requestHeaders: [],
+    responseHeaders: [],
+    requestBody: { size: 0, kind: 'none', truncated: false },
+    responseBody: { size: 10, kind: 'text', text: 'x'.repeat(10), truncated: false },
+    redacted: [],
+    ...extra,
+  };
+}
+
+describe('traffic inspector parts', () => {
+  describe('TrafficLog', () => {
+    it('keeps the newest entries per port, newest first, within its count', () => {
+      const log = new TrafficLog(3);
+      for (let i = 1; i <= 5; i++) log.add(entry(8000, log.nextId(8000)));
+      log.add(entry(9000, log.nextId(9000)));
+      assert.deepEqual(
+        log.list(8000, { limit: 10 }).map((e) => e.id),
+        [5, 4, 3],
+      );
+      assert.deepEqual(
+        log.list(8000, { limit: 10, before: 5 }).map((e) => e.id),
+        [4, 3],
+      );
+      assert.equal(log.list(9000, { limit: 10 })[0]!.id, 1, 'each port counts on its own');
+      assert.equal('requestHeaders' in log.list(8000, { limit: 1 })[0]!, false, 'the list carries no headers or bodies');
+    });
+
+    it('stays within its bytes: the oldest go first', () => {
+      const log = new TrafficLog(200, 4000);
+      for (let i = 1; i <= 50; i++) log.add(entry(8000, log.nextId(8000), { responseBody: { size: 1000, kind: 'text', text: 'y'.repeat(1000), truncated: false } }));
+      const kept = log.list(8000, { limit: 200 });
+      assert.ok(kept.length >= 1 && kept.length <= 3, `${kept.length} kept`);
+      assert.ok(log.size.bytes <= 4000);
+      assert.equal(kept[0]!.id, 50);
+    });
+
+    it('tells followers of new entries, of a clear and of the end of the exposure; resumes or says it cannot', () => {
+      const log = new TrafficLog(3);
+      const news: string[] = [];
+      log.follow(8000, (n) => news.push('entry' in n ? `entry ${n.entry.id}` : 'cleared' in n ? 'cleared' : 'ended'));
+      for (let i = 0; i < 5; i++) log.add(entry(8000, log.nextId(8000)));
+      assert.deepEqual(
+        log.since(8000, 3)!.map((e) => e.id),
+        [4, 5],
+      );
+      assert.equal(log.since(8000, 1), null, 'entry 2 is no longer kept');
+      assert.equal(log.since(8000, 99), null, 'an id from another run');
+      log.clear(8000);
+      assert.equal(log.nextId(8000), 6, 'ids go on counting after a clear');
+      log.drop(8000);
+      assert.deepEqual(news, ['entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'cleared', 'ended']);
+      assert.deepEqual(log.list(8000, { limit: 10 }), []);
+    });
+  });
+
+  describe('what is kept of a body', () => {
+    const bytes = (s: string) => new TextEncoder().encode(s);
+
+    it('keeps text as text, JSON too, and says when more came', () => {
+      assert.deepEqual(describeBody(bytes('{"a":1}'), 7, 'application/json', true), { size: 7, contentType: 'application/json', truncated: false, kind: 'text', text: '{"a":1}' });
+      const cut = describeBody(bytes('abc'), 1_000_000, 'text/plain', true);
+      assert.equal(cut.truncated, true);
+      assert.equal(cut.text, 'abc');
+    });
+
+    it('keeps binary only by size and type, and an empty body as none', () => {
+      assert.deepEqual(describeBody(new Uint8Array([0, 1, 2]), 3, 'image/png', true), { size: 3, contentType: 'image/png', truncated: false, kind: 'binary' });
+      assert.equal(describeBody(new Uint8Array([0xff, 0xfe, 0x00]), 3, null, true).kind, 'binary', 'not UTF-8, no type');
+      assert.equal(describeBody(new Uint8Array(), 0, null, true).kind, 'none');
+    });
+
+    it('leaves out a character cut at the end of the kept part instead of garbling it', () => {
+      const text = `${'a'.repeat(TRAFFIC_BODY_BYTES - 1)}é`;
+      const head = bytes(text).subarray(0, TRAFFIC_BODY_BYTES);
+      const kept = describeBody(head, TRAFFIC_BODY_BYTES + 1, 'text/plain', true);
+      assert.equal(kept.kind, 'text');
+      assert.equal(kept.text, 'a'.repeat(TRAFFIC_BODY_BYTES - 1));
+    });
+  });
+
+  describe('redaction', () => {
+    it('keeps no credential: Authorization, Cookie, Set-Cookie, the ticket parameter', () => {
+      const headers = new Headers([
+        ['authorization', 'Bearer s3cret'],
+        ['cookie', 'session=abc'],
+        ['accept', 'text/html'],
+      ]);
+      const { pairs, redacted } = redactHeaders(headers);
+      assert.deepEqual(pairs, [
+        ['accept', 'text/html'],
+        ['authorization', REDACTED],
+        ['cookie', REDACTED],
+      ]);
+      assert.deepEqual(redacted.sort(), ['authorization', 'cookie']);
+      const res = new Headers();
+      res.append('set-cookie', 'a=1');
+      res.append('set-cookie', 'b=2');
+      assert.deepEqual(redactHeaders(res).pairs, [
+        ['set-cookie', REDACTED],
+        ['set-cookie', REDACTED],
+      ]);
+      assert.deepEqual(redactPath(new URL('http://x/open?__sandbox_ticket=abc&q=1')), { path: `/open?__sandbox_ticket=${encodeURIComponent(REDACTED)}&q=1`, redacted: true });
+      assert.deepEqual(redactPath(new URL('http://x/a?b=1')), { path: '/a?b=1', redacted: false });
+    });
+  });
+
+  describe('parsers', () => {
+    it('refuses bad limits, ids and replay bodies with a message naming the field', () => {
+      assert.deepEqual(parseTrafficQuery('5', '12'), { limit: 5, before: 12 });
+      assert.throws(() => parseTrafficQuery('0', null), /'limit' must be a whole number from 1 to 200/);
+      assert.throws(() => parseTrafficQuery('lots', null), /'limit'/);
+      assert.throws(() => parseTrafficQuery(null, '-1'), /'before' must be a request id/);
+      assert.throws(() => checkRequestId('abc'), /A request id is a whole number/);
+      assert.deepEqual(parseReplayBody({ authorization: 'Bearer x' }), { authorization: 'Bearer x' });
+      assert.throws(() => parseReplayBody({ host: 'evil' }), /only 'authorization' and 'cookie'/);
+      assert.throws(() => parseReplayBody({ cookie: 'a\r\nb' }), /on one line/);
+    });
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Copies the first part of a body as it streams past: every chunk goes on at once, unchanged (no
+ * request or response waits to be recorded, Server-Sent Events still arrive event by event), and
+ * the first TRAFFIC_BODY_BYTES are kept. A body of known length keeps it on the way out.
+ */
+import { TRAFFIC_BODY_BYTES, type CapturedBody } from '../../protocol/index';
+
+/** Types whose bodies are kept as text (others too, when they are valid UTF-8 and say no type). */
+const TEXT_TYPE = /^(text\/|application\/(json|[\w.+-]*\+json|xml|[\w.+-]*\+xml|javascript|x-www-form-urlencoded|x-ndjson|graphql)|multipart\/form-data)/i;
+
+/** The kept bytes as the inspector shows them: text as text, anything else by size and type. */
+export function describeBody(head: Uint8Array, size: number, contentType: string | null, complete: boolean, sizeUnknown = false): CapturedBody {
+  const type = contentType ?? undefined;
+  const base = { size, ...(sizeUnknown ? { sizeUnknown: true as const } : {}), ...(type ? { contentType: type } : {}), truncated: !complete || size > head.length };
+  if (size === 0) return { ...base, kind: 'none', truncated: !complete };
+  if (type && !TEXT_TYPE.test(type)) return { ...base, kind: 'binary' };
+  try {
+    // Streamed, so a character cut at the end of the kept part is left out rather than garbled.
+    return { ...base, kind: 'text', text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(head, { stream: base.truncated }) };
+  } catch {
+    return { ...base, kind: 'binary' };
+  }
+}
+
+export interface Captured {
+  head: Uint8Array;
+  size: number;
+  /** The body went on uncounted past COUNTED_BYTES: `size` is a lower bound. */
+  sizeUnknown?: true;
+  /** False when the stream broke off or was cancelled before its end. */
+  complete: boolean;
+  error?: string;
+}
+
+/** A body of unknown length is counted up to here; past it the runtime pipes it (its size is then "at least"). */
+export const COUNTED_BYTES = 1024 * 1024;
+
+/**
+ * `body` with its first bytes copied; `done` resolves when it ended, however it ended. Chunks go on
+ * at once. Past the kept part (or, for a body of unknown length, past COUNTED_BYTES) the runtime
+ * pipes the rest itself, with no JavaScript per chunk, so a large body costs the Worker no memory:
+ * a body with a Content-Length keeps it on the way out and its size is that length; one without
+ * reports the bytes counted as a lower bound.
+ */
+export function captureBody(body: ReadableStream<Uint8Array>, length: number | null): { stream: ReadableStream<Uint8Array>; done: Promise<Captured> } {
+  const out = length !== null ? new FixedLengthStream(length) : new IdentityTransformStream();
+  return { stream: out.readable as ReadableStream<Uint8Array>, done: captureInto(body, out.writable as WritableStream<Uint8Array>, length) };
+}
+
+/** The same into a stream of the caller's (the preview proxy's own pipe to the service). */
+export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, length: number | null): Promise<Captured> {
+  const head = new Head();
+  return pump(body, out, head, length !== null ? TRAFFIC_BODY_BYTES : COUNTED_BYTES).then(
+    (counted): Captured => {
+      if (length !== null) return { head: head.bytes(), size: length, complete: true };
+      return { head: head.bytes(), size: head.size, complete: true, ...(counted ? {} : { sizeUnknown: true as const }) };
+    },
+    (err: unknown): Captured => ({ head: head.bytes(), size: head.size, complete: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
+/** The first TRAFFIC_BODY_BYTES of the chunks it is given, and how many bytes it was given. */
+class Head {
+  private readonly parts: Uint8Array[] = [];
+  private kept = 0;
+  size = 0;
+
+  get full(): boolean {
+    return this.kept >= TRAFFIC_BODY_BYTES;
+  }
+
+  add(chunk: Uint8Array): void {
+    this.size += chunk.byteLength;
+    if (this.full) return;
+    const part = chunk.subarray(0, TRAFFIC_BODY_BYTES - this.kept);
+    this.parts.push(part.slice());
+    this.kept += part.length;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.kept);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
+
+/**
+ * Copies chunk by chunk until `upTo` bytes passed, then lets the runtime pipe the rest; answers
+ * whether it saw the whole body itself.
+ */
+async function pump(body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, head: Head, upTo: number): Promise<boolean> {
+  const reader = body.getReader();
+  const writer = out.getWriter();
+  try {
+    while (head.size < upTo) {
+      const { done, value } = await reader.read();
+      if (done) {
+        await writer.close();
+        return true;
+      }
+      head.add(value);
+      await writer.write(value);
+    }
+  } catch (err) {
+    await reader.cancel(err).catch(() => {});
+    await writer.abort(err).catch(() => {});
+    throw err;
+  }
+  reader.releaseLock();
+  writer.releaseLock();
+  await body.pipeTo(out);
+  return false;
+}

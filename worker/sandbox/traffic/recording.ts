@@ -1,0 +1,143 @@
+/**
+ * One request through a preview URL, recorded as it happens: what came in (credentials redacted),
+ * when the answer's headers came, and its bodies' first bytes as they stream. The entry joins the
+ * log when the exchange is over. The bodies pass through captureBody, never waiting on it.
+ */
+import { CREDENTIAL_HEADERS, REDACTED, type CapturedBody, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
+import { captureBody, captureInto, describeBody, type Captured } from './body-capture';
+import type { TrafficLog } from './traffic-log';
+import { TICKET_PARAM } from '../preview-auth';
+
+const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
+
+/** Headers as pairs in arrival order, each credential's value replaced; and which were there. */
+export function redactHeaders(headers: Headers): { pairs: [string, string][]; redacted: string[] } {
+  const pairs: [string, string][] = [];
+  const redacted: string[] = [];
+  // Set-Cookie is the one header that may come more than once; each is its own pair.
+  for (const [name, value] of headers) {
+    if (CREDENTIALS.has(name)) {
+      pairs.push([name, REDACTED]);
+      if (!redacted.includes(name)) redacted.push(name);
+    } else pairs.push([name, value]);
+  }
+  return { pairs, redacted };
+}
+
+/** Path and query with the ticket link's parameter redacted. */
+export function redactPath(url: URL): { path: string; redacted: boolean } {
+  if (!url.searchParams.has(TICKET_PARAM)) return { path: url.pathname + url.search, redacted: false };
+  const query = new URLSearchParams(url.searchParams);
+  query.set(TICKET_PARAM, REDACTED);
+  return { path: `${url.pathname}?${query}`, redacted: true };
+}
+
+function contentLength(headers: Headers): number | null {
+  const v = headers.get('content-length');
+  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+}
+
+const NO_BODY: CapturedBody = { size: 0, kind: 'none', truncated: false };
+
+export interface AnswerInfo {
+  by: 'service' | 'proxy';
+  code?: ErrorCode;
+}
+
+export class Recording {
+  private readonly started = Date.now();
+  private readonly entry: Omit<TrafficEntry, 'status' | 'ttfbMs' | 'totalMs' | 'bytesOut' | 'responseHeaders' | 'responseBody' | 'answeredBy'>;
+  private requestBody: Promise<Captured> | null = null;
+  private settle!: (e: TrafficEntry) => void;
+  /** Resolves with the entry once it is kept (the exchange is over). */
+  readonly kept = new Promise<TrafficEntry>((resolve) => (this.settle = resolve));
+
+  constructor(
+    private readonly log: TrafficLog,
+    port: number,
+    request: Request,
+    url: URL,
+    replayOf?: number,
+  ) {
+    const headers = redactHeaders(request.headers);
+    const path = redactPath(url);
+    this.entry = {
+      id: log.nextId(port),
+      port,
+      time: new Date(this.started).toISOString(),
+      method: request.method,
+      path: path.path,
+      bytesIn: 0,
+      requestHeaders: headers.pairs,
+      requestBody: NO_BODY,
+      redacted: path.redacted ? [...headers.redacted, 'ticket'] : headers.redacted,
+      ...(replayOf !== undefined ? { replayOf } : {}),
+    };
+  }
+
+  get id(): number {
+    return this.entry.id;
+  }
+
+  /**
+   * Copies the request's body on its way into `out` (the proxy's pipe to the service); resolves,
+   * or rejects with the body's failure, as a plain pipe would.
+   */
+  readonly copyRequestBody = (body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, length: number | null): Promise<void> => {
+    const done = captureInto(body, out, length);
+    this.requestBody = done;
+    return done.then((c) => {
+      if (!c.complete) throw new Error(c.error ?? 'the request body broke off');
+    });
+  };
+
+  /**
+   * The response as the client gets it, its body copied as it streams; the entry is kept once it
+   * ended. A WebSocket's entry is kept when the session closes (`closed`).
+   */
+  finish(response: Response, answer: AnswerInfo, socket?: { record: WebSocketRecord; closed: Promise<void> }): Response {
+    const ttfbMs = Date.now() - this.started;
+    const responseHeaders = redactHeaders(response.headers);
+    const base = {
+      status: response.status,
+      answeredBy: answer.by,
+      ...(answer.code ? { code: answer.code } : {}),
+      ttfbMs,
+      responseHeaders: responseHeaders.pairs,
+    };
+    const redacted = [...new Set([...this.entry.redacted, ...responseHeaders.redacted])];
+    const keep = async (captured: Captured | null): Promise<void> => {
+      const request = this.requestBody ? await this.requestBody : null;
+      const error = captured?.error ?? request?.error;
+      const entry: TrafficEntry = {
+        ...this.entry,
+        ...base,
+        redacted,
+        totalMs: Date.now() - this.started,
+        bytesIn: request?.size ?? 0,
+        bytesOut: captured?.size ?? 0,
+        requestBody: request ? describeBody(request.head, request.size, this.header('content-type'), request.complete, request.sizeUnknown) : NO_BODY,
+        responseBody: captured ? describeBody(captured.head, captured.size, response.headers.get('content-type'), captured.complete, captured.sizeUnknown) : NO_BODY,
+        ...(socket ? { websocket: socket.record } : {}),
+        ...(error ? { error } : {}),
+      };
+      this.log.add(entry);
+      this.settle(entry);
+    };
+    if (socket) {
+      void socket.closed.then(() => keep(null));
+      return response;
+    }
+    if (!response.body) {
+      void keep(null);
+      return response;
+    }
+    const { stream, done } = captureBody(response.body, contentLength(response.headers));
+    void done.then(keep);
+    return new Response(stream, response);
+  }
+
+  private header(name: string): string | null {
+    return this.entry.requestHeaders.find(([k]) => k === name)?.[1] ?? null;
+  }
+}
