@@ -8,6 +8,9 @@
 //   4. through our preview URL (exposePort) on the stack `npm start` runs,
 // plus, as context, our Worker alone (GET /api/v1/health, no Durable Object hop). With
 // BENCH_WRANGLER=1 the same pair also runs under wrangler dev (what `npm run dev` runs).
+// The traffic inspector's cost: our preview URL (recording) against the same service exposed with
+// inspect: false, and the Worker's memory once the records of 20 exposures are full
+// (BENCH_RING_EXPOSURES).
 // Then the Worker's memory: its processes' RSS while 200 connections load the preview URL for
 // BENCH_HOLD_SECONDS (60), and 10 s after they close.
 // Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_HOLD_SECONDS (0 skips the
@@ -17,6 +20,7 @@
 // targets alike. Every process started here is stopped by its process group, also on error.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, nodeBinary, root, startStack } from '../../scripts/stack.mjs';
@@ -33,6 +37,58 @@ const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 5);
 const CONNECTIONS = 32;
 const HOLD_SECONDS = Number(process.env.BENCH_HOLD_SECONDS ?? 60);
 const HELD_CONNECTIONS = 200;
+const RING_EXPOSURES = Number(process.env.BENCH_RING_EXPOSURES ?? 20);
+
+/**
+ * Fills the inspector's records of RING_EXPOSURES exposures (one small service on as many ports in
+ * the bench sandbox) with 64 KiB POSTs, past what each keeps; answers the Worker's RSS around it.
+ */
+async function fillRings(rt) {
+  const ports = [];
+  for (let i = 0; i < RING_EXPOSURES; i++) ports.push(await freePort());
+  const script = [
+    'import http.server, threading, sys',
+    'class H(http.server.BaseHTTPRequestHandler):',
+    '    protocol_version = "HTTP/1.1"',
+    '    def do_POST(self):',
+    '        n = len(self.rfile.read(int(self.headers["content-length"])))',
+    '        b = ("{\\"length\\": %d}" % n).encode()',
+    '        self.send_response(200); self.send_header("content-type", "application/json"); self.send_header("content-length", str(len(b))); self.end_headers(); self.wfile.write(b)',
+    '    def log_message(self, *a): pass',
+    'for p in sys.argv[1:]:',
+    '    threading.Thread(target=http.server.ThreadingHTTPServer(("0.0.0.0", int(p)), H).serve_forever).start()',
+    'print("ring services ready", flush=True)',
+  ].join('\n');
+  await rt.api('PUT', `/sandboxes/${rt.box}/files?path=${encodeURIComponent('/workspace/rings.py')}`, Buffer.from(script));
+  const proc = await rt.api('POST', `/sandboxes/${rt.box}/processes`, { command: `python3 -u rings.py ${ports.join(' ')}` });
+  await rt.api('POST', `/sandboxes/${rt.box}/processes/${proc.id}/wait-for-log`, { pattern: 'ring services ready', timeout: 15000 });
+  const urls = [];
+  for (const port of ports) urls.push(new URL((await rt.api('POST', `/sandboxes/${rt.box}/ports`, { port, token: `ring${port}` })).url));
+  const worker = rt.stack.worker;
+  const before = groupRssMb(worker);
+  const body = 'r'.repeat(64 * 1024);
+  // 100 per exposure: past the 4 MiB each keeps (64 KiB bodies each way, about 60 entries).
+  await Promise.all(
+    urls.map(async (u) => {
+      for (let i = 0; i < 100; i++) await postText(rt.stack.port, u.host, body);
+    }),
+  );
+  const after = groupRssMb(worker);
+  let kept = 0;
+  for (const port of ports) kept += (await rt.api('GET', `/sandboxes/${rt.box}/ports/${port}/requests`)).requests.length;
+  return { before, after, kept };
+}
+
+function postText(port, host, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/ring', headers: { host, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 const ECHO_SERVER = path.join(root, 'test/fixtures/services/echo-server.js');
 
 // ---- tools this benchmark needs from the system ----
@@ -81,17 +137,38 @@ try {
     });
     await api('POST', `/sandboxes/${box}/processes/${proc.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
     const preview = new URL((await api('POST', `/sandboxes/${box}/ports`, { port, token: 'bench' })).url);
+    // The same service again, exposed with the traffic inspector off: what recording costs.
+    const quietPort = await freePort();
+    const quiet = await api('POST', `/sandboxes/${box}/processes`, {
+      command: `${nodeBinary()} ${ECHO_SERVER} ${quietPort} 0.0.0.0`,
+      env: { NODE_PATH: path.join(root, 'node_modules') },
+    });
+    await api('POST', `/sandboxes/${box}/processes/${quiet.id}/wait-for-log`, { pattern: 'echo server ready', timeout: 15000 });
+    const uninspected = new URL((await api('POST', `/sandboxes/${box}/ports`, { port: quietPort, token: 'bench-off', inspect: false })).url);
+    rt.api = api;
+    rt.box = box;
     servicePort ??= port;
     say(`starting the minimal proxy on ${rt.label}`);
     const minimal = await startMinimalProxy({ runtime: rt.key, dir: path.join(stateDir, `minimal-${rt.key}`), servicePort, log });
     rt.minimal = minimal;
     targets.push(
       { key: `minimal-${rt.key}`, name: `minimal Worker→DO→fetch (${minimal.name})`, port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/', ws: true },
+      // The floor of any inspector that keeps bodies on this runtime: the minimal proxy, reading a copy.
+      { key: `minimalcopy-${rt.key}`, name: `  minimal proxy + a body copy read (floor)`, port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: '/__copy/', ws: false },
       {
         key: `ours-${rt.key}`,
         name: `our preview URL (${rt.label})`,
         port: stack.port,
         host: preview.host,
+        path: '/',
+        ws: true,
+        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
+      },
+      {
+        key: `quiet-${rt.key}`,
+        name: `our preview URL, inspect: false (${rt.key})`,
+        port: stack.port,
+        host: uninspected.host,
         path: '/',
         ws: true,
         heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
@@ -224,6 +301,39 @@ try {
   for (const [what, target, pass] of feel) {
     verdicts.push(pass);
     console.log(`  ${what}`.padEnd(100) + `${target}   ${pass ? 'PASS' : 'FAIL'}`);
+  }
+
+  // The traffic inspector: recording on (our preview URL) against off (the same service, inspect: false).
+  const quietRun = by['quiet-workerd'];
+  const floorRun = by['minimalcopy-workerd'];
+  const minimalRun = by['minimal-workerd'];
+  const floorAdded = median(floorRun.lat) - median(minimalRun.lat);
+  const floorRatio = median(floorRun.rps) / median(minimalRun.rps);
+  const inspectChecks = [
+    [`median GET ${fmt(median(ours.lat))} recorded vs ${fmt(median(quietRun.lat))} not: +${(median(ours.lat) - median(quietRun.lat)).toFixed(3)} ms`, 'target ≤ +0.1 ms', median(ours.lat) - median(quietRun.lat) <= 0.1],
+    [`  floor: reading a body copy adds ${floorAdded.toFixed(3)} ms to the minimal proxy on this runtime`, '(reference)', true],
+    [`${num(median(ours.rps))} req/s recorded vs ${num(median(quietRun.rps))} not: ${(median(ours.rps) / median(quietRun.rps)).toFixed(2)}×`, 'target ≥ 0.95×', median(ours.rps) / median(quietRun.rps) >= 0.95],
+    [`  floor: the minimal proxy reading a body copy serves ${floorRatio.toFixed(2)}× its own req/s`, '(reference)', true],
+    [
+      `WebSocket echo ${fmt(median(ours.wsRtt))} recorded vs ${fmt(median(quietRun.wsRtt))} not: ${(median(ours.wsRtt) / median(quietRun.wsRtt)).toFixed(2)}×`,
+      'target ≤ 1.1× (unchanged)',
+      median(ours.wsRtt) / median(quietRun.wsRtt) <= 1.1,
+    ],
+  ];
+  console.log(`
+The traffic inspector (recording on, against inspect: false on the same service):`);
+  for (const [what, target, pass] of inspectChecks) {
+    verdicts.push(pass);
+    console.log(`  ${what}`.padEnd(100) + `${target}   ${pass ? 'PASS' : 'FAIL'}`);
+  }
+  if (RING_EXPOSURES > 0) {
+    for (const s of sockets.splice(0)) s.close();
+    const rt = runtimes[0];
+    say(`memory: full inspector records on ${RING_EXPOSURES} exposures`);
+    const { before, after, kept } = await fillRings(rt);
+    console.log(`
+The Worker's memory with the inspector's records full on ${RING_EXPOSURES} exposures (${kept} entries kept, each with a 64 KiB body):`);
+    console.log(`  RSS ${before.toFixed(0)} MB before, ${after.toFixed(0)} MB after: +${(after - before).toFixed(0)} MB (each exposure keeps at most 4 MiB of records)`);
   }
 
   if (HOLD_SECONDS > 0) {

@@ -3,8 +3,8 @@
  * when the answer's headers came, and its bodies' first bytes as they stream. The entry joins the
  * log when the exchange is over. The bodies pass through captureBody, never waiting on it.
  */
-import { CREDENTIAL_HEADERS, REDACTED, type CapturedBody, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
-import { captureBody, captureInto, describeBody, type Captured } from './body-capture';
+import { CREDENTIAL_HEADERS, REDACTED, TRAFFIC_BODY_BYTES, type CapturedBody, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
+import { captureBody, captureInto, describeBody, readCopy, type Captured } from './body-capture';
 import type { TrafficLog } from './traffic-log';
 import { TICKET_PARAM } from '../preview-auth';
 
@@ -132,7 +132,13 @@ export class Recording {
       void keep(null);
       return response;
     }
-    const { stream, done } = captureBody(response.body, contentLength(response.headers));
+    const length = contentLength(response.headers);
+    if (length !== null && length <= TRAFFIC_BODY_BYTES) {
+      // A small body whole, from a second branch: the client's stays the runtime's own, untouched.
+      void readCopy(response.clone().body!, length).then(keep);
+      return response;
+    }
+    const { stream, done } = captureBody(response.body, length);
     void done.then(keep);
     return new Response(stream, response);
   }
