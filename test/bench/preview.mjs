@@ -81,10 +81,13 @@ async function fillRings(rt) {
 
 function postText(port, host, body) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/ring', headers: { host, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/ring', headers: { host, 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -310,9 +313,17 @@ try {
   const floorAdded = median(floorRun.lat) - median(minimalRun.lat);
   const floorRatio = median(floorRun.rps) / median(minimalRun.rps);
   const inspectChecks = [
-    [`median GET ${fmt(median(ours.lat))} recorded vs ${fmt(median(quietRun.lat))} not: +${(median(ours.lat) - median(quietRun.lat)).toFixed(3)} ms`, 'target ≤ +0.1 ms', median(ours.lat) - median(quietRun.lat) <= 0.1],
+    [
+      `median GET ${fmt(median(ours.lat))} recorded vs ${fmt(median(quietRun.lat))} not: +${(median(ours.lat) - median(quietRun.lat)).toFixed(3)} ms`,
+      'target ≤ +0.1 ms',
+      median(ours.lat) - median(quietRun.lat) <= 0.1,
+    ],
     [`  floor: reading a body copy adds ${floorAdded.toFixed(3)} ms to the minimal proxy on this runtime`, '(reference)', true],
-    [`${num(median(ours.rps))} req/s recorded vs ${num(median(quietRun.rps))} not: ${(median(ours.rps) / median(quietRun.rps)).toFixed(2)}×`, 'target ≥ 0.95×', median(ours.rps) / median(quietRun.rps) >= 0.95],
+    [
+      `${num(median(ours.rps))} req/s recorded vs ${num(median(quietRun.rps))} not: ${(median(ours.rps) / median(quietRun.rps)).toFixed(2)}×`,
+      'target ≥ 0.95×',
+      median(ours.rps) / median(quietRun.rps) >= 0.95,
+    ],
     [`  floor: the minimal proxy reading a body copy serves ${floorRatio.toFixed(2)}× its own req/s`, '(reference)', true],
     [
       `WebSocket echo ${fmt(median(ours.wsRtt))} recorded vs ${fmt(median(quietRun.wsRtt))} not: ${(median(ours.wsRtt) / median(quietRun.wsRtt)).toFixed(2)}×`,
