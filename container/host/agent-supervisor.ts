@@ -19,10 +19,10 @@ import { INSIDE, insideSettings, type IsolationMode, type SystemEntry } from './
 import { checkFitsHost, type HostCapacity, type SandboxResources } from '../../worker/protocol/resources';
 import type { CgroupDriver, SandboxCgroup } from './limits/cgroups';
 import { writeSandboxEtc } from './sandbox-etc';
+import { reapAgentGroups, reapLeftoverAgent } from './agent-leftovers';
 import { readTextOr } from '../read-text';
 import { giveFolderTo, type SandboxUsers } from './sandbox-users';
 import { onPath } from './isolation-probe';
-import { signalGroup } from '../processes/process-groups';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -400,34 +400,12 @@ export class AgentSupervisor {
     return [...this.agents.keys()];
   }
 
-  /**
-   * Kills every group listed in the agent's pgid file (and the agent's own), then forgets them.
-   * An isolated agent's groups died with its pid namespace (and their ids are the namespace's).
-   */
   private reapGroups(key: string, agentPid: number, isolated: boolean): void {
-    const pgidFile = this.file(key, 'pgids');
-    if (!isolated) for (const pgid of readPgids(pgidFile)) signalGroup(pgid, 'SIGKILL');
-    signalGroup(agentPid, 'SIGKILL');
-    fs.rmSync(pgidFile, { force: true });
-    fs.rmSync(this.file(key, 'pid'), { force: true });
+    reapAgentGroups({ pid: this.file(key, 'pid'), pgids: this.file(key, 'pgids') }, agentPid, isolated);
   }
 
-  /**
-   * An earlier host may have died without cleaning up: end its agent for this key and the groups
-   * it left. Ids read from old files may have been reused since, so only a process that is still
-   * this key's agent, or a group leader working inside this key's workspace, is killed.
-   */
   private reapLeftovers(key: string): void {
-    const stalePid = Number(readTextOr(this.file(key, 'pid')).trim());
-    if (Number.isInteger(stalePid) && stalePid > 1 && readTextOr(`/proc/${stalePid}/cmdline`).includes(path.basename(this.opts.agentScript))) {
-      signalGroup(stalePid, 'SIGKILL');
-    }
-    const workspace = this.workspaceOf(key);
-    for (const pgid of readPgids(this.file(key, 'pgids'))) {
-      if (leaderWorksIn(pgid, workspace)) signalGroup(pgid, 'SIGKILL');
-    }
-    fs.rmSync(this.file(key, 'pgids'), { force: true });
-    fs.rmSync(this.file(key, 'pid'), { force: true });
+    reapLeftoverAgent({ pid: this.file(key, 'pid'), pgids: this.file(key, 'pgids') }, path.basename(this.opts.agentScript), this.workspaceOf(key));
   }
 
   /**
@@ -442,21 +420,5 @@ export class AgentSupervisor {
   private logTail(key: string): string {
     const text = readTextOr(this.file(key, 'log'));
     return text.slice(-LOG_TAIL_BYTES);
-  }
-}
-
-export function readPgids(file: string): number[] {
-  return readTextOr(file)
-    .split('\n')
-    .map((l) => Number(l.trim()))
-    .filter((n) => Number.isInteger(n) && n > 1);
-}
-
-function leaderWorksIn(pgid: number, folder: string): boolean {
-  try {
-    const cwd = fs.readlinkSync(`/proc/${pgid}/cwd`);
-    return cwd === folder || cwd.startsWith(folder + path.sep);
-  } catch {
-    return false;
   }
 }

@@ -221,7 +221,8 @@ function brokenBody(request: Request, reason: string): Answer {
  * The request body as it goes to the service, watched. A chunked body the runtime cannot decode
  * (a bad chunk size) either fails the upstream fetch like a refused connection would or ends it
  * early; only this tells either from the service's own doing. A body with a Content-Length passes
- * untouched: the runtime checks its framing and it keeps its length on the way out.
+ * untouched (the runtime checks its framing and it keeps its length on the way out) unless the
+ * inspector copies it, into a stream of that same length.
  */
 function watchBody(request: Request, copyBody?: BodyCopier): { stream: ReadableStream; failed(): string | null } | null {
   if (!request.body) return null;

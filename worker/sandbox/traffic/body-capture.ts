@@ -61,7 +61,7 @@ export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStrea
 
 /**
  * A copy of a body of known length no longer than TRAFFIC_BODY_BYTES (the other branch of a clone),
- * read to its length: cheaper than passing the body itself through JavaScript.
+ * read to its end: cheaper than passing the body itself through JavaScript.
  */
 export async function readCopy(copy: ReadableStream<Uint8Array>, length: number): Promise<Captured> {
   const head = new Head();

@@ -75,10 +75,6 @@ export class Recording {
     };
   }
 
-  get id(): number {
-    return this.entry.id;
-  }
-
   /**
    * Copies the request's body on its way into `out` (the proxy's pipe to the service); resolves,
    * or rejects with the body's failure, as a plain pipe would.

@@ -107,7 +107,7 @@ export class TrafficLog {
     return () => r.followers.delete(fn);
   }
 
-  /** Entries kept over all ports, and their bytes (the benchmark reports them). */
+  /** Entries kept over all ports, and their bytes as counted against the bounds. */
   get size(): { entries: number; bytes: number } {
     let entries = 0;
     let bytes = 0;

@@ -39,8 +39,7 @@ function why(sb: TrafficContext, e: Exposure): string | undefined {
 function entry(sb: TrafficContext, e: Exposure, rid: unknown): TrafficEntry {
   const id = checkRequestId(rid);
   const found = sb.traffic?.get(e.port, id);
-  if (!found)
-    throw new SandboxError(ErrorCode.NOT_FOUND, `Request ${id} of port ${e.port} is not kept (the last ${sb.traffic ? 'requests' : 'none'} are; it may have been cleared)`);
+  if (!found) throw new SandboxError(ErrorCode.NOT_FOUND, `Request ${id} of port ${e.port} is not kept: it was cleared, or newer requests took its place`);
   return found;
 }
 
