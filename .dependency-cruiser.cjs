@@ -49,6 +49,13 @@ module.exports = {
       to: { path: '^(cloudflare:.*|node_modules/@cloudflare/containers/.*)$', dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'webview-page-is-a-browser-script',
+      comment: "The inspector's page runs in a webview: it may use only the pure modules (extension/core, worker/protocol) and its own, never vscode or Node.",
+      severity: 'error',
+      from: { path: '^extension/webview/' },
+      to: { pathNot: '^(extension/webview|extension/core|worker/protocol)/' },
+    },
+    {
       name: 'no-circular',
       comment:
         "Import cycles make modules that cannot be read or tested alone. The Sandbox Durable Object's helpers depend on the narrow interfaces in worker/sandbox/context.ts, not on the class. (Type-only imports do not count: they vanish at run time.)",

@@ -140,6 +140,10 @@ export const commands: Record<string, Handler> = {
     }
     await copy((await previewUrl(ctx, r, 'Copy URL')).url);
   },
+  'sandboxPorts.inspectTraffic': async (ctx, ref: Ref) => {
+    const { sandboxId, port } = await pickExposed(ctx, selected(ctx, ref), 'Inspect Traffic');
+    return ctx.traffic.show(sandboxId, port);
+  },
   'sandboxPorts.createTunnel': async (ctx, ref: Ref) => {
     const r = selected(ctx, ref);
     const sandboxId = await pickSandbox(ctx, r);
@@ -226,6 +230,7 @@ const FAILURE_TITLES: Record<string, string> = {
   openPreview: 'Could not open the preview',
   openExternal: 'Could not open the browser',
   copyUrl: 'Could not copy the URL',
+  inspectTraffic: 'Could not open the traffic inspector',
   createTunnel: 'Could not create the tunnel',
   destroyTunnel: 'Could not destroy the tunnel',
   deleteItem: 'Could not remove it',

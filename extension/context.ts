@@ -21,6 +21,7 @@ import { SandboxTree, VIEW_ID } from './sandbox-tree';
 import { Credentials } from './secrets';
 import { onSettingsChanged, readSettings, type Settings } from './settings';
 import { PreviewStatusBar } from './status-bar';
+import { TrafficPanels } from './traffic-panel';
 import type { TreeNode } from './core/tree-model';
 import type { ControlEvent } from '../worker/protocol/index';
 
@@ -39,6 +40,8 @@ export class Ctx implements vscode.Disposable {
   readonly logs: ProcessLogs;
   readonly localServer: LocalServer;
   readonly attributes: AttributesSource;
+  /** The open "Inspect Traffic" panels, one per exposure. */
+  readonly traffic: TrafficPanels;
   settings: Settings;
   connection: Connection | null = null;
   /** The connection as the person sees it (connected, reconnecting, …). */
@@ -81,6 +84,7 @@ export class Ctx implements vscode.Disposable {
     this.linkView = this.own(new LinkView(this.view as vscode.TreeView<unknown>));
     this.logs = this.own(new ProcessLogs(log, (sandboxId, processId) => this.world[sandboxId]?.processes.find((p) => p.id === processId)?.command));
     this.localServer = this.own(new LocalServer(log));
+    this.traffic = this.own(new TrafficPanels(this));
     this.own(onSettingsChanged(() => (this.settings = readSettings())));
     this.own(this.attributes.onDidChange(() => this.tree.scheduleRefresh()));
     this.own(this.view.onDidChangeVisibility((e) => this.onVisibility(e.visible)));
@@ -141,7 +145,10 @@ export class Ctx implements vscode.Disposable {
         if (step.next.kind === 'reconnecting' && !wasStale) this.runningAtLoss = this.runningKeys();
         this.setLink(step.next);
         if (isStale(this.link) !== wasStale) this.tree.refreshNow();
-        if (change.status === 'connected') this.logs.resumeAll();
+        if (change.status === 'connected') {
+          this.logs.resumeAll();
+          this.traffic.reconnected();
+        }
         if (step.reconnected) void this.onReconnected(connection);
         if (change.status === 'failed') this.errors.show('The Worker refused the token', change.error);
       }),

@@ -12,6 +12,8 @@ import {
   type HealthResponse,
   type SandboxState,
   type SandboxSummary,
+  type TrafficEntry,
+  type TrafficList,
   type TunnelInfo,
 } from '../../worker/protocol/index';
 import type { CreateSandboxRequest, DetectedPort, ProcessInfo, ProcessLogs, StartProcessOptions, WaitForPortOptions } from '../../worker/protocol/index';
@@ -125,7 +127,29 @@ export class ApiClient {
     await this.json('DELETE', `/sandboxes/${enc(sandboxId)}/tunnels/${port}`);
   }
 
-  /** Opens an SSE stream under /api/v1 (events, or a process's log stream); the caller reads the body. */
+  /** The traffic inspector's records of an exposed port (newest first), and where its stream stands. */
+  listRequests(sandboxId: string, port: number): Promise<TrafficList> {
+    return this.json('GET', `${this.requestsPath(sandboxId, port)}`);
+  }
+
+  getRequest(sandboxId: string, port: number, id: number): Promise<TrafficEntry> {
+    return this.json('GET', `${this.requestsPath(sandboxId, port)}/${id}`);
+  }
+
+  async clearRequests(sandboxId: string, port: number): Promise<void> {
+    await this.json('DELETE', this.requestsPath(sandboxId, port));
+  }
+
+  /** Sends a recorded request again; `credentials` restores what was redacted. Answers the new entry. */
+  replayRequest(sandboxId: string, port: number, id: number, credentials: { authorization?: string; cookie?: string } = {}): Promise<TrafficEntry> {
+    return this.json('POST', `${this.requestsPath(sandboxId, port)}/${id}/replay`, credentials);
+  }
+
+  requestsPath(sandboxId: string, port: number): string {
+    return `/sandboxes/${enc(sandboxId)}/ports/${port}/requests`;
+  }
+
+  /** Opens an SSE stream under /api/v1 (events, a process's log stream, a port's requests); the caller reads the body. */
   async openStream(path: string, lastEventId: string | undefined, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const headers: Record<string, string> = { ...this.auth(), accept: 'text/event-stream' };
     if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;

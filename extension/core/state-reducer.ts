@@ -70,6 +70,8 @@ function reduceSandbox(s: SandboxState, event: ControlEvent): SandboxState {
       return { ...s, ports: s.ports.filter((p) => p.port !== event.port) };
     case 'port-detected':
       return { ...s, detectedPorts: upsert<DetectedPort>(s.detectedPorts, event.port, (p) => p.port === event.port.port, byPort) };
+    case 'port-traffic':
+      return { ...s, ports: s.ports.map((p) => (p.port === event.port ? { ...p, traffic: event.traffic } : p)) };
     case 'port-closed':
       return { ...s, detectedPorts: s.detectedPorts.filter((p) => p.port !== event.port) };
     case 'tunnel-up':

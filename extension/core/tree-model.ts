@@ -305,6 +305,21 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
 
 export type PortHealth = 'listening' | 'loopback' | 'idle';
 
+/** ` · 12 requests, last 404` on an exposed port's row: what the traffic inspector counted. */
+function trafficNote(p: ExposedPort): string {
+  const t = p.traffic;
+  if (!t || t.requests === 0) return '';
+  return ` · ${plural(t.requests, 'request')}${t.lastStatus !== undefined ? `, last ${t.lastStatus}` : ''}`;
+}
+
+function trafficLine(p: ExposedPort, now: number): string {
+  if (p.inspect === false) return 'Traffic inspector: off for this port (exposed with inspect: false)';
+  const t = p.traffic;
+  if (!t || t.requests === 0) return 'Traffic inspector: no requests yet';
+  const when = t.lastTime ? ` ${formatRelative(Date.parse(t.lastTime), now)}` : '';
+  return `Traffic inspector: ${plural(t.requests, 'request')}${t.lastStatus !== undefined ? `, the last answered ${t.lastStatus}${when}` : ''}`;
+}
+
 function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions): TreeNode {
   const listener = s.detectedPorts.find((d) => d.port === p.port);
   const health: PortHealth = !listener ? 'idle' : isLoopbackAddress(listener.address) ? 'loopback' : 'listening';
@@ -326,7 +341,8 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
       [`exposed ${formatRelative(Date.parse(p.createdAt), options.now)}`, p.expiresAt ? `expires ${formatRelative(Date.parse(p.expiresAt), options.now)}` : null]
         .filter(Boolean)
         .join(' · '),
-      `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])})`,
+      trafficLine(p, options.now),
+      `[Open Preview](${commandLink('sandboxPorts.openPreview', [ref])}) · [Copy URL](${commandLink('sandboxPorts.copyUrl', [ref])}) · [Inspect Traffic](${commandLink('sandboxPorts.inspectTraffic', [ref])})`,
     ].join('\n\n');
   const note = !listener ? ' · nothing listening' : health === 'loopback' ? ` · ${listener.address} only` : '';
   return lazyTooltip(
@@ -335,7 +351,7 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
       id: `${s.id}/port/${p.port}`,
       ...ref,
       label: portLabel(p.port, p.name),
-      description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}`,
+      description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}${trafficNote(p)}`,
       contextValue: `port;exposed;${p.visibility};${health};`,
       icon,
       collapsible: 'none',

@@ -148,6 +148,19 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     assert.equal((await api.call('GET', `/sandboxes/${box}/ports/${quietPort}/requests`)).status, 404);
   });
 
+  it("tells the tree each port's request count and last status: in the sandbox's snapshot and as a port-traffic event", async () => {
+    const events = await api.stream('/events');
+    await events.waitFor((m) => m.event === 'hello');
+    await previewRequest(`${url}redirect`);
+    const figure = async () => (await api.ok('GET', `/sandboxes/${box}`)).ports.find((p: any) => p.port === port).traffic;
+    await eventually(async () => (await figure())?.lastStatus === 302, 10000, 'the snapshot shows the last status');
+    const { requests } = await figure();
+    assert.equal(requests, (await api.ok('GET', `${base}/requests`)).requests.length, 'the count is of what came');
+    const event = await events.waitFor((m) => m.event === 'change' && JSON.parse(m.data).type === 'port-traffic' && JSON.parse(m.data).traffic.lastStatus === 302);
+    assert.equal(JSON.parse(event.data).port, port);
+    events.close();
+  });
+
   it('streams entries as they finish, resumes from the last id without gap or duplicate, and says when cleared', async () => {
     const stream = await api.stream(`${base}/requests/stream`);
     const hello = await stream.waitFor((m) => m.event === 'hello');
@@ -156,6 +169,8 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     stream.close();
     await previewRequest(`${url}live-2`);
     await previewRequest(`${url}live-3`);
+    const listed = await api.ok('GET', `${base}/requests`);
+    assert.ok(listed.lastEventId >= Number(one.id), 'the list says where the stream stands');
     const resumed = await api.stream(`${base}/requests/stream`, one.id);
     const next = [await resumed.waitFor((m) => m.event === 'request'), await resumed.waitFor((m) => m.event === 'request' && JSON.parse(m.data).path === '/live-3')];
     assert.deepEqual(
@@ -194,8 +209,11 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     assert.equal(exposed.inspect, false);
     await previewRequest(exposed.url);
     const answer = await api.ok('GET', `${off}/${quietPort}/requests`);
-    assert.deepEqual(answer, { requests: [], inspect: false, reason: `Inspection is off for port ${quietPort} (exposed with inspect: false)` });
-    assert.equal((await api.call('GET', `${off}/${quietPort}/requests/stream`)).status, 404);
+    assert.deepEqual(answer, { requests: [], lastEventId: 0, inspect: false, reason: `Inspection is off for port ${quietPort} (exposed with inspect: false)` });
+    const stream = await api.call('GET', `${off}/${quietPort}/requests/stream`);
+    assert.equal(stream.status, 409);
+    assert.equal(stream.body.code, 'INSPECTION_OFF');
+    assert.equal(exposed.traffic, undefined, 'no count for a port that is not recorded');
     await api.ok('DELETE', `${off}/${quietPort}`);
   });
 

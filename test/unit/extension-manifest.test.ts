@@ -112,16 +112,16 @@ describe('extension manifest', () => {
   });
 
   describe('npm run package', () => {
-    it('makes a .vsix holding only the bundle, the local-runtime tarball, the manifest, the README, the LICENSE and media', function () {
+    it('makes a .vsix holding only the bundles (the extension, its inspector page), the local-runtime tarball, the manifest, the README, the LICENSE and media', function () {
       this.timeout(60000);
       assert.ok(fs.existsSync('dist/extension.js'), 'build first (npm test does)');
       const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vsix-')), 'x.vsix');
       execFileSync(path.resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '-o', out], { stdio: 'pipe' });
       const files = zipEntries(out).filter((f) => f.startsWith('extension/'));
       fs.rmSync(path.dirname(out), { recursive: true, force: true });
-      const allowed = /^extension\/(dist\/extension\.js|dist\/local\/sandbox-ports-local-[\d.]+-[0-9a-f]{10}\.tgz|package\.json|readme\.md|LICENSE\.txt|media\/[\w.-]+)$/i;
+      const allowed = /^extension\/(dist\/extension\.js|dist\/webview\/traffic\.js|dist\/local\/sandbox-ports-local-[\d.]+-[0-9a-f]{10}\.tgz|package\.json|readme\.md|LICENSE\.txt|media\/[\w.-]+)$/i;
       for (const f of files) assert.match(f, allowed);
-      for (const must of ['extension/dist/extension.js', 'extension/package.json', 'extension/media/sandboxes.svg']) assert.ok(files.includes(must), `${must} missing`);
+      for (const must of ['extension/dist/extension.js', 'extension/dist/webview/traffic.js', 'extension/media/traffic.css', 'extension/package.json', 'extension/media/sandboxes.svg']) assert.ok(files.includes(must), `${must} missing`);
     });
   });
 });

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
-import { TrafficLog } from '../../worker/sandbox/traffic/traffic-log';
+import { TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
+import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
 import { describeBody } from '../../worker/sandbox/traffic/body-capture';
 import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
-import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type TrafficEntry } from '../../worker/protocol/index';
+import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type PortTraffic } from '../../worker/protocol/index';
 
-function entry(port: number, id: number, extra: Partial<TrafficEntry> = {}): TrafficEntry {
+const text = (t: string, type = 'text/plain'): KeptBody => ({ head: new TextEncoder().encode(t), size: t.length, contentType: type, complete: true });
+
+function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): StoredEntry {
   return {
     id,
     port,
@@ -19,8 +22,8 @@ function entry(port: number, id: number, extra: Partial<TrafficEntry> = {}): Tra
     bytesOut: 10,
     requestHeaders: [],
     responseHeaders: [],
-    requestBody: { size: 0, kind: 'none', truncated: false },
-    responseBody: { size: 10, kind: 'text', text: 'x'.repeat(10), truncated: false },
+    requestBody: null,
+    responseBody: text('x'.repeat(10)),
     redacted: [],
     ...extra,
   };
@@ -46,7 +49,7 @@ describe('traffic inspector parts', () => {
 
     it('stays within its bytes: the oldest go first', () => {
       const log = new TrafficLog(200, 4000);
-      for (let i = 1; i <= 50; i++) log.add(entry(8000, log.nextId(8000), { responseBody: { size: 1000, kind: 'text', text: 'y'.repeat(1000), truncated: false } }));
+      for (let i = 1; i <= 50; i++) log.add(entry(8000, log.nextId(8000), { responseBody: text('y'.repeat(1000)) }));
       const kept = log.list(8000, { limit: 200 });
       assert.ok(kept.length >= 1 && kept.length <= 3, `${kept.length} kept`);
       assert.ok(log.size.bytes <= 4000);
@@ -59,7 +62,7 @@ describe('traffic inspector parts', () => {
       log.follow(8000, (n) => news.push('entry' in n ? `entry ${n.entry.id}` : 'cleared' in n ? 'cleared' : 'ended'));
       for (let i = 0; i < 5; i++) log.add(entry(8000, log.nextId(8000)));
       assert.deepEqual(
-        log.since(8000, 3)!.map((e) => e.id),
+        log.since(8000, 3)!.map((k) => k.entry.id),
         [4, 5],
       );
       assert.equal(log.since(8000, 1), null, 'entry 2 is no longer kept');
@@ -69,6 +72,81 @@ describe('traffic inspector parts', () => {
       log.drop(8000);
       assert.deepEqual(news, ['entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'cleared', 'ended']);
       assert.deepEqual(log.list(8000, { limit: 10 }), []);
+    });
+
+    it('resumes by finishing order: a long request that finishes after later ones is not missed', () => {
+      const log = new TrafficLog();
+      const slow = log.nextId(8000);
+      const quick = log.nextId(8000);
+      log.add(entry(8000, quick));
+      const position = log.position(8000);
+      // The follower goes away here; the slow request (a lower id) finishes meanwhile.
+      log.add(entry(8000, slow));
+      assert.deepEqual(
+        log.since(8000, position)!.map((k) => k.entry.id),
+        [slow],
+      );
+      assert.deepEqual(
+        log.list(8000, { limit: 10 }).map((e) => e.id),
+        [quick, slow],
+        'the list is by arrival',
+      );
+    });
+
+    it('makes a follower that missed a clear fetch the list again, and counts from the clear', () => {
+      const log = new TrafficLog();
+      for (let i = 0; i < 3; i++) log.add(entry(8000, log.nextId(8000), { status: 201 }));
+      assert.deepEqual(log.tally(8000), { requests: 3, lastStatus: 201, lastTime: '2026-01-01T00:00:00.000Z' });
+      const before = log.position(8000);
+      log.clear(8000);
+      log.add(entry(8000, log.nextId(8000), { status: 404 }));
+      assert.equal(log.since(8000, before - 1), null, 'from before the clear: fetch again');
+      assert.deepEqual(
+        log.since(8000, before)!.map((k) => k.entry.id),
+        [4],
+        'a follower that saw the clear gets only what came after',
+      );
+      assert.deepEqual(log.tally(8000), { requests: 1, lastStatus: 404, lastTime: '2026-01-01T00:00:00.000Z' });
+      assert.deepEqual(log.since(7000, 0), [], 'a port with nothing yet');
+      assert.equal(log.since(7000, 5), null);
+    });
+
+    it('keeps bodies as bytes and gives them as text only when read, counting the bytes against the bounds', () => {
+      const log = new TrafficLog();
+      const json = '{"héllo":"wörld"}';
+      log.add(
+        entry(8000, log.nextId(8000), {
+          requestBody: text(json, 'application/json'),
+          responseBody: { head: new Uint8Array([0, 1, 2]), size: 3, contentType: 'image/png', complete: true },
+        }),
+      );
+      const got = log.get(8000, 1)!;
+      assert.deepEqual(got.requestBody, { size: json.length, contentType: 'application/json', truncated: false, kind: 'text', text: json });
+      assert.deepEqual(got.responseBody, { size: 3, contentType: 'image/png', truncated: false, kind: 'binary' });
+      const noBody = new TrafficLog();
+      noBody.add(entry(8000, noBody.nextId(8000), { responseBody: null }));
+      assert.equal(log.size.bytes - noBody.size.bytes, new TextEncoder().encode(json).length + 3);
+    });
+  });
+
+  describe("TallyNotices (the tree's request count)", () => {
+    it('sends the first change at once, then at most one per interval per port, ending on the newest figure', async () => {
+      let figure: PortTraffic = { requests: 0 };
+      const sent: string[] = [];
+      const tally = new TallyNotices(
+        () => figure,
+        async (port, t) => void sent.push(`${port}:${t.requests}`),
+        40,
+      );
+      for (let i = 1; i <= 50; i++) {
+        figure = { requests: i };
+        tally.changed(8000);
+      }
+      tally.changed(9000);
+      assert.deepEqual(sent, ['8000:1', '9000:50']);
+      const deadline = Date.now() + 2000;
+      while (sent.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(sent, ['8000:1', '9000:50', '8000:50'], 'the newest figure went out after the interval');
     });
   });
 

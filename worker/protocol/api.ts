@@ -1,6 +1,7 @@
 /** Control API shapes (extension ↔ Worker), under /api/v1. */
 import type { DetectedPort, ProcessInfo } from './process';
 import type { InstanceTypeName, LimitsKind, ResourceUsage, SandboxInstanceType, SandboxResources } from './resources';
+import type { PortTraffic } from './traffic';
 
 export const API_PREFIX = '/api/v1';
 
@@ -34,6 +35,8 @@ export interface ExposedPort extends ExposePortResult {
   expiresAt?: string;
   /** Whether the traffic inspector records its requests. */
   inspect?: boolean;
+  /** What the inspector counted (in a sandbox's snapshot and `port-traffic` events). */
+  traffic?: PortTraffic;
 }
 
 export interface TunnelInfo {

@@ -43,6 +43,8 @@ export const ErrorCode = {
   IS_A_DIRECTORY: 'IS_A_DIRECTORY',
   /** A recorded request that cannot be sent again as it was (its body was not kept whole). */
   REPLAY_IMPOSSIBLE: 'REPLAY_IMPOSSIBLE',
+  /** The traffic inspector records nothing of this exposure (inspect: false) or of this Worker (SANDBOX_INSPECT=off). */
+  INSPECTION_OFF: 'INSPECTION_OFF',
   // 413
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   // 422
@@ -92,6 +94,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   SANDBOX_DESTROYED: 409,
   IS_A_DIRECTORY: 409,
   REPLAY_IMPOSSIBLE: 409,
+  INSPECTION_OFF: 409,
   BODY_TOO_LARGE: 413,
   COMMAND_FAILED: 422,
   PORT_IN_USE: 422,

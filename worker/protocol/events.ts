@@ -6,6 +6,7 @@
 import type { DetectedPort, ProcessInfo } from './process';
 import type { ExposedPort, SandboxStatus, TunnelInfo } from './api';
 import type { ResourceUsage, SandboxInstanceType, SandboxResources } from './resources';
+import type { PortTraffic } from './traffic';
 
 export type ControlEventBody =
   | { type: 'sandbox-created'; sandboxId: string; status: SandboxStatus; instanceType?: SandboxInstanceType; limits?: SandboxResources }
@@ -22,7 +23,9 @@ export type ControlEventBody =
   | { type: 'tunnel-up'; sandboxId: string; tunnel: TunnelInfo }
   | { type: 'tunnel-down'; sandboxId: string; port: number }
   /** Memory use crossed the near-limit mark, or the kernel killed a process for memory. */
-  | { type: 'sandbox-resources'; sandboxId: string; resources: ResourceUsage };
+  | { type: 'sandbox-resources'; sandboxId: string; resources: ResourceUsage }
+  /** The traffic inspector's count for an exposed port changed (at most about once a second per port). */
+  | { type: 'port-traffic'; sandboxId: string; port: number; traffic: PortTraffic };
 
 export type ControlEvent = ControlEventBody & { id: number; time: string };
 

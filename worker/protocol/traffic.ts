@@ -12,6 +12,9 @@ export const TRAFFIC_BYTES_PER_EXPOSURE = 4 * 1024 * 1024;
 /** The most of one body that is kept; the rest is counted and marked truncated. */
 export const TRAFFIC_BODY_BYTES = 64 * 1024;
 
+/** The query parameter of a private preview's single-use link (redacted in what is kept). */
+export const TICKET_PARAM = '__sandbox_ticket';
+
 /** What stands in for a credential that was not kept. */
 export const REDACTED = '[redacted]';
 /** Headers whose values are credentials: never kept. */
@@ -78,15 +81,35 @@ export interface TrafficEntry extends TrafficSummary {
   redacted: string[];
 }
 
-export function summarize(e: TrafficEntry): TrafficSummary {
+/** GET …/ports/:port/requests. */
+export interface TrafficList {
+  requests: TrafficSummary[];
+  /** Where the stream stands as this list was made: open it with this as Last-Event-ID to miss nothing and get nothing twice. */
+  lastEventId: number;
+  /** Whether requests are recorded now; `reason` says why not. */
+  inspect: boolean;
+  reason?: string;
+}
+
+/** The list's part of an entry (of the API's, or of one whose bodies are still bytes). */
+export function summarize(e: TrafficSummary & Record<'requestHeaders' | 'responseHeaders' | 'requestBody' | 'responseBody' | 'redacted', unknown>): TrafficSummary {
   const { requestHeaders: _rq, responseHeaders: _rs, requestBody: _qb, responseBody: _sb, redacted: _r, ...summary } = e;
   return summary;
 }
 
-/** SSE `event:` of each finished request on GET …/requests/stream (the id is the entry's). */
+/** SSE `event:` of each finished request on GET …/requests/stream (the SSE id counts finished requests). */
 export const TRAFFIC_EVENT_NAME = 'request';
 /** Sent when the exposure's records were cleared, or the stream cannot resume where asked. */
 export const TRAFFIC_RESET_EVENT_NAME = 'reset';
+/** Sent when the exposure ended (unexposed, expired, or the sandbox destroyed); the stream then closes. */
+export const TRAFFIC_ENDED_EVENT_NAME = 'ended';
+
+/** The tree's figure for an exposed port: requests since it was exposed (or cleared), and the last one's status. */
+export interface PortTraffic {
+  requests: number;
+  lastStatus?: number;
+  lastTime?: string;
+}
 
 /** `?limit=` and `?before=` of the list. */
 export function parseTrafficQuery(limit: string | null, before: string | null): { limit: number; before?: number } {

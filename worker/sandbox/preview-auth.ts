@@ -6,7 +6,6 @@
 import { timingSafeEqualStrings } from '../protocol/index';
 
 export const PREVIEW_COOKIE = '__sandbox_preview';
-export const TICKET_PARAM = '__sandbox_ticket';
 export const TICKET_TTL_MS = 60_000;
 
 /** The ticket lifetime: PREVIEW_TICKET_TTL_MS when set (tests shorten it), else a minute. */

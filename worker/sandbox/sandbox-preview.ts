@@ -8,6 +8,7 @@ import {
   ErrorCode,
   SandboxError,
   type TrafficEntry,
+  TICKET_PARAM,
   bearerMatches,
   checkUserPort,
   isLoopbackAddress,
@@ -19,7 +20,7 @@ import { errorResponse } from '../edge/http';
 import { previewErrorResponse } from '../edge/preview-errors';
 import { stripHopByHop } from '../edge/hop-headers';
 import { isExpired, type Exposure } from './exposures';
-import { PREVIEW_COOKIE, TICKET_PARAM, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
+import { PREVIEW_COOKIE, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from '../edge/preview-route';
 import type { PreviewContext } from './context';
 import { Recording } from './traffic/recording';
@@ -100,7 +101,7 @@ async function answerPreview(sb: PreviewContext, request: Request, url: URL, exp
  * proved it holds the control API's token, which also opens a private preview.
  */
 export async function replayPreview(sb: PreviewContext, exposure: Exposure, request: Request, replayOf: number): Promise<{ response: Response; kept: Promise<TrafficEntry> }> {
-  if (!sb.traffic) throw new SandboxError(ErrorCode.NOT_FOUND, 'The traffic inspector is off for this Worker (SANDBOX_INSPECT)');
+  if (!sb.traffic) throw new SandboxError(ErrorCode.INSPECTION_OFF, 'The traffic inspector is off for this Worker (SANDBOX_INSPECT=off)');
   const url = new URL(request.url);
   const recording = new Recording(sb.traffic, exposure.port, request, url, replayOf);
   const answer = await forward(

@@ -17,6 +17,7 @@ import { AgentEventPump } from './agent-events';
 import { LiveState } from './live-state';
 import { ExposureStore } from './exposure-store';
 import { TrafficLog } from './traffic/traffic-log';
+import { TallyNotices, withTraffic } from './traffic/traffic-tally';
 import {
   CONTROL_PORT,
   ErrorCode,
@@ -34,10 +35,10 @@ import {
 import { sandboxOps, type SandboxOps } from './sandbox-ops';
 import { exposureUrl, isExpired, listExposed, toExposedPort, type Exposure, type ExposureMap } from './exposures';
 import { errorResponse } from '../edge/http';
-import { TICKET_PARAM, newTicketId, ticketTtlMs } from './preview-auth';
+import { newTicketId, ticketTtlMs } from './preview-auth';
 import { readRoute } from '../edge/preview-route';
 import { handleDirectWebSocket, handlePreview, replayPreview } from './sandbox-preview';
-import { generateToken, timingSafeEqualStrings } from '../protocol/index';
+import { TICKET_PARAM, generateToken, timingSafeEqualStrings } from '../protocol/index';
 
 const ID_KEY = 'sandboxId';
 const CREATED_KEY = 'createdAt';
@@ -61,6 +62,8 @@ export class Sandbox extends Container<Env> {
   readonly store: ExposureStore;
   /** The traffic inspector's records of preview requests, in memory; null when SANDBOX_INSPECT is off. */
   readonly traffic: TrafficLog | null;
+  /** The tree's per-port request count, sent as `port-traffic` events. */
+  private readonly tallies: TallyNotices;
 
   constructor(ctx: DurableObjectState<Record<string, never>>, env: Env) {
     installLocalContainer(ctx, env, ctx.storage.kv.get(ID_KEY) as string | undefined);
@@ -69,7 +72,13 @@ export class Sandbox extends Container<Env> {
     this.sandboxId = (ctx.storage.kv.get(ID_KEY) as string | undefined) ?? null;
     this.agent = new AgentClient(() => this.ctx.container!.getTcpPort(CONTROL_PORT));
     this.store = new ExposureStore(ctx.storage.kv);
-    this.traffic = env.SANDBOX_INSPECT === 'off' ? null : new TrafficLog();
+    this.traffic = env.SANDBOX_INSPECT === 'off' ? null : new TrafficLog(undefined, undefined, (port) => this.tallies.changed(port));
+    this.tallies = new TallyNotices(
+      (port) => this.traffic?.tally(port),
+      async (port, traffic) => {
+        if (this.sandboxId && this.exposureFor(port)) await this.publish({ type: 'port-traffic', sandboxId: this.sandboxId, port, traffic });
+      },
+    );
   }
 
   /**
@@ -368,7 +377,8 @@ export class Sandbox extends Container<Env> {
   }
 
   exposedPorts() {
-    return listExposed(this.store.all(), this.id, Date.now());
+    const ports = listExposed(this.store.all(), this.id, Date.now());
+    return this.traffic ? withTraffic(ports, (port) => this.traffic?.tally(port)) : ports;
   }
 
   /** Ends an exposure when its ttl is up (called by the Container library's scheduler). */

@@ -3,10 +3,9 @@
  * when the answer's headers came, and its bodies' first bytes as they stream. The entry joins the
  * log when the exchange is over. The bodies pass through captureBody, never waiting on it.
  */
-import { CREDENTIAL_HEADERS, REDACTED, TRAFFIC_BODY_BYTES, type CapturedBody, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
-import { captureBody, captureInto, describeBody, readCopy, type Captured } from './body-capture';
-import type { TrafficLog } from './traffic-log';
-import { TICKET_PARAM } from '../preview-auth';
+import { CREDENTIAL_HEADERS, REDACTED, TICKET_PARAM, TRAFFIC_BODY_BYTES, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
+import { captureBody, captureInto, readCopy, type Captured } from './body-capture';
+import { materialize, type KeptBody, type StoredEntry, type TrafficLog } from './traffic-log';
 
 const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
 
@@ -37,8 +36,6 @@ function contentLength(headers: Headers): number | null {
   return v !== null && /^\d+$/.test(v) ? Number(v) : null;
 }
 
-const NO_BODY: CapturedBody = { size: 0, kind: 'none', truncated: false };
-
 export interface AnswerInfo {
   by: 'service' | 'proxy';
   code?: ErrorCode;
@@ -46,11 +43,14 @@ export interface AnswerInfo {
 
 export class Recording {
   private readonly started = Date.now();
-  private readonly entry: Omit<TrafficEntry, 'status' | 'ttfbMs' | 'totalMs' | 'bytesOut' | 'responseHeaders' | 'responseBody' | 'answeredBy'>;
+  private readonly entry: Omit<StoredEntry, 'status' | 'ttfbMs' | 'totalMs' | 'bytesOut' | 'responseHeaders' | 'responseBody' | 'answeredBy'>;
   private requestBody: Promise<Captured> | null = null;
-  private settle!: (e: TrafficEntry) => void;
-  /** Resolves with the entry once it is kept (the exchange is over). */
-  readonly kept = new Promise<TrafficEntry>((resolve) => (this.settle = resolve));
+  private settle!: (e: StoredEntry) => void;
+  private readonly stored = new Promise<StoredEntry>((resolve) => (this.settle = resolve));
+  /** The entry as the API answers it, once it is kept (the exchange is over). */
+  get kept(): Promise<TrafficEntry> {
+    return this.stored.then(materialize);
+  }
 
   constructor(
     private readonly log: TrafficLog,
@@ -69,7 +69,7 @@ export class Recording {
       path: path.path,
       bytesIn: 0,
       requestHeaders: headers.pairs,
-      requestBody: NO_BODY,
+      requestBody: null,
       redacted: path.redacted ? [...headers.redacted, 'ticket'] : headers.redacted,
       ...(replayOf !== undefined ? { replayOf } : {}),
     };
@@ -105,15 +105,15 @@ export class Recording {
     const keep = async (captured: Captured | null): Promise<void> => {
       const request = this.requestBody ? await this.requestBody : null;
       const error = captured?.error ?? request?.error;
-      const entry: TrafficEntry = {
+      const entry: StoredEntry = {
         ...this.entry,
         ...base,
         redacted,
         totalMs: Date.now() - this.started,
         bytesIn: request?.size ?? 0,
         bytesOut: captured?.size ?? 0,
-        requestBody: request ? describeBody(request.head, request.size, this.header('content-type'), request.complete, request.sizeUnknown) : NO_BODY,
-        responseBody: captured ? describeBody(captured.head, captured.size, response.headers.get('content-type'), captured.complete, captured.sizeUnknown) : NO_BODY,
+        requestBody: request ? keepBody(request, this.header('content-type')) : null,
+        responseBody: captured ? keepBody(captured, response.headers.get('content-type')) : null,
         ...(socket ? { websocket: socket.record } : {}),
         ...(error ? { error } : {}),
       };
@@ -142,4 +142,9 @@ export class Recording {
   private header(name: string): string | null {
     return this.entry.requestHeaders.find(([k]) => k === name)?.[1] ?? null;
   }
+}
+
+/** What the log keeps of a captured body: its bytes, decoded only when the entry is read. */
+function keepBody(c: Captured, contentType: string | null): KeptBody {
+  return { head: c.head, size: c.size, contentType, complete: c.complete, ...(c.sizeUnknown ? { sizeUnknown: true as const } : {}) };
 }

@@ -2,37 +2,84 @@
  * The traffic inspector's records: for each exposed port of this sandbox, the most recent requests
  * through its preview URL, bounded in number and in bytes (the oldest go first). In the Durable
  * Object's memory: gone with the exposure, with the sandbox, and never in the registry. No I/O.
+ *
+ * Bodies are kept as the bytes that passed and turned into text only when someone reads an entry:
+ * a busy exposure costs no decoding, and the bounds count what memory really holds.
  */
-import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, summarize, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
+import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, summarize, type PortTraffic, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
+import { describeBody } from './body-capture';
 
-/** What a finished entry tells a follower: the entry, or that the records were cleared. */
-export type TrafficNews = { entry: TrafficEntry } | { cleared: true } | { ended: true };
+/** A body as the log holds it: its first bytes, and what is needed to describe them later. */
+export interface KeptBody {
+  head: Uint8Array;
+  size: number;
+  contentType: string | null;
+  complete: boolean;
+  sizeUnknown?: true;
+}
+
+/** An entry as the log holds it: a TrafficEntry whose bodies are still bytes (null: none). */
+export type StoredEntry = Omit<TrafficEntry, 'requestBody' | 'responseBody'> & { requestBody: KeptBody | null; responseBody: KeptBody | null };
+
+/**
+ * What a follower is told: an entry finished (`seq` counts finished entries, the stream's event id),
+ * the records were cleared (`seq`: the count then), or the exposure ended.
+ */
+export type TrafficNews = { entry: StoredEntry; seq: number } | { cleared: number } | { ended: true };
+
+/**
+ * An entry and its place in finishing order. Ids follow arrival, but a long request finishes after
+ * later ones: a follower resumes by finishing order, so nothing finished while it was away is missed.
+ */
+interface Kept {
+  seq: number;
+  entry: StoredEntry;
+}
 
 interface Ring {
-  entries: TrafficEntry[];
+  entries: Kept[];
   bytes: number;
   nextId: number;
+  /** Entries finished on this port, ever (the last one's `seq`). */
+  finished: number;
+  /** Requests finished since the exposure began or was last cleared, and the newest's status. */
+  seen: number;
+  last?: { status: number; time: string };
+  /** Entries up to this `seq` were cleared: a follower resuming from before it must fetch the list again. */
+  clearedAt: number;
   followers: Set<(news: TrafficNews) => void>;
 }
 
-/** About what an entry holds: its bodies' text and its headers. */
-export function entryBytes(e: TrafficEntry): number {
-  const headers = (list: [string, string][]) => list.reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
-  return 512 + (e.requestBody.text?.length ?? 0) + (e.responseBody.text?.length ?? 0) + headers(e.requestHeaders) + headers(e.responseHeaders) + e.path.length;
+const NO_BODY = { size: 0, kind: 'none', truncated: false } as const;
+
+/** An entry as the API answers it: bodies described (text decoded, or binary by size and type). */
+export function materialize(e: StoredEntry): TrafficEntry {
+  const body = (b: KeptBody | null) => (b ? describeBody(b.head, b.size, b.contentType, b.complete, b.sizeUnknown) : { ...NO_BODY });
+  return { ...e, requestBody: body(e.requestBody), responseBody: body(e.responseBody) };
+}
+
+/** About what an entry holds: its bodies' bytes, its headers and its path, and a fixed part for the rest. */
+export function entryBytes(e: StoredEntry): number {
+  const headers = (list: [string, string][]) => list.reduce((n, [k, v]) => n + k.length + v.length + 48, 0);
+  return 512 + (e.requestBody?.head.byteLength ?? 0) + (e.responseBody?.head.byteLength ?? 0) + headers(e.requestHeaders) + headers(e.responseHeaders) + e.path.length;
 }
 
 export class TrafficLog {
   private readonly rings = new Map<number, Ring>();
 
+  /**
+   * `onTally`: a port's count or last status changed (the tree's figure; the caller throttles).
+   */
   constructor(
     private readonly maxEntries = TRAFFIC_ENTRIES,
     private readonly maxBytes = TRAFFIC_BYTES_PER_EXPOSURE,
+    private readonly onTally?: (port: number) => void,
   ) {}
 
   private ring(port: number): Ring {
     let r = this.rings.get(port);
     if (!r) {
-      r = { entries: [], bytes: 0, nextId: 1, followers: new Set() };
+      r = { entries: [], bytes: 0, nextId: 1, finished: 0, seen: 0, clearedAt: 0, followers: new Set() };
       this.rings.set(port, r);
     }
     return r;
@@ -44,39 +91,52 @@ export class TrafficLog {
   }
 
   /** A finished request: kept (the oldest leave to make room) and told to followers. */
-  add(entry: TrafficEntry): void {
+  add(entry: StoredEntry): void {
     const r = this.ring(entry.port);
-    r.entries.push(entry);
+    const seq = ++r.finished;
+    r.entries.push({ seq, entry });
     r.bytes += entryBytes(entry);
+    r.seen++;
+    r.last = { status: entry.status, time: entry.time };
     while (r.entries.length > this.maxEntries || (r.bytes > this.maxBytes && r.entries.length > 1)) {
-      r.bytes -= entryBytes(r.entries.shift()!);
+      r.bytes -= entryBytes(r.entries.shift()!.entry);
     }
-    for (const f of r.followers) f({ entry });
+    for (const f of r.followers) f({ entry, seq });
+    this.onTally?.(entry.port);
   }
 
-  /** Newest first, at most `limit`, older than `before` when given. */
+  /** Newest first (by id: arrival), at most `limit`, older than `before` when given. */
   list(port: number, { limit, before }: { limit: number; before?: number }): TrafficSummary[] {
-    const entries = this.rings.get(port)?.entries ?? [];
-    const out: TrafficSummary[] = [];
-    for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
-      const e = entries[i]!;
-      if (before === undefined || e.id < before) out.push(summarize(e));
-    }
-    return out;
+    const entries = (this.rings.get(port)?.entries ?? []).filter((k) => before === undefined || k.entry.id < before);
+    entries.sort((a, b) => b.entry.id - a.entry.id);
+    return entries.slice(0, limit).map((k) => summarize(k.entry));
   }
 
   get(port: number, id: number): TrafficEntry | undefined {
-    return this.rings.get(port)?.entries.find((e) => e.id === id);
+    const found = this.rings.get(port)?.entries.find((k) => k.entry.id === id);
+    return found ? materialize(found.entry) : undefined;
   }
 
-  /** Entries after `afterId` in order, or null when some of them are no longer kept. */
-  since(port: number, afterId: number): TrafficEntry[] | null {
-    const entries = this.rings.get(port)?.entries ?? [];
-    const first = entries[0];
-    const newest = entries.at(-1);
-    if (newest && afterId > newest.id) return null;
-    if (first && afterId < first.id - 1) return null;
-    return entries.filter((e) => e.id > afterId);
+  /** How many entries have finished on `port`: where a follower starting now stands. */
+  position(port: number): number {
+    return this.rings.get(port)?.finished ?? 0;
+  }
+
+  /** Entries finished after position `after`, in that order; null when some are no longer kept (or were cleared). */
+  since(port: number, after: number): { entry: StoredEntry; seq: number }[] | null {
+    const r = this.rings.get(port);
+    if (!r) return after === 0 ? [] : null;
+    if (after > r.finished || after < r.clearedAt) return null;
+    const first = r.entries[0];
+    if (first && after < first.seq - 1) return null;
+    return r.entries.filter((k) => k.seq > after);
+  }
+
+  /** How many requests came (since the exposure began or was cleared), and the last one's status. */
+  tally(port: number): PortTraffic | undefined {
+    const r = this.rings.get(port);
+    if (!r) return undefined;
+    return { requests: r.seen, ...(r.last ? { lastStatus: r.last.status, lastTime: r.last.time } : {}) };
   }
 
   /** Forgets the port's records (ids go on counting, so a follower never sees one twice). */
@@ -85,7 +145,11 @@ export class TrafficLog {
     if (!r) return;
     r.entries = [];
     r.bytes = 0;
-    for (const f of r.followers) f({ cleared: true });
+    r.seen = 0;
+    delete r.last;
+    r.clearedAt = r.finished;
+    for (const f of r.followers) f({ cleared: r.clearedAt });
+    this.onTally?.(port);
   }
 
   /** The exposure ended: its records go, and its followers are told. */

@@ -3,7 +3,7 @@
  * clear, the live stream, and replay. Each refuses a port that is not exposed; a list says plainly
  * when nothing is recorded and why.
  */
-import { ErrorCode, REDACTED, SandboxError, checkRequestId, checkUserPort, parseReplayBody, parseTrafficQuery, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
+import { ErrorCode, REDACTED, SandboxError, checkRequestId, checkUserPort, parseReplayBody, parseTrafficQuery, type TrafficEntry, type TrafficList } from '../../protocol/index';
 import { exposureUrl, isExpired, type Exposure } from '../exposures';
 import type { TrafficLog } from './traffic-log';
 import { trafficStream } from './traffic-stream';
@@ -14,13 +14,6 @@ export interface TrafficContext {
   exposureFor(port: number): Exposure | undefined;
   /** Sends a request through the preview path, recorded as a replay of `replayOf`. */
   replayRecorded(exposure: Exposure, request: Request, replayOf: number): Promise<{ response: Response; kept: Promise<TrafficEntry> }>;
-}
-
-export interface TrafficList {
-  requests: TrafficSummary[];
-  /** Whether requests are recorded now; `reason` says why not. */
-  inspect: boolean;
-  reason?: string;
 }
 
 function exposed(sb: TrafficContext, port: unknown): Exposure {
@@ -48,7 +41,8 @@ export const trafficOps = {
     const e = exposed(sb, port);
     const query = parseTrafficQuery(typeof limit === 'string' ? limit : null, typeof before === 'string' ? before : null);
     const reason = why(sb, e);
-    return { requests: sb.traffic?.list(e.port, query) ?? [], inspect: reason === undefined, ...(reason ? { reason } : {}) };
+    const lastEventId = sb.traffic?.position(e.port) ?? 0;
+    return { requests: sb.traffic?.list(e.port, query) ?? [], lastEventId, inspect: reason === undefined, ...(reason ? { reason } : {}) };
   },
 
   async getRequest(sb: TrafficContext, port: unknown, rid: unknown): Promise<TrafficEntry> {
@@ -62,7 +56,7 @@ export const trafficOps = {
   async streamRequests(sb: TrafficContext, port: unknown, lastEventId?: unknown): Promise<ReadableStream> {
     const e = exposed(sb, port);
     const reason = why(sb, e);
-    if (reason || !sb.traffic) throw new SandboxError(ErrorCode.NOT_FOUND, reason ?? 'The traffic inspector is off');
+    if (reason || !sb.traffic) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason ?? 'The traffic inspector is off');
     const last = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
     return trafficStream(sb.traffic, e.port, last);
   },
@@ -74,7 +68,7 @@ export const trafficOps = {
   async replayRequest(sb: TrafficContext, port: unknown, rid: unknown, credentials?: unknown): Promise<TrafficEntry> {
     const e = exposed(sb, port);
     const reason = why(sb, e);
-    if (reason) throw new SandboxError(ErrorCode.NOT_FOUND, reason);
+    if (reason) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason);
     const original = entry(sb, e, rid);
     const creds = parseReplayBody(credentials && typeof credentials === 'object' ? (credentials as Record<string, unknown>) : {});
     const body = original.requestBody;

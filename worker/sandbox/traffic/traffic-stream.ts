@@ -1,14 +1,14 @@
 /**
- * The inspector's live stream for one exposure (GET …/ports/:port/requests/stream): `hello` with the
- * newest id, then one `request` event (a TrafficSummary, its id as the SSE id) per request as it
- * finishes. A client resuming with Last-Event-ID gets exactly what it missed, or `reset` (the
- * records were cleared, or what it missed is no longer kept) and should fetch the list again.
- * When the exposure ends the stream says `ended` and closes.
+ * The inspector's live stream for one exposure (GET …/ports/:port/requests/stream): `hello` with
+ * where the stream starts, then one `request` event (a TrafficSummary) per request as it finishes.
+ * The SSE id counts finished requests (not the request's own id: a long request finishes after
+ * later ones), so a client resuming with Last-Event-ID gets exactly what finished while it was
+ * away, or `reset` (the records were cleared, or what it missed is no longer kept) and should
+ * fetch the list again. When the exposure ends the stream says `ended` and closes.
  */
-import { HELLO_EVENT_NAME, SSE_KEEPALIVE, TRAFFIC_EVENT_NAME, TRAFFIC_RESET_EVENT_NAME, formatSse, summarize, type TrafficEntry } from '../../protocol/index';
-import type { TrafficLog } from './traffic-log';
+import { HELLO_EVENT_NAME, SSE_KEEPALIVE, TRAFFIC_ENDED_EVENT_NAME, TRAFFIC_EVENT_NAME, TRAFFIC_RESET_EVENT_NAME, formatSse, summarize } from '../../protocol/index';
+import type { StoredEntry, TrafficLog } from './traffic-log';
 
-export const TRAFFIC_ENDED_EVENT_NAME = 'ended';
 const KEEPALIVE_MS = 15_000;
 
 export function trafficStream(log: TrafficLog, port: number, lastEventId: number | undefined): ReadableStream<Uint8Array> {
@@ -20,8 +20,8 @@ export function trafficStream(log: TrafficLog, port: number, lastEventId: number
     if (!open) return;
     writer.write(encoder.encode(text)).catch(() => stop());
   };
-  const event = (e: TrafficEntry) => formatSse({ id: String(e.id), event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summarize(e)) });
-  const newest = log.list(port, { limit: 1 })[0]?.id ?? 0;
+  const event = (k: { entry: StoredEntry; seq: number }) => formatSse({ id: String(k.seq), event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summarize(k.entry)) });
+  const newest = log.position(port);
 
   let head = formatSse({ event: HELLO_EVENT_NAME, data: JSON.stringify({ lastEventId: newest }) });
   if (lastEventId !== undefined) {
@@ -32,11 +32,11 @@ export function trafficStream(log: TrafficLog, port: number, lastEventId: number
   send(head);
 
   const unfollow = log.follow(port, (news) => {
-    if ('entry' in news) send(event(news.entry));
+    if ('entry' in news) send(event(news));
     else if ('ended' in news) {
       send(formatSse({ event: TRAFFIC_ENDED_EVENT_NAME, data: JSON.stringify({ port }) }));
       stop();
-    } else send(formatSse({ event: TRAFFIC_RESET_EVENT_NAME, data: JSON.stringify({ lastEventId: 0 }) }));
+    } else send(formatSse({ event: TRAFFIC_RESET_EVENT_NAME, data: JSON.stringify({ lastEventId: news.cleared }) }));
   });
   const keepalive = setInterval(() => send(SSE_KEEPALIVE), KEEPALIVE_MS);
   function stop(): void {

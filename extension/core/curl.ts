@@ -1,0 +1,57 @@
+/**
+ * "Copy as curl" for a recorded request: a command a person can paste into a shell. Credentials
+ * the inspector never kept become shell variables ($AUTHORIZATION, $COOKIE, $TICKET), set them
+ * first or the header goes empty; a body that was not kept whole is read from a file named in a
+ * comment above the command.
+ */
+import { REDACTED, type TrafficEntry } from '../../worker/protocol/index';
+
+/** Headers curl sets itself, or that only made sense on the way the request came (hops, proxies). */
+const LEFT_OUT =
+  /^(host|content-length|connection|keep-alive|transfer-encoding|upgrade|te|trailer|accept-encoding|x-forwarded-.*|x-real-ip|forwarded|via|cf-.*|cdn-loop|true-client-ip)$/;
+
+/** A word for a POSIX shell: single quotes, with each ' closed, escaped and reopened. */
+export function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The header's placeholder variable: Proxy-Authorization → $PROXY_AUTHORIZATION. */
+function variable(name: string): string {
+  return `$${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+/** The URL as a shell word, the redacted ticket parameter as $TICKET (outside the quotes, so the shell fills it in). */
+function urlWord(url: string): string {
+  const marker = encodeURIComponent(REDACTED);
+  return url
+    .split(marker)
+    .map((part) => shellQuote(part))
+    .join('"$TICKET"')
+    .replace(/^''|''$/g, '');
+}
+
+export function curlCommand(entry: TrafficEntry, exposureUrl: string): string {
+  const url = new URL(entry.path.replace(/^\/*/, '/'), exposureUrl).toString();
+  const notes: string[] = [];
+  const args: string[] = ['curl'];
+  if (entry.method === 'HEAD') args.push('--head');
+  else if (entry.method !== 'GET' && !(entry.method === 'POST' && entry.requestBody.kind !== 'none')) args.push('-X', entry.method);
+  args.push(urlWord(url));
+  let compressed = false;
+  for (const [name, value] of entry.requestHeaders) {
+    if (name === 'accept-encoding') compressed = true;
+    if (LEFT_OUT.test(name)) continue;
+    args.push('-H', value === REDACTED ? `"${name}: ${variable(name)}"` : shellQuote(`${name}: ${value}`));
+  }
+  if (compressed) args.push('--compressed');
+  const body = entry.requestBody;
+  if (body.kind === 'text' && !body.truncated) args.push('--data-raw', shellQuote(body.text ?? ''));
+  else if (body.kind !== 'none') {
+    notes.push(`# The request's body (${body.size} bytes${body.contentType ? `, ${body.contentType}` : ''}) was not kept whole: put it in request-body.bin first.`);
+    args.push('--data-binary', '@request-body.bin');
+  }
+  const used = [...new Set(entry.requestHeaders.filter(([, v]) => v === REDACTED).map(([n]) => variable(n)))];
+  if (url.includes(encodeURIComponent(REDACTED))) used.push('$TICKET');
+  if (used.length > 0) notes.unshift(`# Not kept by the inspector: set ${used.join(', ')} before running this.`);
+  return [...notes, args.join(' ')].join('\n');
+}
