@@ -119,9 +119,17 @@ describe('extension manifest', () => {
       execFileSync(path.resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '-o', out], { stdio: 'pipe' });
       const files = zipEntries(out).filter((f) => f.startsWith('extension/'));
       fs.rmSync(path.dirname(out), { recursive: true, force: true });
-      const allowed = /^extension\/(dist\/extension\.js|dist\/webview\/traffic\.js|dist\/local\/sandbox-ports-local-[\d.]+-[0-9a-f]{10}\.tgz|package\.json|readme\.md|LICENSE\.txt|media\/[\w.-]+)$/i;
+      const allowed =
+        /^extension\/(dist\/extension\.js|dist\/webview\/traffic\.js|dist\/local\/sandbox-ports-local-[\d.]+-[0-9a-f]{10}\.tgz|package\.json|readme\.md|LICENSE\.txt|media\/[\w.-]+)$/i;
       for (const f of files) assert.match(f, allowed);
-      for (const must of ['extension/dist/extension.js', 'extension/dist/webview/traffic.js', 'extension/media/traffic.css', 'extension/package.json', 'extension/media/sandboxes.svg']) assert.ok(files.includes(must), `${must} missing`);
+      for (const must of [
+        'extension/dist/extension.js',
+        'extension/dist/webview/traffic.js',
+        'extension/media/traffic.css',
+        'extension/package.json',
+        'extension/media/sandboxes.svg',
+      ])
+        assert.ok(files.includes(must), `${must} missing`);
     });
   });
 });
