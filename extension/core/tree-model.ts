@@ -305,11 +305,11 @@ function processNode(s: SandboxState, p: ProcessInfo, exposed: Map<number, Expos
 
 export type PortHealth = 'listening' | 'loopback' | 'idle';
 
-/** ` · 12 requests, last 404` on an exposed port's row: what the traffic inspector counted. */
+/** `12 requests, last 404 · ` before an exposed port's URL: what the traffic inspector counted. */
 function trafficNote(p: ExposedPort): string {
   const t = p.traffic;
   if (!t || t.requests === 0) return '';
-  return ` · ${plural(t.requests, 'request')}${t.lastStatus !== undefined ? `, last ${t.lastStatus}` : ''}`;
+  return `${plural(t.requests, 'request')}${t.lastStatus !== undefined ? `, last ${t.lastStatus}` : ''} · `;
 }
 
 function trafficLine(p: ExposedPort, now: number): string {
@@ -351,7 +351,8 @@ function exposedPortNode(s: SandboxState, p: ExposedPort, options: TreeOptions):
       id: `${s.id}/port/${p.port}`,
       ...ref,
       label: portLabel(p.port, p.name),
-      description: `${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}${trafficNote(p)}`,
+      // The count first: a narrow sidebar cuts the end of a description, and the URL is in the tooltip.
+      description: `${trafficNote(p)}${p.url}${p.visibility === 'private' ? ' · private' : ''}${note}`,
       contextValue: `port;exposed;${p.visibility};${health};`,
       icon,
       collapsible: 'none',

@@ -98,7 +98,8 @@ function row(e: TrafficSummary): HTMLTableRowElement {
     { 'data-id': String(e.id), tabindex: '0', 'aria-selected': String(e.id === selected), class: e.answeredBy === 'proxy' ? 'proxy' : undefined },
     el('td', { class: 'time' }, formatTime(e.time)),
     el('td', { class: 'method' }, e.method),
-    el('td', { class: 'path', title: e.path }, e.path, e.replayOf !== undefined ? el('span', { class: 'tag' }, `replay of #${e.replayOf}`) : null),
+    // The replay mark first: a long path is cut at its end.
+    el('td', { class: 'path', title: e.path }, e.replayOf !== undefined ? el('span', { class: 'tag' }, `replay of #${e.replayOf}`) : null, e.path),
     el(
       'td',
       { class: `status tone-${statusTone(e)}`, title: e.answeredBy === 'proxy' ? `answered by the preview proxy${e.code ? `: ${e.code}` : ''}` : undefined },

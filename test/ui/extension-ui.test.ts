@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core';
 import { Api } from '../helpers/api';
 import { logFile, newStack, type Stack } from '../helpers/stack';
 import { installVsix, openBrowser, startWorkbench, workbenchUrl, type BrowserSession, type Workbench } from '../helpers/workbench';
+import { answer as answerUi, runCommand as runUiCommand } from '../helpers/workbench-ui';
 // @ts-expect-error plain ESM module without types
 import { freePort } from '../../scripts/stack.mjs';
 
@@ -64,28 +65,8 @@ describe('Sandbox Ports UI (packaged .vsix in a real workbench)', function () {
     await wb?.stop();
   });
 
-  async function runCommand(title: string): Promise<void> {
-    await page
-      .locator('.monaco-workbench')
-      .click({ position: { x: 700, y: 300 } })
-      .catch(() => {});
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input.input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-    await page.keyboard.press('Enter');
-  }
-
-  /** Answers the quick input whose title contains `title` (waiting for it: the widget is reused between questions). */
-  async function answer(title: string, text: string | null, pickRow?: string): Promise<void> {
-    const widget = page.locator('.quick-input-widget');
-    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible' });
-    if (pickRow) await widget.locator('.quick-input-list .monaco-list-row', { hasText: pickRow }).first().waitFor();
-    if (text !== null) await widget.locator('input.input').fill(text);
-    await page.keyboard.press('Enter');
-    await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'hidden' });
-  }
+  const runCommand = (title: string) => runUiCommand(page, title);
+  const answer = (title: string, text: string | null, pickRow?: string) => answerUi(page, title, text, pickRow);
 
   it('shows the Sandboxes view in the activity bar, with the welcome buttons when not connected', async () => {
     await page.locator('.activitybar [aria-label^="Sandboxes"]').first().click();

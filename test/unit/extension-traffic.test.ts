@@ -199,9 +199,9 @@ describe('traffic inspector in the extension (pure parts)', () => {
       };
       assert.doesNotMatch(description(), /request/);
       world = reduce(world, ev({ type: 'port-traffic', sandboxId: 'b', port: 8000, traffic: { requests: 12, lastStatus: 404, lastTime: '2026-12-07T10:00:30.000Z' } }));
-      assert.match(description(), / · 12 requests, last 404$/);
+      assert.match(description(), /^12 requests, last 404 · http:/);
       world = reduce(world, ev({ type: 'port-traffic', sandboxId: 'b', port: 8000, traffic: { requests: 1, lastStatus: 200 } }));
-      assert.match(description(), / · 1 request, last 200$/);
+      assert.match(description(), /^1 request, last 200 · http:/);
     });
   });
 });
