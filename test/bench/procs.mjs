@@ -126,3 +126,20 @@ export function groupRssMb(child) {
   }
   return kb / 1024;
 }
+
+/** CPU time (user + system, ms) of a process group's processes so far, from /proc (clock ticks of 10 ms). */
+export function groupCpuMs(child) {
+  let ticks = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== child.pid) continue;
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return ticks * 10;
+}

@@ -64,19 +64,13 @@ export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStrea
  * read to its end: cheaper than passing the body itself through JavaScript.
  */
 export async function readCopy(copy: ReadableStream<Uint8Array>, length: number): Promise<Captured> {
-  const head = new Head();
-  const reader = copy.getReader();
   try {
-    // To its end: a branch cancelled early costs the runtime more than one read to the end.
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      head.add(value);
-    }
+    // Whole, by the runtime: no JavaScript per chunk (cheaper than a reader's loop, measured).
+    const head = new Uint8Array(await new Response(copy).arrayBuffer());
+    return { head, size: head.byteLength, complete: head.byteLength === length };
   } catch (err) {
-    return { head: head.bytes(), size: head.size, complete: false, error: err instanceof Error ? err.message : String(err) };
+    return { head: new Uint8Array(), size: 0, complete: false, error: err instanceof Error ? err.message : String(err) };
   }
-  return { head: head.bytes(), size: head.size, complete: head.size === length };
 }
 
 /** The first TRAFFIC_BODY_BYTES of the chunks it is given, and how many bytes it was given. */
