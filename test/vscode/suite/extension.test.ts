@@ -137,7 +137,8 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       assert.equal(exposed.visibility, 'public');
       const n = await waitFor('the exposed port node', () => node(`${sandboxId}/port/${PORT}`)?.kind === 'port' && node(`${sandboxId}/port/${PORT}`));
       assert.equal(n.label, String(PORT));
-      assert.equal(n.description, exposed.url);
+      // The URL, after the traffic inspector's count once the ready probe's requests are recorded.
+      assert.match(n.description ?? '', new RegExp(`^(\\d+ requests?, last \\d+ · )?${exposed.url.replace(/[.]/g, '\\.')}$`));
       assert.match(n.contextValue, /;exposed;public;listening;/);
       assert.deepEqual(n.icon, { id: 'globe', color: 'charts.green' });
       assert.equal(api.ctx.tree.getParent(n)?.id, `${sandboxId}/process/${processInfo.id}`, 'still under its process, once');
@@ -168,7 +169,8 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
     it('sets a label and switches visibility afterwards, keeping the URL', async () => {
       await vscode.commands.executeCommand('sandboxPorts.setLabel', { sandboxId, port: PORT }, 'site');
       const labelled = await waitFor('the label', () => node(`${sandboxId}/port/${PORT}`)?.label === `site (${PORT})` && node(`${sandboxId}/port/${PORT}`));
-      assert.equal(labelled.description, exposed.url, 'same URL');
+      assert.equal(labelled.url, exposed.url, 'same URL');
+      assert.ok(labelled.description?.endsWith(exposed.url), `the row shows it: ${labelled.description}`);
       await vscode.commands.executeCommand('sandboxPorts.makePrivate', { sandboxId, port: PORT });
       const priv = await waitFor('private', () => /;exposed;private;/.test(node(`${sandboxId}/port/${PORT}`)?.contextValue ?? '') && node(`${sandboxId}/port/${PORT}`));
       assert.equal(priv.url, exposed.url, 'same URL when private');
@@ -184,6 +186,17 @@ describe('Sandbox Ports extension (real VS Code, real local stack)', function ()
       await vscode.env.clipboard.writeText('something else');
       await vscode.commands.executeCommand('sandboxPorts.copyUrl', { sandboxId, port: PORT, url: exposed.url });
       assert.equal(await vscode.env.clipboard.readText(), exposed.url);
+    });
+
+    it('opens Inspect Traffic on the exposed port: the panel follows its requests live, and the row counts them', async () => {
+      const panel = (await vscode.commands.executeCommand('sandboxPorts.inspectTraffic', { sandboxId, port: PORT })) as {
+        view?: { entries: { path: string; status: number }[]; state: { kind: string } };
+      };
+      await waitFor('the panel live', () => panel.view?.state.kind === 'live');
+      await waitFor('an editor tab for it', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.label.startsWith(`Traffic: site (${PORT})`)));
+      assert.equal((await httpFetch(`${exposed.url}seen-by-the-inspector?x=1`)).status, 404);
+      await waitFor('the request in the panel', () => panel.view?.entries[0]?.path === '/seen-by-the-inspector?x=1' && panel.view.entries[0].status === 404);
+      await waitFor('the count on the row', () => /^\d+ requests?, last 404 · /.test(node(`${sandboxId}/port/${PORT}`)?.description ?? ''));
     });
 
     it('streams the process log into its output channel, live', async () => {

@@ -60,13 +60,13 @@ export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStrea
 }
 
 /**
- * A copy of a body of known length no longer than TRAFFIC_BODY_BYTES (the other branch of a clone),
- * read to its end: cheaper than passing the body itself through JavaScript.
+ * A copy of a body of known length no longer than TRAFFIC_BODY_BYTES (a clone of the response, the
+ * client keeping the original), read whole by the runtime: no JavaScript per chunk, which costs
+ * about half the CPU of a reader's loop (measured).
  */
-export async function readCopy(copy: ReadableStream<Uint8Array>, length: number): Promise<Captured> {
+export async function readCopy(copy: Response, length: number): Promise<Captured> {
   try {
-    // Whole, by the runtime: no JavaScript per chunk (cheaper than a reader's loop, measured).
-    const head = new Uint8Array(await new Response(copy).arrayBuffer());
+    const head = new Uint8Array(await copy.arrayBuffer());
     return { head, size: head.byteLength, complete: head.byteLength === length };
   } catch (err) {
     return { head: new Uint8Array(), size: 0, complete: false, error: err instanceof Error ? err.message : String(err) };

@@ -131,7 +131,7 @@ export class Recording {
     const length = contentLength(response.headers);
     if (length !== null && length <= TRAFFIC_BODY_BYTES) {
       // A small body whole, from a second branch: the client's stays the runtime's own, untouched.
-      void readCopy(response.clone().body!, length).then(keep);
+      void readCopy(response.clone(), length).then(keep);
       return response;
     }
     const { stream, done } = captureBody(response.body, length);
