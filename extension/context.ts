@@ -133,6 +133,7 @@ export class Ctx implements vscode.Disposable {
       log: (level, message) => this.log[level](message),
     });
     this.connection = connection;
+    this.traffic.connectionChanged();
     this.setLink(connecting(client.url));
     this.logs.setClient(client);
     this.connectionSubs = [
@@ -223,6 +224,7 @@ export class Ctx implements vscode.Disposable {
     for (const sub of this.connectionSubs) sub.dispose();
     this.connectionSubs = [];
     this.logs.setClient(null);
+    this.traffic.connectionChanged();
     await connection.dispose();
     if (forget) await this.credentials.forgetLast();
     this.setLink(DISCONNECTED);

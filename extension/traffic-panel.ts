@@ -39,6 +39,11 @@ export class TrafficPanels implements vscode.Disposable {
     for (const p of this.open.values()) p.retry();
   }
 
+  /** Connected elsewhere, or disconnected: each panel lets go of its stream and starts over from the list. */
+  connectionChanged(): void {
+    for (const p of this.open.values()) p.restart();
+  }
+
   dispose(): void {
     for (const p of [...this.open.values()]) p.dispose();
   }
@@ -95,6 +100,10 @@ export class TrafficPanel implements vscode.Disposable {
 
   retry(): void {
     void this.feed.retryNow();
+  }
+
+  restart(): void {
+    void this.feed.restart();
   }
 
   private exposure() {
@@ -174,16 +183,13 @@ export class TrafficPanel implements vscode.Disposable {
   private async askCredentials(e: TrafficEntry): Promise<{ authorization?: string; cookie?: string } | undefined> {
     const missing = e.requestHeaders.filter(([n, v]) => v === REDACTED && (n === 'authorization' || n === 'cookie')).map(([n]) => n as 'authorization' | 'cookie');
     if (missing.length === 0) return {};
-    const token = this.exposure()?.visibility === 'private' && missing.includes('authorization') ? await this.ctx.credentials.token(this.ctx.client.url) : undefined;
     const items = [
       { label: 'Send it without them', value: 'none' },
-      ...(token ? [{ label: "Use this window's control-API token as Authorization", value: 'token' }] : []),
       { label: `Enter ${missing.join(' and ')}…`, value: 'enter' },
     ];
     const pick = await vscode.window.showQuickPick(items, { title: `Replay #${e.id}`, placeHolder: `The inspector did not keep its ${missing.join(' and ')}` });
     if (!pick) return undefined;
     if (pick.value === 'none') return {};
-    if (pick.value === 'token') return { authorization: `Bearer ${token}` };
     const out: { authorization?: string; cookie?: string } = {};
     for (const name of missing) {
       const value = await vscode.window.showInputBox({ title: `Replay #${e.id}: ${name}`, prompt: `The ${name} header to send (empty: leave it out)`, password: true });

@@ -4,7 +4,9 @@
  * first or the header goes empty; a body that was not kept whole is read from a file named in a
  * comment above the command.
  */
-import { REDACTED, type TrafficEntry } from '../../worker/protocol/index';
+import { CREDENTIAL_HEADERS, REDACTED, type TrafficEntry } from '../../worker/protocol/index';
+
+const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
 
 /** Headers curl sets itself, or that only made sense on the way the request came (hops, proxies). */
 const LEFT_OUT =
@@ -34,14 +36,18 @@ export function curlCommand(entry: TrafficEntry, exposureUrl: string): string {
   const url = new URL(entry.path.replace(/^\/*/, '/'), exposureUrl).toString();
   const notes: string[] = [];
   const args: string[] = ['curl'];
-  if (entry.method === 'HEAD') args.push('--head');
-  else if (entry.method !== 'GET' && !(entry.method === 'POST' && entry.requestBody.kind !== 'none')) args.push('-X', entry.method);
+  const hasBody = entry.requestBody.kind !== 'none';
+  if (entry.method === 'HEAD' && !hasBody) args.push('--head');
+  // A body makes curl send POST: any other method is named (quoted: a method is any token).
+  else if (hasBody ? entry.method !== 'POST' : entry.method !== 'GET') args.push('-X', shellQuote(entry.method));
   args.push(urlWord(url));
   let compressed = false;
   for (const [name, value] of entry.requestHeaders) {
     if (name === 'accept-encoding') compressed = true;
     if (LEFT_OUT.test(name)) continue;
-    args.push('-H', value === REDACTED ? `"${name}: ${variable(name)}"` : shellQuote(`${name}: ${value}`));
+    // Only a credential the inspector redacted becomes a variable; its name is quoted like any other.
+    const placeholder = value === REDACTED && CREDENTIALS.has(name) && entry.redacted.includes(name);
+    args.push('-H', placeholder ? `${shellQuote(`${name}: `)}"${variable(name)}"` : shellQuote(`${name}: ${value}`));
   }
   if (compressed) args.push('--compressed');
   const body = entry.requestBody;
@@ -50,7 +56,7 @@ export function curlCommand(entry: TrafficEntry, exposureUrl: string): string {
     notes.push(`# The request's body (${body.size} bytes${body.contentType ? `, ${body.contentType}` : ''}) was not kept whole: put it in request-body.bin first.`);
     args.push('--data-binary', '@request-body.bin');
   }
-  const used = [...new Set(entry.requestHeaders.filter(([, v]) => v === REDACTED).map(([n]) => variable(n)))];
+  const used = [...new Set(entry.requestHeaders.filter(([n, v]) => v === REDACTED && CREDENTIALS.has(n) && entry.redacted.includes(n)).map(([n]) => variable(n)))];
   if (url.includes(encodeURIComponent(REDACTED))) used.push('$TICKET');
   if (used.length > 0) notes.unshift(`# Not kept by the inspector: set ${used.join(', ')} before running this.`);
   return [...notes, args.join(' ')].join('\n');

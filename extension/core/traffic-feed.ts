@@ -49,6 +49,7 @@ export interface TrafficFeedOptions {
 }
 
 export class TrafficFeed {
+  /** The entries by id, in the order they came (the list's in its order of ids): the oldest leave first, as on the Worker. */
   private readonly byId = new Map<number, TrafficSummary>();
   private lastEventId: string | undefined;
   private state: FeedState = { kind: 'connecting' };
@@ -77,7 +78,22 @@ export class TrafficFeed {
   async retryNow(): Promise<void> {
     if (this.state.kind === 'live' || this.state.kind === 'connecting') return;
     await this.follow.stop();
-    if (this.state.kind === 'off' || this.state.kind === 'ended' || this.state.kind === 'failed') this.set({ kind: 'connecting' });
+    if (this.state.kind === 'off' || this.state.kind === 'ended' || this.state.kind === 'failed') {
+      // What it showed may be another exposure's by now (re-exposed, another Worker): from the list again.
+      this.lastEventId = undefined;
+      this.byId.clear();
+      this.set({ kind: 'connecting' });
+    }
+    this.follow.start();
+  }
+
+  /** Starts over from the list (the connection was replaced): nothing of before is kept. */
+  async restart(): Promise<void> {
+    await this.follow.stop();
+    this.lastEventId = undefined;
+    this.byId.clear();
+    this.backoff.reset();
+    this.set({ kind: 'connecting' });
     this.follow.start();
   }
 
@@ -112,8 +128,8 @@ export class TrafficFeed {
           return false;
         }
         this.byId.clear();
-        for (const e of list.requests) this.byId.set(e.id, e);
-        this.lastEventId = String(list.lastEventId);
+        for (const e of [...list.requests].reverse()) this.byId.set(e.id, e);
+        this.lastEventId = list.lastEventId;
         this.emit();
         return true;
       } catch (err) {
@@ -135,7 +151,11 @@ export class TrafficFeed {
     if (msg.event === TRAFFIC_RESET_EVENT_NAME) {
       // Cleared, or what was missed is no longer kept: the list again, and on from where it stands.
       this.lastEventId = undefined;
-      return (await this.refetch(signal)) ? undefined : STOP;
+      if (!(await this.refetch(signal))) return STOP;
+      // The stream went on while the list came (a failed try in between said "reconnecting").
+      this.backoff.reset();
+      this.set({ kind: 'live' });
+      return;
     }
     if (msg.event === TRAFFIC_ENDED_EVENT_NAME) {
       this.set({ kind: 'ended', reason: 'The exposure ended: the port was unexposed, its time ran out, or the sandbox was destroyed' });
@@ -149,6 +169,7 @@ export class TrafficFeed {
       return;
     }
     if (msg.id) this.lastEventId = msg.id;
+    this.byId.delete(entry.id);
     this.byId.set(entry.id, entry);
     this.trim();
     this.emit();
@@ -173,10 +194,12 @@ export class TrafficFeed {
     return retryInMs;
   }
 
+  /** Keeps the newest TRAFFIC_ENTRIES to come, as the Worker does (a long request that just finished stays). */
   private trim(): void {
-    if (this.byId.size <= TRAFFIC_ENTRIES) return;
-    const ids = [...this.byId.keys()].sort((a, b) => a - b);
-    for (const id of ids.slice(0, ids.length - TRAFFIC_ENTRIES)) this.byId.delete(id);
+    for (const id of this.byId.keys()) {
+      if (this.byId.size <= TRAFFIC_ENTRIES) return;
+      this.byId.delete(id);
+    }
   }
 
   private set(state: FeedState): void {

@@ -7,7 +7,7 @@ import { TICKET_PARAM, type TrafficEntry, type TrafficSummary } from '../../work
 import type { FeedState } from './traffic-feed';
 
 export type ToPage =
-  /** Which exposure the page shows (sent first, and again when its label or URL changes). */
+  /** Which exposure the page shows (sent when the page is ready: first, and each time it is shown again). */
   | { type: 'exposure'; sandboxId: string; port: number; label: string; url: string }
   | { type: 'view'; entries: TrafficSummary[]; state: FeedState }
   | { type: 'detail'; entry: TrafficEntry }

@@ -130,13 +130,31 @@ describe('traffic inspector feed (the panel against the real Worker)', function 
     await off.stop();
     await api.ok('DELETE', `/sandboxes/${box}/ports/${quiet}`);
 
+    // Re-exposed with inspect: false while the panel is open: it starts over and says so.
+    const watching = follow(port);
+    await eventually(() => watching.view.state.kind === 'live', 10000, 'live');
+    await api.ok('POST', `/sandboxes/${box}/ports`, { port, inspect: false });
+    await eventually(() => watching.view.state.kind === 'off', 10000, 'off once re-exposed without inspection');
+    assert.deepEqual(watching.view.entries, []);
+    // Exposing again keeps what it does not name: inspection is turned on by saying so.
+    await api.ok('POST', `/sandboxes/${box}/ports`, { port, inspect: true });
+
     const feed = follow(port);
     await eventually(() => feed.view.state.kind === 'live', 10000, 'live');
+    // A request still on its way when the exposure ends is not kept for a later one.
+    const inFlight = previewStream(`${url}sse`, () => {});
+    await new Promise((r) => setTimeout(r, 150));
     await api.ok('DELETE', `/sandboxes/${box}/ports/${port}`);
     await eventually(() => feed.view.state.kind === 'ended', 10000, 'ended');
     // Opened after the end: the same plain words, not an error.
     const late = follow(port);
     await eventually(() => late.view.state.kind === 'ended', 10000, 'ended when opened late');
     assert.match((late.view.state as { reason: string }).reason, /not exposed/);
+    await inFlight.catch(() => {});
+    await api.ok('POST', `/sandboxes/${box}/ports`, { port });
+    const again = follow(port);
+    await eventually(() => again.view.state.kind === 'live', 10000, 'live on the new exposure');
+    assert.deepEqual(again.view.entries, [], 'nothing of the old exposure');
+    assert.equal((await api.ok('GET', `/sandboxes/${box}`)).ports.find((p: { port: number }) => p.port === port).traffic?.requests ?? 0, 0, 'no count carried over');
   });
 });

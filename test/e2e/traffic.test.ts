@@ -170,7 +170,15 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     await previewRequest(`${url}live-2`);
     await previewRequest(`${url}live-3`);
     const listed = await api.ok('GET', `${base}/requests`);
-    assert.ok(listed.lastEventId >= Number(one.id), 'the list says where the stream stands');
+    const [epoch, seq] = (one.id as string).split('.');
+    assert.match(listed.lastEventId, new RegExp(`^${epoch}\\.\\d+$`), 'the list says where the stream stands');
+    assert.equal(Number(listed.lastEventId.split('.')[1]), Number(seq) + 2);
+    // Opened from the list's position: nothing of what the list has comes again.
+    const fromList = await api.stream(`${base}/requests/stream`, listed.lastEventId);
+    await previewRequest(`${url}live-4`);
+    const first = await fromList.waitFor((m) => m.event === 'request');
+    assert.equal(JSON.parse(first.data).path, '/live-4');
+    fromList.close();
     const resumed = await api.stream(`${base}/requests/stream`, one.id);
     const next = [await resumed.waitFor((m) => m.event === 'request'), await resumed.waitFor((m) => m.event === 'request' && JSON.parse(m.data).path === '/live-3')];
     assert.deepEqual(
@@ -178,10 +186,15 @@ describe('traffic inspector (real Worker, real service, real clients)', function
       ['/live-2', '/live-3'],
     );
     await api.ok('DELETE', `${base}/requests`);
-    await resumed.waitFor((m) => m.event === 'reset');
+    const reset = await resumed.waitFor((m) => m.event === 'reset');
     resumed.close();
-    assert.ok(JSON.parse(hello.data).lastEventId >= 1);
+    assert.match(JSON.parse(hello.data).lastEventId, /^[0-9a-z]+\.\d+$/);
     assert.deepEqual(await list(), []);
+    // A follower that missed the clear, from where it stood: told to fetch the list again.
+    const late = await api.stream(`${base}/requests/stream`, listed.lastEventId);
+    await late.waitFor((m) => m.event === 'reset');
+    late.close();
+    assert.notEqual(JSON.parse(reset.data).lastEventId, listed.lastEventId);
   });
 
   it('keeps the last 200 of 10,000 requests, within its bytes', async function () {
@@ -209,7 +222,7 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     assert.equal(exposed.inspect, false);
     await previewRequest(exposed.url);
     const answer = await api.ok('GET', `${off}/${quietPort}/requests`);
-    assert.deepEqual(answer, { requests: [], lastEventId: 0, inspect: false, reason: `Inspection is off for port ${quietPort} (exposed with inspect: false)` });
+    assert.deepEqual(answer, { requests: [], lastEventId: '', inspect: false, reason: `Inspection is off for port ${quietPort} (exposed with inspect: false)` });
     const stream = await api.call('GET', `${off}/${quietPort}/requests/stream`);
     assert.equal(stream.status, 409);
     assert.equal(stream.body.code, 'INSPECTION_OFF');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { promisify } from 'node:util';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -93,6 +94,28 @@ describe('traffic inspector in the extension (pure parts)', () => {
       } finally {
         server.close();
       }
+    });
+
+    it('never lets a header or method from the wire run in the shell: only redacted credentials become variables', async () => {
+      const evil = curlCommand(
+        entry({
+          method: 'PU`touch /tmp/curl-pwned`T',
+          requestHeaders: [
+            ['x-a`touch /tmp/curl-pwned`', REDACTED],
+            ['x-b', '$(touch /tmp/curl-pwned)'],
+          ],
+          redacted: [],
+        }),
+        EXPOSURE,
+      );
+      fs.rmSync('/tmp/curl-pwned', { force: true });
+      // Parsed by the shell as it would be when pasted, without running curl.
+      const words = execFileSync('sh', ['-c', `set -- ${evil.replace(/^curl /, '')}; for w in "$@"; do printf '%s\\n' "$w"; done`]).toString();
+      assert.equal(fs.existsSync('/tmp/curl-pwned'), false, 'nothing ran');
+      assert.match(words, /^PU`touch \/tmp\/curl-pwned`T$/m);
+      assert.match(words, /^x-a`touch \/tmp\/curl-pwned`: \[redacted\]$/m, 'a header that merely says [redacted] stays text');
+      assert.match(words, /^x-b: \$\(touch \/tmp\/curl-pwned\)$/m);
+      assert.match(curlCommand(entry({ method: 'GET', requestBody: { size: 2, kind: 'text', text: 'hi', truncated: false } }), EXPOSURE), /^curl -X 'GET' /);
     });
 
     it('names a file for a body that was not kept whole, and leaves out what curl sets itself', () => {

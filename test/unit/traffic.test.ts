@@ -29,12 +29,18 @@ function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): Stor
   };
 }
 
+/** A request that arrives and finishes at once. */
+function record(log: TrafficLog, port: number, extra: Partial<StoredEntry> = {}): void {
+  const { id, epoch } = log.begin(port);
+  log.add(entry(port, id, extra), epoch);
+}
+
 describe('traffic inspector parts', () => {
   describe('TrafficLog', () => {
     it('keeps the newest entries per port, newest first, within its count', () => {
       const log = new TrafficLog(3);
-      for (let i = 1; i <= 5; i++) log.add(entry(8000, log.nextId(8000)));
-      log.add(entry(9000, log.nextId(9000)));
+      for (let i = 1; i <= 5; i++) record(log, 8000);
+      record(log, 9000);
       assert.deepEqual(
         log.list(8000, { limit: 10 }).map((e) => e.id),
         [5, 4, 3],
@@ -49,7 +55,7 @@ describe('traffic inspector parts', () => {
 
     it('stays within its bytes: the oldest go first', () => {
       const log = new TrafficLog(200, 4000);
-      for (let i = 1; i <= 50; i++) log.add(entry(8000, log.nextId(8000), { responseBody: text('y'.repeat(1000)) }));
+      for (let i = 1; i <= 50; i++) record(log, 8000, { responseBody: text('y'.repeat(1000)) });
       const kept = log.list(8000, { limit: 200 });
       assert.ok(kept.length >= 1 && kept.length <= 3, `${kept.length} kept`);
       assert.ok(log.size.bytes <= 4000);
@@ -59,72 +65,84 @@ describe('traffic inspector parts', () => {
     it('tells followers of new entries, of a clear and of the end of the exposure; resumes or says it cannot', () => {
       const log = new TrafficLog(3);
       const news: string[] = [];
-      log.follow(8000, (n) => news.push('entry' in n ? `entry ${n.entry.id}` : 'cleared' in n ? 'cleared' : 'ended'));
-      for (let i = 0; i < 5; i++) log.add(entry(8000, log.nextId(8000)));
+      log.follow(8000, (n) => news.push('entry' in n ? `entry ${n.entry.id}` : 'reset' in n ? 'reset' : 'ended'));
+      const start = log.position(8000);
+      const positions: string[] = [];
+      log.follow(8000, (n) => 'entry' in n && positions.push(n.position));
+      for (let i = 0; i < 5; i++) record(log, 8000);
       assert.deepEqual(
-        log.since(8000, 3)!.map((k) => k.entry.id),
+        log.since(8000, positions[2]!)!.map((k) => k.entry.id),
         [4, 5],
       );
-      assert.equal(log.since(8000, 1), null, 'entry 2 is no longer kept');
-      assert.equal(log.since(8000, 99), null, 'an id from another run');
+      assert.equal(log.since(8000, start), null, 'entries 1 and 2 are no longer kept');
+      assert.equal(log.since(8000, positions[4]!.replace(/\d+$/, '99')), null, 'past the newest');
+      assert.equal(log.since(8000, 'zz.1'), null, 'another epoch');
+      assert.equal(log.since(8000, 'not a position'), null);
       log.clear(8000);
-      assert.equal(log.nextId(8000), 6, 'ids go on counting after a clear');
+      assert.equal(log.begin(8000).id, 6, 'ids go on counting after a clear');
       log.drop(8000);
-      assert.deepEqual(news, ['entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'cleared', 'ended']);
+      assert.deepEqual(news, ['entry 1', 'entry 2', 'entry 3', 'entry 4', 'entry 5', 'reset', 'ended']);
       assert.deepEqual(log.list(8000, { limit: 10 }), []);
     });
 
     it('resumes by finishing order: a long request that finishes after later ones is not missed', () => {
       const log = new TrafficLog();
-      const slow = log.nextId(8000);
-      const quick = log.nextId(8000);
-      log.add(entry(8000, quick));
+      const slow = log.begin(8000);
+      const quick = log.begin(8000);
+      log.add(entry(8000, quick.id), quick.epoch);
       const position = log.position(8000);
       // The follower goes away here; the slow request (a lower id) finishes meanwhile.
-      log.add(entry(8000, slow));
+      log.add(entry(8000, slow.id), slow.epoch);
       assert.deepEqual(
         log.since(8000, position)!.map((k) => k.entry.id),
-        [slow],
+        [slow.id],
       );
       assert.deepEqual(
         log.list(8000, { limit: 10 }).map((e) => e.id),
-        [quick, slow],
+        [quick.id, slow.id],
         'the list is by arrival',
       );
     });
 
-    it('makes a follower that missed a clear fetch the list again, and counts from the clear', () => {
+    it('makes a follower that missed a clear fetch the list again, even at the same count, and counts from the clear', () => {
       const log = new TrafficLog();
-      for (let i = 0; i < 3; i++) log.add(entry(8000, log.nextId(8000), { status: 201 }));
+      for (let i = 0; i < 3; i++) record(log, 8000, { status: 201 });
       assert.deepEqual(log.tally(8000), { requests: 3, lastStatus: 201, lastTime: '2026-01-01T00:00:00.000Z' });
       const before = log.position(8000);
       log.clear(8000);
-      log.add(entry(8000, log.nextId(8000), { status: 404 }));
-      assert.equal(log.since(8000, before - 1), null, 'from before the clear: fetch again');
-      assert.deepEqual(
-        log.since(8000, before)!.map((k) => k.entry.id),
-        [4],
-        'a follower that saw the clear gets only what came after',
-      );
-      assert.deepEqual(log.tally(8000), { requests: 1, lastStatus: 404, lastTime: '2026-01-01T00:00:00.000Z' });
-      assert.deepEqual(log.since(7000, 0), [], 'a port with nothing yet');
-      assert.equal(log.since(7000, 5), null);
+      assert.equal(log.since(8000, before), null, 'the clear was missed: fetch again');
+      for (let i = 0; i < 3; i++) record(log, 8000, { status: 404 });
+      assert.equal(log.since(8000, before), null, 'as many entries again, still another epoch');
+      assert.deepEqual(log.tally(8000), { requests: 3, lastStatus: 404, lastTime: '2026-01-01T00:00:00.000Z' });
+      assert.deepEqual(log.since(7000, log.position(7000)), [], 'a port with nothing yet');
+      assert.notEqual(new TrafficLog().position(8000), log.position(8000), 'another log (a restarted object) has other positions');
+    });
+
+    it('keeps no request that began before its exposure ended or its records were cleared', () => {
+      const log = new TrafficLog();
+      const early = log.begin(8000);
+      log.drop(8000);
+      log.add(entry(8000, early.id), early.epoch);
+      assert.equal(log.tally(8000), undefined, 'no ring came back for the gone exposure');
+      assert.deepEqual(log.list(8000, { limit: 10 }), []);
+      const beforeClear = log.begin(8000);
+      log.clear(8000);
+      log.add(entry(8000, beforeClear.id), beforeClear.epoch);
+      assert.deepEqual(log.list(8000, { limit: 10 }), [], 'it belonged to what was cleared');
     });
 
     it('keeps bodies as bytes and gives them as text only when read, counting the bytes against the bounds', () => {
       const log = new TrafficLog();
       const json = '{"héllo":"wörld"}';
-      log.add(
-        entry(8000, log.nextId(8000), {
-          requestBody: text(json, 'application/json'),
-          responseBody: { head: new Uint8Array([0, 1, 2]), size: 3, contentType: 'image/png', complete: true },
-        }),
-      );
+      record(log, 8000, {
+        requestBody: text(json, 'application/json'),
+        responseBody: { head: new Uint8Array([0, 1, 2]), size: 3, contentType: 'image/png', complete: true },
+      });
       const got = log.get(8000, 1)!;
       assert.deepEqual(got.requestBody, { size: json.length, contentType: 'application/json', truncated: false, kind: 'text', text: json });
       assert.deepEqual(got.responseBody, { size: 3, contentType: 'image/png', truncated: false, kind: 'binary' });
       const noBody = new TrafficLog();
-      noBody.add(entry(8000, noBody.nextId(8000), { responseBody: null }));
+      record(noBody, 8000, { responseBody: null });
       assert.equal(log.size.bytes - noBody.size.bytes, new TextEncoder().encode(json).length + 3);
     });
   });

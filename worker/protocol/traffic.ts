@@ -84,8 +84,8 @@ export interface TrafficEntry extends TrafficSummary {
 /** GET …/ports/:port/requests. */
 export interface TrafficList {
   requests: TrafficSummary[];
-  /** Where the stream stands as this list was made: open it with this as Last-Event-ID to miss nothing and get nothing twice. */
-  lastEventId: number;
+  /** Where the stream stands as this list was made: open it with this as Last-Event-ID to miss nothing and get nothing twice ('' when nothing is recorded). */
+  lastEventId: string;
   /** Whether requests are recorded now; `reason` says why not. */
   inspect: boolean;
   reason?: string;
@@ -97,7 +97,7 @@ export function summarize(e: TrafficSummary & Record<'requestHeaders' | 'respons
   return summary;
 }
 
-/** SSE `event:` of each finished request on GET …/requests/stream (the SSE id counts finished requests). */
+/** SSE `event:` of each finished request on GET …/requests/stream (the SSE id is a position in finishing order, `{epoch}.{n}`). */
 export const TRAFFIC_EVENT_NAME = 'request';
 /** Sent when the exposure's records were cleared, or the stream cannot resume where asked. */
 export const TRAFFIC_RESET_EVENT_NAME = 'reset';

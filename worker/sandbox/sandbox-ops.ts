@@ -35,6 +35,7 @@ import {
 } from '../protocol/index';
 import type { OpsContext } from './context';
 import { exposureUrl, isExpired, planExpose, toExposedPort } from './exposures';
+import { withTraffic } from './traffic/traffic-tally';
 import { trafficOps } from './traffic/traffic-ops';
 
 function notFoundToNull<T>(p: Promise<T>): Promise<T | null> {
@@ -65,14 +66,17 @@ export const sandboxOps = {
         );
       }
       const map = sb.exposures();
+      const before = map[String(exposure.port)];
       map[String(exposure.port)] = exposure;
       sb.saveExposures(map);
+      // Inspected or not changed: an open inspector starts over and reads which from the list.
+      if (before && (before.inspect !== false) !== (exposure.inspect !== false)) sb.traffic?.clear(exposure.port);
       if (exposure.expiresAt) {
         // The scheduler keeps whole seconds (rounding down): round up so it never fires early.
         const at = new Date(Math.ceil(Date.parse(exposure.expiresAt) / 1000) * 1000);
         await sb.schedule(at, 'expireExposure', { port: exposure.port, token: exposure.token });
       }
-      await sb.publish({ type: 'port-exposed', sandboxId: sb.id, port: toExposedPort(exposure, sb.id) });
+      await sb.publish({ type: 'port-exposed', sandboxId: sb.id, port: withTraffic([toExposedPort(exposure, sb.id)], (p) => sb.traffic?.tally(p))[0]! });
     }
     return toExposedPort(exposure, sb.id);
   },

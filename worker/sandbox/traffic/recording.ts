@@ -45,6 +45,8 @@ export class Recording {
   private readonly started = Date.now();
   private readonly entry: Omit<StoredEntry, 'status' | 'ttfbMs' | 'totalMs' | 'bytesOut' | 'responseHeaders' | 'responseBody' | 'answeredBy'>;
   private requestBody: Promise<Captured> | null = null;
+  /** The records this request belongs to (it is not kept if they were cleared or ended meanwhile). */
+  private readonly epoch: string;
   private settle!: (e: StoredEntry) => void;
   private readonly stored = new Promise<StoredEntry>((resolve) => (this.settle = resolve));
   /** The entry as the API answers it, once it is kept (the exchange is over). */
@@ -61,8 +63,10 @@ export class Recording {
   ) {
     const headers = redactHeaders(request.headers);
     const path = redactPath(url);
+    const { id, epoch } = log.begin(port);
+    this.epoch = epoch;
     this.entry = {
-      id: log.nextId(port),
+      id,
       port,
       time: new Date(this.started).toISOString(),
       method: request.method,
@@ -117,7 +121,7 @@ export class Recording {
         ...(socket ? { websocket: socket.record } : {}),
         ...(error ? { error } : {}),
       };
-      this.log.add(entry);
+      this.log.add(entry, this.epoch);
       this.settle(entry);
     };
     if (socket) {

@@ -22,10 +22,22 @@ export interface KeptBody {
 export type StoredEntry = Omit<TrafficEntry, 'requestBody' | 'responseBody'> & { requestBody: KeptBody | null; responseBody: KeptBody | null };
 
 /**
- * What a follower is told: an entry finished (`seq` counts finished entries, the stream's event id),
- * the records were cleared (`seq`: the count then), or the exposure ended.
+ * What a follower is told: an entry finished (at `position`, the stream's event id), the records
+ * were cleared or started over (fetch the list again; `position` is where things stand now), or
+ * the exposure ended.
  */
-export type TrafficNews = { entry: StoredEntry; seq: number } | { cleared: number } | { ended: true };
+export type TrafficNews = { entry: StoredEntry; position: string } | { reset: string } | { ended: true };
+
+/**
+ * Where a follower stands: `{epoch}.{seq}`. The epoch is new for each ring and each clear (and
+ * random per Durable Object instance), so a position from before a clear, an unexpose, or a restart
+ * of the object never passes for one of now.
+ */
+const EPOCH_BASE = Math.floor(Math.random() * 36 ** 4).toString(36);
+let epochs = 0;
+function newEpoch(): string {
+  return `${EPOCH_BASE}${(++epochs).toString(36)}`;
+}
 
 /**
  * An entry and its place in finishing order. Ids follow arrival, but a long request finishes after
@@ -40,13 +52,12 @@ interface Ring {
   entries: Kept[];
   bytes: number;
   nextId: number;
-  /** Entries finished on this port, ever (the last one's `seq`). */
+  epoch: string;
+  /** Entries finished in this epoch (the last one's `seq`). */
   finished: number;
   /** Requests finished since the exposure began or was last cleared, and the newest's status. */
   seen: number;
   last?: { status: number; time: string };
-  /** Entries up to this `seq` were cleared: a follower resuming from before it must fetch the list again. */
-  clearedAt: number;
   followers: Set<(news: TrafficNews) => void>;
 }
 
@@ -79,20 +90,28 @@ export class TrafficLog {
   private ring(port: number): Ring {
     let r = this.rings.get(port);
     if (!r) {
-      r = { entries: [], bytes: 0, nextId: 1, finished: 0, seen: 0, clearedAt: 0, followers: new Set() };
+      r = { entries: [], bytes: 0, nextId: 1, epoch: newEpoch(), finished: 0, seen: 0, followers: new Set() };
       this.rings.set(port, r);
     }
     return r;
   }
 
-  /** The id the next request to `port` gets (ids count up per exposure, in arrival order). */
-  nextId(port: number): number {
-    return this.ring(port).nextId++;
+  /**
+   * A request arrives: its id (ids count up per exposure, in arrival order) and the epoch it belongs
+   * to, which add() checks.
+   */
+  begin(port: number): { id: number; epoch: string } {
+    const r = this.ring(port);
+    return { id: r.nextId++, epoch: r.epoch };
   }
 
-  /** A finished request: kept (the oldest leave to make room) and told to followers. */
-  add(entry: StoredEntry): void {
-    const r = this.ring(entry.port);
+  /**
+   * A finished request: kept (the oldest leave to make room) and told to followers. One that began
+   * before its exposure ended or its records were cleared is not kept: it belongs to what is gone.
+   */
+  add(entry: StoredEntry, epoch: string): void {
+    const r = this.rings.get(entry.port);
+    if (!r || r.epoch !== epoch) return;
     const seq = ++r.finished;
     r.entries.push({ seq, entry });
     r.bytes += entryBytes(entry);
@@ -101,7 +120,7 @@ export class TrafficLog {
     while (r.entries.length > this.maxEntries || (r.bytes > this.maxBytes && r.entries.length > 1)) {
       r.bytes -= entryBytes(r.entries.shift()!.entry);
     }
-    for (const f of r.followers) f({ entry, seq });
+    for (const f of r.followers) f({ entry, position: `${r.epoch}.${seq}` });
     this.onTally?.(entry.port);
   }
 
@@ -117,19 +136,25 @@ export class TrafficLog {
     return found ? materialize(found.entry) : undefined;
   }
 
-  /** How many entries have finished on `port`: where a follower starting now stands. */
-  position(port: number): number {
-    return this.rings.get(port)?.finished ?? 0;
+  /** Where a follower starting now stands on `port` (an SSE id: `{epoch}.{seq}`). */
+  position(port: number): string {
+    const r = this.ring(port);
+    return `${r.epoch}.${r.finished}`;
   }
 
-  /** Entries finished after position `after`, in that order; null when some are no longer kept (or were cleared). */
-  since(port: number, after: number): { entry: StoredEntry; seq: number }[] | null {
+  /**
+   * Entries finished after `position`, in that order, each with its own; null when the position is
+   * not one of this ring's epoch (cleared, started over, malformed) or some of it is no longer kept.
+   */
+  since(port: number, position: string): { entry: StoredEntry; position: string }[] | null {
     const r = this.rings.get(port);
-    if (!r) return after === 0 ? [] : null;
-    if (after > r.finished || after < r.clearedAt) return null;
+    const m = /^([0-9a-z]{1,16})\.(\d{1,15})$/.exec(position);
+    if (!r || !m || m[1] !== r.epoch) return null;
+    const after = Number(m[2]);
+    if (after > r.finished) return null;
     const first = r.entries[0];
     if (first && after < first.seq - 1) return null;
-    return r.entries.filter((k) => k.seq > after);
+    return r.entries.filter((k) => k.seq > after).map((k) => ({ entry: k.entry, position: `${r.epoch}.${k.seq}` }));
   }
 
   /** How many requests came (since the exposure began or was cleared), and the last one's status. */
@@ -139,7 +164,11 @@ export class TrafficLog {
     return { requests: r.seen, ...(r.last ? { lastStatus: r.last.status, lastTime: r.last.time } : {}) };
   }
 
-  /** Forgets the port's records (ids go on counting, so a follower never sees one twice). */
+  /**
+   * Forgets the port's records and starts a new epoch (its followers fetch the list again). Ids go
+   * on counting, so no request id names two requests. Also when the exposure changes whether it is
+   * inspected: the list then says so.
+   */
   clear(port: number): void {
     const r = this.rings.get(port);
     if (!r) return;
@@ -147,8 +176,9 @@ export class TrafficLog {
     r.bytes = 0;
     r.seen = 0;
     delete r.last;
-    r.clearedAt = r.finished;
-    for (const f of r.followers) f({ cleared: r.clearedAt });
+    r.epoch = newEpoch();
+    r.finished = 0;
+    for (const f of r.followers) f({ reset: `${r.epoch}.0` });
     this.onTally?.(port);
   }
 

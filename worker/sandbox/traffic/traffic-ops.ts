@@ -41,7 +41,7 @@ export const trafficOps = {
     const e = exposed(sb, port);
     const query = parseTrafficQuery(typeof limit === 'string' ? limit : null, typeof before === 'string' ? before : null);
     const reason = why(sb, e);
-    const lastEventId = sb.traffic?.position(e.port) ?? 0;
+    const lastEventId = sb.traffic && !reason ? sb.traffic.position(e.port) : '';
     return { requests: sb.traffic?.list(e.port, query) ?? [], lastEventId, inspect: reason === undefined, ...(reason ? { reason } : {}) };
   },
 
@@ -57,7 +57,8 @@ export const trafficOps = {
     const e = exposed(sb, port);
     const reason = why(sb, e);
     if (reason || !sb.traffic) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason ?? 'The traffic inspector is off');
-    const last = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    // A position this log never gave (malformed, from another run) resumes as `reset`.
+    const last = typeof lastEventId === 'string' && lastEventId.length > 0 ? lastEventId.slice(0, 64) : undefined;
     return trafficStream(sb.traffic, e.port, last);
   },
 

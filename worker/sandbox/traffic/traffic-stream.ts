@@ -1,17 +1,17 @@
 /**
  * The inspector's live stream for one exposure (GET …/ports/:port/requests/stream): `hello` with
  * where the stream starts, then one `request` event (a TrafficSummary) per request as it finishes.
- * The SSE id counts finished requests (not the request's own id: a long request finishes after
- * later ones), so a client resuming with Last-Event-ID gets exactly what finished while it was
- * away, or `reset` (the records were cleared, or what it missed is no longer kept) and should
- * fetch the list again. When the exposure ends the stream says `ended` and closes.
+ * The SSE id is a position in finishing order (not the request's own id: a long request finishes
+ * after later ones), so a client resuming with Last-Event-ID gets exactly what finished while it
+ * was away, or `reset` (the records were cleared or started over, or what it missed is no longer
+ * kept) and should fetch the list again. When the exposure ends the stream says `ended` and closes.
  */
 import { HELLO_EVENT_NAME, SSE_KEEPALIVE, TRAFFIC_ENDED_EVENT_NAME, TRAFFIC_EVENT_NAME, TRAFFIC_RESET_EVENT_NAME, formatSse, summarize } from '../../protocol/index';
 import type { StoredEntry, TrafficLog } from './traffic-log';
 
 const KEEPALIVE_MS = 15_000;
 
-export function trafficStream(log: TrafficLog, port: number, lastEventId: number | undefined): ReadableStream<Uint8Array> {
+export function trafficStream(log: TrafficLog, port: number, lastEventId: string | undefined): ReadableStream<Uint8Array> {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const encoder = new TextEncoder();
@@ -20,7 +20,7 @@ export function trafficStream(log: TrafficLog, port: number, lastEventId: number
     if (!open) return;
     writer.write(encoder.encode(text)).catch(() => stop());
   };
-  const event = (k: { entry: StoredEntry; seq: number }) => formatSse({ id: String(k.seq), event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summarize(k.entry)) });
+  const event = (k: { entry: StoredEntry; position: string }) => formatSse({ id: k.position, event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summarize(k.entry)) });
   const newest = log.position(port);
 
   let head = formatSse({ event: HELLO_EVENT_NAME, data: JSON.stringify({ lastEventId: newest }) });
@@ -36,7 +36,7 @@ export function trafficStream(log: TrafficLog, port: number, lastEventId: number
     else if ('ended' in news) {
       send(formatSse({ event: TRAFFIC_ENDED_EVENT_NAME, data: JSON.stringify({ port }) }));
       stop();
-    } else send(formatSse({ event: TRAFFIC_RESET_EVENT_NAME, data: JSON.stringify({ lastEventId: news.cleared }) }));
+    } else send(formatSse({ event: TRAFFIC_RESET_EVENT_NAME, data: JSON.stringify({ lastEventId: news.reset }) }));
   });
   const keepalive = setInterval(() => send(SSE_KEEPALIVE), KEEPALIVE_MS);
   function stop(): void {
