@@ -108,38 +108,32 @@ export async function startWranglerDev({ config, vars = {}, persistTo, log, read
   return { url, port, child };
 }
 
-/** Resident memory (MB) of every process in `child`'s process group, from /proc (Linux). */
-export function groupRssMb(child) {
-  let kb = 0;
-  for (const pid of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      // Fields after the command's closing parenthesis: state ppid pgrp …
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (pgrp !== child.pid) continue;
-      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) kb += Number(m[1]);
-    } catch {
-      /* the process ended while we looked */
-    }
-  }
-  return kb / 1024;
-}
-
-/** CPU time (user + system, ms) of a process group's processes so far, from /proc (clock ticks of 10 ms). */
-export function groupCpuMs(child) {
-  let ticks = 0;
+/**
+ * Sums `measure(pid, statFields)` over the processes in `child`'s process group, from /proc
+ * (Linux). The fields are those after the command's closing parenthesis: state ppid pgrp …
+ */
+function sumOverGroup(child, measure) {
+  let total = 0;
   for (const pid of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== child.pid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
+      if (Number(fields[2]) === child.pid) total += measure(pid, fields);
     } catch {
       /* the process ended while we looked */
     }
   }
-  return ticks * 10;
+  return total;
+}
+
+/** Resident memory (MB) of every process in `child`'s process group. */
+export function groupRssMb(child) {
+  const kb = sumOverGroup(child, (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0));
+  return kb / 1024;
+}
+
+/** CPU time (user + system, ms) of a process group's processes so far (clock ticks of 10 ms). */
+export function groupCpuMs(child) {
+  return sumOverGroup(child, (_pid, fields) => Number(fields[11]) + Number(fields[12])) * 10;
 }
