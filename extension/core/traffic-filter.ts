@@ -54,11 +54,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-/** `0 B`, `512 B`, `1.5 KB`, `3.2 MB` (powers of 1024, as the sizes the inspector keeps). */
+/**
+ * `0 B`, `512 B`, `1.5 KiB`, `3.2 MiB`: to the byte below a KiB (a request's size matters there),
+ * where protocol's formatBytes, made for memory limits, rounds to whole KiB.
+ */
 export function formatSize(bytes: number, atLeast = false): string {
   const prefix = atLeast ? '≥ ' : '';
   if (bytes < 1024) return `${prefix}${bytes} B`;
-  const units = ['KB', 'MB', 'GB'];
+  const units = ['KiB', 'MiB', 'GiB'];
   let n = bytes / 1024;
   let unit = 0;
   while (n >= 1024 && unit < units.length - 1) {

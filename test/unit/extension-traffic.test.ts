@@ -168,7 +168,7 @@ describe('traffic inspector in the extension (pure parts)', () => {
       );
       assert.equal(statusTone(summary({ status: 200, error: 'reset' })), 'server-error');
       assert.deepEqual([formatDuration(5), formatDuration(1234), formatDuration(125_000)], ['5 ms', '1.23 s', '2 min 5 s']);
-      assert.deepEqual([formatSize(512), formatSize(1536), formatSize(3 * 1024 * 1024), formatSize(2048, true)], ['512 B', '1.5 KB', '3.0 MB', '≥ 2.0 KB']);
+      assert.deepEqual([formatSize(512), formatSize(1536), formatSize(3 * 1024 * 1024), formatSize(2048, true)], ['512 B', '1.5 KiB', '3.0 MiB', '≥ 2.0 KiB']);
       assert.deepEqual(prettyBody('{"a":[1,2]}', 'application/json'), { text: '{\n  "a": [\n    1,\n    2\n  ]\n}', json: true });
       assert.deepEqual(prettyBody('{not json', 'application/json'), { text: '{not json', json: false });
       assert.deepEqual(prettyBody('plain', 'text/plain'), { text: 'plain', json: false });

@@ -53,10 +53,9 @@ interface Ring {
   bytes: number;
   nextId: number;
   epoch: string;
-  /** Entries finished in this epoch (the last one's `seq`). */
+  /** Entries finished in this epoch (the last one's `seq`; the tree's count of requests). */
   finished: number;
-  /** Requests finished since the exposure began or was last cleared, and the newest's status. */
-  seen: number;
+  /** The newest finished request's status (the tree's figure, with `finished`). */
   last?: { status: number; time: string };
   followers: Set<(news: TrafficNews) => void>;
 }
@@ -90,7 +89,7 @@ export class TrafficLog {
   private ring(port: number): Ring {
     let r = this.rings.get(port);
     if (!r) {
-      r = { entries: [], bytes: 0, nextId: 1, epoch: newEpoch(), finished: 0, seen: 0, followers: new Set() };
+      r = { entries: [], bytes: 0, nextId: 1, epoch: newEpoch(), finished: 0, followers: new Set() };
       this.rings.set(port, r);
     }
     return r;
@@ -115,7 +114,6 @@ export class TrafficLog {
     const seq = ++r.finished;
     r.entries.push({ seq, entry });
     r.bytes += entryBytes(entry);
-    r.seen++;
     r.last = { status: entry.status, time: entry.time };
     while (r.entries.length > this.maxEntries || (r.bytes > this.maxBytes && r.entries.length > 1)) {
       r.bytes -= entryBytes(r.entries.shift()!.entry);
@@ -161,7 +159,7 @@ export class TrafficLog {
   tally(port: number): PortTraffic | undefined {
     const r = this.rings.get(port);
     if (!r) return undefined;
-    return { requests: r.seen, ...(r.last ? { lastStatus: r.last.status, lastTime: r.last.time } : {}) };
+    return { requests: r.finished, ...(r.last ? { lastStatus: r.last.status, lastTime: r.last.time } : {}) };
   }
 
   /**
@@ -174,7 +172,6 @@ export class TrafficLog {
     if (!r) return;
     r.entries = [];
     r.bytes = 0;
-    r.seen = 0;
     delete r.last;
     r.epoch = newEpoch();
     r.finished = 0;
