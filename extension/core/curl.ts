@@ -4,9 +4,7 @@
  * first or the header goes empty; a body that was not kept whole is read from a file named in a
  * comment above the command.
  */
-import { CREDENTIAL_HEADERS, REDACTED, type TrafficEntry } from '../../worker/protocol/index';
-
-const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
+import { REDACTED, isCredentialHeader, type TrafficEntry } from '../../worker/protocol/index';
 
 /** Headers curl sets itself, or that only made sense on the way the request came (hops, proxies). */
 const LEFT_OUT =
@@ -42,12 +40,15 @@ export function curlCommand(entry: TrafficEntry, exposureUrl: string): string {
   else if (hasBody ? entry.method !== 'POST' : entry.method !== 'GET') args.push('-X', shellQuote(entry.method));
   args.push(urlWord(url));
   let compressed = false;
+  // Only a credential the inspector redacted becomes a variable; its name is quoted like any other.
+  const used = new Set<string>();
   for (const [name, value] of entry.requestHeaders) {
     if (name === 'accept-encoding') compressed = true;
     if (LEFT_OUT.test(name)) continue;
-    // Only a credential the inspector redacted becomes a variable; its name is quoted like any other.
-    const placeholder = value === REDACTED && CREDENTIALS.has(name) && entry.redacted.includes(name);
-    args.push('-H', placeholder ? `${shellQuote(`${name}: `)}"${variable(name)}"` : shellQuote(`${name}: ${value}`));
+    if (value === REDACTED && isCredentialHeader(name) && entry.redacted.includes(name)) {
+      used.add(variable(name));
+      args.push('-H', `${shellQuote(`${name}: `)}"${variable(name)}"`);
+    } else args.push('-H', shellQuote(`${name}: ${value}`));
   }
   if (compressed) args.push('--compressed');
   const body = entry.requestBody;
@@ -56,8 +57,7 @@ export function curlCommand(entry: TrafficEntry, exposureUrl: string): string {
     notes.push(`# The request's body (${body.size} bytes${body.contentType ? `, ${body.contentType}` : ''}) was not kept whole: put it in request-body.bin first.`);
     args.push('--data-binary', '@request-body.bin');
   }
-  const used = [...new Set(entry.requestHeaders.filter(([n, v]) => v === REDACTED && CREDENTIALS.has(n) && entry.redacted.includes(n)).map(([n]) => variable(n)))];
-  if (url.includes(encodeURIComponent(REDACTED))) used.push('$TICKET');
-  if (used.length > 0) notes.unshift(`# Not kept by the inspector: set ${used.join(', ')} before running this.`);
+  if (url.includes(encodeURIComponent(REDACTED))) used.add('$TICKET');
+  if (used.size > 0) notes.unshift(`# Not kept by the inspector: set ${[...used].join(', ')} before running this.`);
   return [...notes, args.join(' ')].join('\n');
 }

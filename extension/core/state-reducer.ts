@@ -63,12 +63,8 @@ function reduceSandbox(s: SandboxState, event: ControlEvent): SandboxState {
         detectedPorts: s.detectedPorts.filter((d) => d.processId === null || !gone.has(d.processId)),
       };
     }
-    case 'port-exposed': {
-      // A change of label or URL says nothing of the requests counted so far: they stay.
-      const counted = s.ports.find((p) => p.port === event.port.port)?.traffic;
-      const port = !event.port.traffic && counted && event.port.inspect !== false ? { ...event.port, traffic: counted } : event.port;
-      return { ...s, ports: upsert<ExposedPort>(s.ports, port, (p) => p.port === port.port, byPort) };
-    }
+    case 'port-exposed':
+      return { ...s, ports: upsert<ExposedPort>(s.ports, event.port, (p) => p.port === event.port.port, byPort) };
     case 'port-unexposed':
     case 'port-expired':
       return { ...s, ports: s.ports.filter((p) => p.port !== event.port) };

@@ -77,17 +77,13 @@ export class TrafficFeed {
   /** Ends a wait between attempts and tries again now (the panel's Retry, or the connection came back). */
   async retryNow(): Promise<void> {
     if (this.state.kind === 'live' || this.state.kind === 'connecting') return;
+    // After an end, what it showed may be another exposure's by now (re-exposed, another Worker).
+    if (this.state.kind !== 'reconnecting') return this.restart();
     await this.follow.stop();
-    if (this.state.kind === 'off' || this.state.kind === 'ended' || this.state.kind === 'failed') {
-      // What it showed may be another exposure's by now (re-exposed, another Worker): from the list again.
-      this.lastEventId = undefined;
-      this.byId.clear();
-      this.set({ kind: 'connecting' });
-    }
     this.follow.start();
   }
 
-  /** Starts over from the list (the connection was replaced): nothing of before is kept. */
+  /** Starts over from the list (the connection was replaced, or it had ended): nothing of before is kept. */
   async restart(): Promise<void> {
     await this.follow.stop();
     this.lastEventId = undefined;

@@ -103,86 +103,22 @@ try {
     say(`starting the minimal proxy on ${rt.label}`);
     const minimal = await startMinimalProxy({ runtime: rt.key, dir: path.join(stateDir, `minimal-${rt.key}`), servicePort, log });
     rt.minimal = minimal;
+    // Every target of this runtime: the minimal proxy's and ours, each measured by its own CPU time.
+    const viaMinimal = (key, name, p, ws) => ({ key: `${key}-${rt.key}`, name, port: minimal.port, host: `127.0.0.1:${minimal.port}`, path: p, ws, cpu: minimal.child });
+    const heal = () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' });
+    const viaOurs = (key, name, host, p, ws) => ({ key: `${key}-${rt.key}`, name, port: stack.port, host, path: p, ws, cpu: stack.worker, heal });
     targets.push(
-      {
-        key: `minimal-${rt.key}`,
-        name: `minimal Worker→DO→fetch (${minimal.name})`,
-        port: minimal.port,
-        host: `127.0.0.1:${minimal.port}`,
-        path: '/',
-        ws: true,
-        cpu: minimal.child,
-      },
+      viaMinimal('minimal', `minimal Worker→DO→fetch (${minimal.name})`, '/', true),
       // The floor of any inspector that keeps bodies on this runtime: the minimal proxy, reading a
       // copy of each body and relaying WebSocket messages one by one (to count them).
-      {
-        key: `minimalcopy-${rt.key}`,
-        name: `  minimal proxy + a body copy read (floor)`,
-        port: minimal.port,
-        host: `127.0.0.1:${minimal.port}`,
-        path: '/__copy/',
-        ws: true,
-        cpu: minimal.child,
-      },
+      viaMinimal('minimalcopy', '  minimal proxy + a body copy read (floor)', '/__copy/', true),
       // The same without a Content-Length (chunked): a copy of such a body is read chunk by chunk.
-      {
-        key: `minimalchunked-${rt.key}`,
-        name: `  minimal proxy, chunked answer`,
-        port: minimal.port,
-        host: `127.0.0.1:${minimal.port}`,
-        path: '/?chunked',
-        ws: false,
-        cpu: minimal.child,
-      },
-      {
-        key: `minimalcopychunked-${rt.key}`,
-        name: `  minimal proxy + copy, chunked (floor)`,
-        port: minimal.port,
-        host: `127.0.0.1:${minimal.port}`,
-        path: '/__copy/?chunked',
-        ws: false,
-        cpu: minimal.child,
-      },
-      {
-        key: `ours-${rt.key}`,
-        name: `our preview URL (${rt.label})`,
-        port: stack.port,
-        host: preview.host,
-        path: '/',
-        ws: true,
-        cpu: stack.worker,
-        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
-      },
-      {
-        key: `ourschunked-${rt.key}`,
-        name: `  our preview URL, chunked answer`,
-        port: stack.port,
-        host: preview.host,
-        path: '/?chunked',
-        ws: false,
-        cpu: stack.worker,
-        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
-      },
-      {
-        key: `quiet-${rt.key}`,
-        name: `our preview URL, inspect: false (${rt.key})`,
-        port: stack.port,
-        host: uninspected.host,
-        path: '/',
-        ws: true,
-        cpu: stack.worker,
-        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
-      },
-      {
-        key: `quietchunked-${rt.key}`,
-        name: `  inspect: false, chunked answer`,
-        port: stack.port,
-        host: uninspected.host,
-        path: '/?chunked',
-        ws: false,
-        cpu: stack.worker,
-        heal: () => api('POST', `/sandboxes/${box}/exec`, { command: 'true' }),
-      },
+      viaMinimal('minimalchunked', '  minimal proxy, chunked answer', '/?chunked', false),
+      viaMinimal('minimalcopychunked', '  minimal proxy + copy, chunked (floor)', '/__copy/?chunked', false),
+      viaOurs('ours', `our preview URL (${rt.label})`, preview.host, '/', true),
+      viaOurs('ourschunked', '  our preview URL, chunked answer', preview.host, '/?chunked', false),
+      viaOurs('quiet', `our preview URL, inspect: false (${rt.key})`, uninspected.host, '/', true),
+      viaOurs('quietchunked', '  inspect: false, chunked answer', uninspected.host, '/?chunked', false),
       { key: `worker-${rt.key}`, name: `  context: our Worker alone, /health`, port: stack.port, host: `127.0.0.1:${stack.port}`, path: '/api/v1/health', ws: false },
     );
   }

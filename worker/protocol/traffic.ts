@@ -19,6 +19,12 @@ export const TICKET_PARAM = '__sandbox_ticket';
 export const REDACTED = '[redacted]';
 /** Headers whose values are credentials: never kept. */
 export const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
+const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
+
+/** Whether a header (its lowercase name) carries a credential, which the inspector never keeps. */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIALS.has(name);
+}
 
 /** The first part of a body, as kept. */
 export interface CapturedBody {

@@ -76,7 +76,7 @@ export const sandboxOps = {
         const at = new Date(Math.ceil(Date.parse(exposure.expiresAt) / 1000) * 1000);
         await sb.schedule(at, 'expireExposure', { port: exposure.port, token: exposure.token });
       }
-      await sb.publish({ type: 'port-exposed', sandboxId: sb.id, port: withTraffic([toExposedPort(exposure, sb.id)], (p) => sb.traffic?.tally(p))[0]! });
+      await sb.publish({ type: 'port-exposed', sandboxId: sb.id, port: withTraffic(toExposedPort(exposure, sb.id), sb.traffic) });
     }
     return toExposedPort(exposure, sb.id);
   },

@@ -23,6 +23,7 @@ import { isExpired, type Exposure } from './exposures';
 import { PREVIEW_COOKIE, previewCookieHeader, readCookie, signPreviewCookie, verifyPreviewCookie } from './preview-auth';
 import { MISS_HEADER, ROUTE_HEADER } from '../edge/preview-route';
 import type { PreviewContext } from './context';
+import { declaredLength } from './traffic/body-capture';
 import { Recording } from './traffic/recording';
 import { relaySocket } from './traffic/socket-watch';
 
@@ -227,8 +228,7 @@ function brokenBody(request: Request, reason: string): Answer {
  */
 function watchBody(request: Request, copyBody?: BodyCopier): { stream: ReadableStream; failed(): string | null } | null {
   if (!request.body) return null;
-  const declared = request.headers.get('content-length');
-  const length = declared !== null && /^\d+$/.test(declared) ? Number(declared) : null;
+  const length = declaredLength(request.headers);
   if (length !== null && !copyBody) return { stream: request.body, failed: () => null };
   // Inspected, a body of known length goes through a stream of that length: it keeps it on the way out.
   const pipe = length !== null ? new FixedLengthStream(length) : new IdentityTransformStream();

@@ -269,7 +269,7 @@ export class Sandbox extends Container<Env> {
     this.attaching = false;
     await registryStub(this.env).setStatus(this.id, 'running');
     await this.publish({ type: 'sandbox-status', sandboxId: this.id, status: 'running' });
-    for (const e of rotated) await this.publish({ type: 'port-exposed', sandboxId: this.id, port: toExposedPort(e, this.id) });
+    for (const e of rotated) await this.publish({ type: 'port-exposed', sandboxId: this.id, port: withTraffic(toExposedPort(e, this.id), this.traffic) });
     this.pump?.stop();
     this.pump = new AgentEventPump(this);
     this.pump.start();
@@ -377,8 +377,7 @@ export class Sandbox extends Container<Env> {
   }
 
   exposedPorts() {
-    const ports = listExposed(this.store.all(), this.id, Date.now());
-    return this.traffic ? withTraffic(ports, (port) => this.traffic?.tally(port)) : ports;
+    return listExposed(this.store.all(), this.id, Date.now()).map((p) => withTraffic(p, this.traffic));
   }
 
   /** Ends an exposure when its ttl is up (called by the Container library's scheduler). */

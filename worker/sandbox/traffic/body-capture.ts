@@ -32,6 +32,12 @@ export interface Captured {
   error?: string;
 }
 
+/** A body's declared length (Content-Length), or null when it has none or an unreadable one. */
+export function declaredLength(headers: Headers): number | null {
+  const v = headers.get('content-length');
+  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+}
+
 /** A body of unknown length is counted up to here; past it the runtime pipes it (its size is then "at least"). */
 export const COUNTED_BYTES = 1024 * 1024;
 

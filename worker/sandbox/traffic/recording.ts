@@ -1,13 +1,12 @@
 /**
  * One request through a preview URL, recorded as it happens: what came in (credentials redacted),
  * when the answer's headers came, and its bodies' first bytes as they stream. The entry joins the
- * log when the exchange is over. The bodies pass through captureBody, never waiting on it.
+ * log when the exchange is over. No body waits on it: a small one of known length is read from a
+ * clone, any other is copied as it passes (body-capture.ts).
  */
-import { CREDENTIAL_HEADERS, REDACTED, TICKET_PARAM, TRAFFIC_BODY_BYTES, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
-import { captureBody, captureInto, readCopy, type Captured } from './body-capture';
+import { REDACTED, isCredentialHeader, TICKET_PARAM, TRAFFIC_BODY_BYTES, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
+import { captureBody, captureInto, declaredLength, readCopy, type Captured } from './body-capture';
 import { materialize, type KeptBody, type StoredEntry, type TrafficLog } from './traffic-log';
-
-const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
 
 /** Headers as pairs in arrival order, each credential's value replaced; and which were there. */
 export function redactHeaders(headers: Headers): { pairs: [string, string][]; redacted: string[] } {
@@ -15,7 +14,7 @@ export function redactHeaders(headers: Headers): { pairs: [string, string][]; re
   const redacted: string[] = [];
   // Set-Cookie is the one header that may come more than once; each is its own pair.
   for (const [name, value] of headers) {
-    if (CREDENTIALS.has(name)) {
+    if (isCredentialHeader(name)) {
       pairs.push([name, REDACTED]);
       if (!redacted.includes(name)) redacted.push(name);
     } else pairs.push([name, value]);
@@ -29,11 +28,6 @@ export function redactPath(url: URL): { path: string; redacted: boolean } {
   const query = new URLSearchParams(url.searchParams);
   query.set(TICKET_PARAM, REDACTED);
   return { path: `${url.pathname}?${query}`, redacted: true };
-}
-
-function contentLength(headers: Headers): number | null {
-  const v = headers.get('content-length');
-  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
 }
 
 export interface AnswerInfo {
@@ -134,7 +128,7 @@ export class Recording {
       void keep(null);
       return response;
     }
-    const length = contentLength(response.headers);
+    const length = declaredLength(response.headers);
     if (length !== null && length <= TRAFFIC_BODY_BYTES) {
       // A small body whole, from a second branch: the client's stays the runtime's own, untouched.
       void readCopy(response.clone(), length).then(keep);

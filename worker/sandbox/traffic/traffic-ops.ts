@@ -29,6 +29,14 @@ function why(sb: TrafficContext, e: Exposure): string | undefined {
   return undefined;
 }
 
+/** The port's exposure and log, when it is recorded; INSPECTION_OFF saying why not. */
+function recorded(sb: TrafficContext, port: unknown): { e: Exposure; log: TrafficLog } {
+  const e = exposed(sb, port);
+  const reason = why(sb, e);
+  if (reason || !sb.traffic) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason ?? 'The traffic inspector is off');
+  return { e, log: sb.traffic };
+}
+
 function entry(sb: TrafficContext, e: Exposure, rid: unknown): TrafficEntry {
   const id = checkRequestId(rid);
   const found = sb.traffic?.get(e.port, id);
@@ -54,12 +62,10 @@ export const trafficOps = {
   },
 
   async streamRequests(sb: TrafficContext, port: unknown, lastEventId?: unknown): Promise<ReadableStream> {
-    const e = exposed(sb, port);
-    const reason = why(sb, e);
-    if (reason || !sb.traffic) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason ?? 'The traffic inspector is off');
+    const { e, log } = recorded(sb, port);
     // A position this log never gave (malformed, from another run) resumes as `reset`.
     const last = typeof lastEventId === 'string' && lastEventId.length > 0 ? lastEventId.slice(0, 64) : undefined;
-    return trafficStream(sb.traffic, e.port, last);
+    return trafficStream(log, e.port, last);
   },
 
   /**
@@ -67,9 +73,7 @@ export const trafficOps = {
    * redacted credentials restored only when the caller gives them. Answers the new entry.
    */
   async replayRequest(sb: TrafficContext, port: unknown, rid: unknown, credentials?: unknown): Promise<TrafficEntry> {
-    const e = exposed(sb, port);
-    const reason = why(sb, e);
-    if (reason) throw new SandboxError(ErrorCode.INSPECTION_OFF, reason);
+    const { e } = recorded(sb, port);
     const original = entry(sb, e, rid);
     const creds = parseReplayBody(credentials && typeof credentials === 'object' ? (credentials as Record<string, unknown>) : {});
     const body = original.requestBody;

@@ -5,6 +5,7 @@
  * event a second, not one per request; the figure is also in every snapshot of the sandbox.
  */
 import type { ExposedPort, PortTraffic } from '../../protocol/index';
+import type { TrafficLog } from './traffic-log';
 
 export const TALLY_EVERY_MS = 1000;
 
@@ -34,10 +35,8 @@ export class TallyNotices {
   }
 }
 
-/** Exposed ports with their figures (a port the inspector does not record has none). */
-export function withTraffic(ports: ExposedPort[], read: (port: number) => PortTraffic | undefined): ExposedPort[] {
-  return ports.map((p) => {
-    const traffic = p.inspect === false ? undefined : read(p.port);
-    return traffic ? { ...p, traffic } : p;
-  });
+/** An exposed port with its figure, as snapshots and `port-exposed` events carry it (none when not recorded). */
+export function withTraffic(p: ExposedPort, log: TrafficLog | null): ExposedPort {
+  const traffic = p.inspect === false ? undefined : log?.tally(p.port);
+  return traffic ? { ...p, traffic } : p;
 }
