@@ -41,7 +41,11 @@ export function renderDetail(e: TrafficEntry, actions: DetailActions): HTMLEleme
     line('Request', `#${e.id}, arrived ${formatTime(e.time)}`),
     e.replayOf !== undefined ? linkLine('Replay of', `#${e.replayOf}`, () => actions.select(e.replayOf!)) : null,
     line('Answered by', e.answeredBy === 'proxy' ? `the preview proxy${e.code ? ` (${e.code})` : ''}` : 'the service'),
-    line('Timing', `headers after ${formatDuration(e.ttfbMs)}, done after ${formatDuration(e.totalMs)}`),
+    line(
+      'Timing',
+      `headers after ${formatDuration(e.ttfbMs)}, ` +
+        (e.endUnseen ? `first MiB after ${formatDuration(e.totalMs)} (the rest streamed on, not followed)` : `done after ${formatDuration(e.totalMs)}`),
+    ),
     line('Sizes', `${formatSize(e.bytesIn, e.requestBody.sizeUnknown)} in, ${formatSize(e.bytesOut, e.responseBody.sizeUnknown)} out`),
     e.websocket
       ? line(

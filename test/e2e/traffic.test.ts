@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import { Api } from '../helpers/api';
 import { eventually } from '../helpers/net';
-import { nextMessage, previewRequest, previewSocket, previewStream } from '../helpers/preview-client';
+import { loopbackLookup, nextMessage, previewRequest, previewSocket, previewStream } from '../helpers/preview-client';
 import { sandboxWithEcho } from '../helpers/services';
 import type { Stack } from '../helpers/stack';
 
@@ -126,6 +127,62 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     assert.equal(socket.websocket.framesIn, 3);
     assert.equal(socket.websocket.framesOut, 3, 'hello and two echoes');
     assert.equal(socket.websocket.bytesIn, 8 + 100 + 10);
+  });
+
+  it('follows a body without a length to its end, or to its first MiB and then lets the rest stream on, saying so', async () => {
+    const small = await previewRequest(`${url}?chunked`);
+    assert.equal(small.headers['content-length'], undefined, 'sent chunked');
+    const entry = await newest(1);
+    assert.equal(entry.bytesOut, small.body.length);
+    assert.equal(entry.endUnseen, undefined);
+    const one = await api.ok('GET', `${base}/requests/${entry.id}`);
+    assert.equal(one.responseBody.kind, 'text');
+    assert.equal(one.responseBody.text, small.text);
+    assert.equal(one.responseBody.sizeUnknown, undefined);
+
+    const big = await previewRequest(`${url}download?mb=3&chunked`);
+    assert.equal(big.body.length, 3 * 1024 * 1024, 'the whole body reached the client');
+    assert.equal(big.headers['content-length'], undefined);
+    const followed = await newest(1);
+    assert.equal(followed.path, '/download?mb=3&chunked');
+    assert.equal(followed.endUnseen, true, 'its end was not followed');
+    assert.ok(followed.bytesOut >= 1024 * 1024 && followed.bytesOut < 3 * 1024 * 1024, `counted to its first MiB (${followed.bytesOut})`);
+    const detail = await api.ok('GET', `${base}/requests/${followed.id}`);
+    assert.equal(detail.responseBody.sizeUnknown, true);
+    assert.equal(detail.responseBody.truncated, true);
+  });
+
+  it("ends the service's endless stream when the client leaves: an event stream at once, any other within 10 s", async function () {
+    this.timeout(60000);
+    const leave = (id: string, type: string) =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request(`${url}forever?id=${id}&type=${encodeURIComponent(type)}`, { lookup: loopbackLookup }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+        req.end();
+      });
+    // Asked from inside the sandbox: through the preview URL each poll would be an entry too.
+    const closedIds = async (): Promise<string[]> => {
+      const script = `import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:${port}/closed').read().decode())`;
+      return JSON.parse((await api.ok('POST', `/sandboxes/${box}/exec`, { command: `python3 -c "${script}"` })).stdout);
+    };
+    const t0 = Date.now();
+    await leave('events', 'text/event-stream');
+    await eventually(async () => (await closedIds()).includes('events'), 3000, 'the event stream closed at once');
+    await leave('plain', 'text/plain');
+    await eventually(async () => (await closedIds()).includes('plain'), 15000, 'the plain stream closed once its copy was let go');
+    assert.ok(Date.now() - t0 < 15000);
+    const entries = await list();
+    const plain = entries.find((e) => e.path.includes('id=plain'));
+    assert.equal(plain?.status, 200);
+    assert.equal(plain?.endUnseen, true, `followed for 10 s, its end not seen: ${JSON.stringify(plain)}`);
+    const events = entries.find((e) => e.path.includes('id=events'));
+    assert.ok(events, 'the event stream is an entry too');
+    assert.equal(events.endUnseen, undefined);
   });
 
   it('records what the proxy answers itself: a wrong token (404) and nothing listening (502)', async () => {

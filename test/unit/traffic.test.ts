@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
 import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
-import { describeBody } from '../../worker/sandbox/traffic/body-capture';
+import { copyableWhileOpen, describeBody } from '../../worker/sandbox/traffic/body-capture';
 import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
 import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type PortTraffic } from '../../worker/protocol/index';
 
@@ -170,6 +170,22 @@ describe('traffic inspector parts', () => {
 
   describe('what is kept of a body', () => {
     const bytes = (s: string) => new TextEncoder().encode(s);
+
+    it('reads a copy of a body without a length, unless the body is made to stay open (its copy must end with the client)', () => {
+      for (const t of [null, 'application/json', 'text/html; charset=utf-8', 'application/octet-stream', 'text/plain']) assert.equal(copyableWhileOpen(t), true, String(t));
+      for (const t of [
+        'text/event-stream',
+        'Text/Event-Stream; charset=utf-8',
+        'application/x-ndjson',
+        'application/ndjson',
+        'application/jsonl',
+        'application/json-seq',
+        'application/stream+json',
+        'multipart/x-mixed-replace; boundary=frame',
+      ]) {
+        assert.equal(copyableWhileOpen(t), false, t);
+      }
+    });
 
     it('keeps text as text, JSON too, and says when more came', () => {
       assert.deepEqual(describeBody(bytes('{"a":1}'), 7, 'application/json', true), { size: 7, contentType: 'application/json', truncated: false, kind: 'text', text: '{"a":1}' });

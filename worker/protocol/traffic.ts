@@ -67,6 +67,11 @@ export interface TrafficSummary {
   /** Milliseconds to the response's headers, and to its last byte (or the WebSocket's close). */
   ttfbMs: number;
   totalMs: number;
+  /**
+   * The response had no length and went on past its first MiB, where the proxy stopped following
+   * it (the runtime streamed the rest): `totalMs` is the time to that point, not to its end.
+   */
+  endUnseen?: true;
   /** Body bytes from the client, and to it (a lower bound where the body's `sizeUnknown`). */
   bytesIn: number;
   bytesOut: number;

@@ -5,7 +5,7 @@
  * clone, any other is copied as it passes (body-capture.ts).
  */
 import { REDACTED, isCredentialHeader, TICKET_PARAM, TRAFFIC_BODY_BYTES, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
-import { captureBody, captureInto, declaredLength, readCopy, type Captured } from './body-capture';
+import { captureBody, captureInto, copyableWhileOpen, declaredLength, readCopy, readCopyHead, type Captured } from './body-capture';
 import { materialize, type KeptBody, type StoredEntry, type TrafficLog } from './traffic-log';
 
 /** Headers as pairs in arrival order, each credential's value replaced; and which were there. */
@@ -100,9 +100,7 @@ export class Recording {
       responseHeaders: responseHeaders.pairs,
     };
     const redacted = [...new Set([...this.entry.redacted, ...responseHeaders.redacted])];
-    const keep = async (captured: Captured | null): Promise<void> => {
-      const totalMs = Date.now() - this.started;
-      await afterAnswer();
+    const store = async (captured: Captured | null, totalMs: number): Promise<void> => {
       const request = this.requestBody ? await this.requestBody : null;
       const error = captured?.error ?? request?.error;
       const entry: StoredEntry = {
@@ -114,24 +112,34 @@ export class Recording {
         bytesOut: captured?.size ?? 0,
         requestBody: request ? keepBody(request, this.header('content-type')) : null,
         responseBody: captured ? keepBody(captured, response.headers.get('content-type')) : null,
+        ...(captured?.endUnseen ? { endUnseen: true as const } : {}),
         ...(socket ? { websocket: socket.record } : {}),
         ...(error ? { error } : {}),
       };
       this.log.add(entry, this.epoch);
       this.settle(entry);
     };
+    const keep = (captured: Captured | null): void => {
+      const totalMs = Date.now() - this.started;
+      afterAnswer(() => void store(captured, totalMs));
+    };
     if (socket) {
       void socket.closed.then(() => keep(null));
       return response;
     }
     if (!response.body) {
-      void keep(null);
+      keep(null);
       return response;
     }
     const length = declaredLength(response.headers);
     if (length !== null && length <= TRAFFIC_BODY_BYTES) {
       // A small body whole, from a second branch: the client's stays the runtime's own, untouched.
       void readCopy(response.clone(), length).then(keep);
+      return response;
+    }
+    if (length === null && copyableWhileOpen(response.headers.get('content-type'))) {
+      // The same for one of unknown length, read to its first MiB.
+      void readCopyHead(response.clone().body!).then(keep);
       return response;
     }
     const { stream, done } = captureBody(response.body, length);
@@ -146,21 +154,22 @@ export class Recording {
 
 /** Entries whose bookkeeping waits for the runtime's next turn, at most. */
 const MAX_WAITING = 64;
-let waiting = 0;
+const waiting: (() => void)[] = [];
 
 /**
- * Lets the answer's last bytes go out before the entry is made (measured: made at once, it held
- * each small answer back by about 0.1 ms). Under load the runtime serves new requests before
- * timers: past MAX_WAITING entries waiting, the next is made at once, so what waits stays bounded.
+ * Runs `make` (an entry's bookkeeping) once the answer's last bytes went out: made at once, it held
+ * each small answer back by about 0.1 ms (measured). All that wait share one timer: a timer costs
+ * about 30 µs of CPU, and under load many entries finish in one turn. The runtime serves new
+ * requests before timers, so past MAX_WAITING the next is made at once: what waits stays bounded.
  */
-async function afterAnswer(): Promise<void> {
-  if (waiting >= MAX_WAITING) return;
-  waiting++;
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-  } finally {
-    waiting--;
-  }
+function afterAnswer(make: () => void): void {
+  if (waiting.length >= MAX_WAITING) return make();
+  if (waiting.length === 0) setTimeout(makeWaiting, 0);
+  waiting.push(make);
+}
+
+function makeWaiting(): void {
+  for (const make of waiting.splice(0)) make();
 }
 
 /** What the log keeps of a captured body: its bytes, decoded only when the entry is read. */
