@@ -68,8 +68,8 @@ export interface TrafficSummary {
   ttfbMs: number;
   totalMs: number;
   /**
-   * The response had no length and went on past its first MiB, where the proxy stopped following
-   * it (the runtime streamed the rest): `totalMs` is the time to that point, not to its end.
+   * The response had no length and went on past its first MiB or 10 s, where the proxy stopped
+   * following it (the runtime streamed the rest): `totalMs` is the time to that point, not to its end.
    */
   endUnseen?: true;
   /** Body bytes from the client, and to it (a lower bound where the body's `sizeUnknown`). */

@@ -1,8 +1,9 @@
 /**
  * One request through a preview URL, recorded as it happens: what came in (credentials redacted),
  * when the answer's headers came, and its bodies' first bytes as they stream. The entry joins the
- * log when the exchange is over. No body waits on it: a small one of known length is read from a
- * clone, any other is copied as it passes (body-capture.ts).
+ * log when the exchange is over. No body waits on it: a small one of known length, or one of
+ * unknown length that is not made to stay open, is read from a clone; any other is copied as it
+ * passes (body-capture.ts).
  */
 import { REDACTED, isCredentialHeader, TICKET_PARAM, TRAFFIC_BODY_BYTES, type ErrorCode, type TrafficEntry, type WebSocketRecord } from '../../protocol/index';
 import { captureBody, captureInto, copyableWhileOpen, declaredLength, readCopy, readCopyHead, type Captured } from './body-capture';
