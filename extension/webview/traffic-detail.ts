@@ -44,7 +44,7 @@ export function renderDetail(e: TrafficEntry, actions: DetailActions): HTMLEleme
     line(
       'Timing',
       `headers after ${formatDuration(e.ttfbMs)}, ` +
-        (e.endUnseen ? `first MiB after ${formatDuration(e.totalMs)} (the rest streamed on, not followed)` : `done after ${formatDuration(e.totalMs)}`),
+        (e.endUnseen ? `followed for ${formatDuration(e.totalMs)} (to its first MiB or 10 s; the rest streamed on, not followed)` : `done after ${formatDuration(e.totalMs)}`),
     ),
     line('Sizes', `${formatSize(e.bytesIn, e.requestBody.sizeUnknown)} in, ${formatSize(e.bytesOut, e.responseBody.sizeUnknown)} out`),
     e.websocket

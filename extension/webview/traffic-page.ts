@@ -105,7 +105,11 @@ function row(e: TrafficSummary): HTMLTableRowElement {
       { class: `status tone-${statusTone(e)}`, title: e.answeredBy === 'proxy' ? `answered by the preview proxy${e.code ? `: ${e.code}` : ''}` : undefined },
       String(e.status),
     ),
-    el('td', { class: 'num', title: e.endUnseen ? 'to the first MiB; the rest streamed on, not followed' : undefined }, `${e.endUnseen ? '≥ ' : ''}${formatDuration(e.totalMs)}`),
+    el(
+      'td',
+      { class: 'num', title: e.endUnseen ? 'followed to its first MiB or 10 s; the rest streamed on, not followed' : undefined },
+      `${e.endUnseen ? '≥ ' : ''}${formatDuration(e.totalMs)}`,
+    ),
     el('td', { class: 'num' }, size),
   );
   tr.addEventListener('click', () => select(e.id));

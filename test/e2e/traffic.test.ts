@@ -178,6 +178,9 @@ describe('traffic inspector (real Worker, real service, real clients)', function
     const plain = entries.find((e) => e.path.includes('id=plain'));
     assert.equal(plain?.status, 200);
     assert.equal(plain?.endUnseen, true, `followed for 10 s, its end not seen: ${JSON.stringify(plain)}`);
+    const plainBody = (await api.ok('GET', `${base}/requests/${plain.id}`)).responseBody;
+    assert.equal(plainBody.truncated, true, 'what was kept is not the whole body');
+    assert.equal(plainBody.sizeUnknown, true);
     const events = entries.find((e) => e.path.includes('id=events'));
     assert.ok(events, 'the event stream is an entry too');
     assert.equal(events.endUnseen, undefined);

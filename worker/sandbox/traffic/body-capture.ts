@@ -29,7 +29,7 @@ export interface Captured {
   sizeUnknown?: true;
   /** False when the stream broke off or was cancelled before its end. */
   complete: boolean;
-  /** The copy was let go at COUNTED_BYTES while the body went on: its end was not seen. */
+  /** The copy was let go (at COUNTED_BYTES or FOLLOW_MS) while the body went on: its end was not seen. */
   endUnseen?: true;
   error?: string;
 }
@@ -63,7 +63,7 @@ export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStrea
       if (length !== null) return { head: head.bytes(), size: length, complete: true };
       return { head: head.bytes(), size: head.size, complete: true, ...(counted ? {} : { sizeUnknown: true as const }) };
     },
-    (err: unknown): Captured => ({ head: head.bytes(), size: head.size, complete: false, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown): Captured => broke(head, err),
   );
 }
 
@@ -77,7 +77,7 @@ export async function readCopy(copy: Response, length: number): Promise<Captured
     const head = new Uint8Array(await copy.arrayBuffer());
     return { head, size: head.byteLength, complete: head.byteLength === length };
   } catch (err) {
-    return { head: new Uint8Array(), size: 0, complete: false, error: err instanceof Error ? err.message : String(err) };
+    return broke(new Head(), err);
   }
 }
 
@@ -96,7 +96,7 @@ export function copyableWhileOpen(contentType: string | null): boolean {
 }
 
 /** How long a copy of a body of unknown length is followed, at most (then the runtime streams the rest alone). */
-export const FOLLOW_MS = 10_000;
+const FOLLOW_MS = 10_000;
 
 /**
  * A copy of a body of unknown length (the client keeping the original, which the runtime streams
@@ -119,14 +119,20 @@ export async function readCopyHead(copy: ReadableStream<Uint8Array>): Promise<Ca
   } catch (err) {
     // The pending read of a copy let go at FOLLOW_MS fails: that is no failure of the body.
     if (followed.cut) return letGo(head);
-    return { head: head.bytes(), size: head.size, complete: false, error: err instanceof Error ? err.message : String(err) };
+    return broke(head, err);
   } finally {
     following.delete(followed);
   }
 }
 
+/** What was seen of a body that went on past where its copy was let go: not its whole (so shown truncated). */
 function letGo(head: Head): Captured {
-  return { head: head.bytes(), size: head.size, complete: true, sizeUnknown: true, endUnseen: true };
+  return { head: head.bytes(), size: head.size, complete: false, sizeUnknown: true, endUnseen: true };
+}
+
+/** What was seen of a body that broke off, and why. */
+function broke(head: Head, err: unknown): Captured {
+  return { head: head.bytes(), size: head.size, complete: false, error: err instanceof Error ? err.message : String(err) };
 }
 
 interface Followed {

@@ -139,7 +139,7 @@ export class Recording {
       return response;
     }
     if (length === null && copyableWhileOpen(response.headers.get('content-type'))) {
-      // The same for one of unknown length, read to its first MiB.
+      // The same for one of unknown length, read to its end, its first MiB or 10 s.
       void readCopyHead(response.clone().body!).then(keep);
       return response;
     }
