@@ -173,7 +173,10 @@ function spawnWorkerd(options, stack, env) {
     workerdConfig({ configDir: dir, workers: [{ key: 'sandboxPorts', worker, modulePath: stack.bundle, address: `127.0.0.1:${stack.port}`, storageDir }] }),
   );
   // Only what workerd needs: the secrets, and nothing of the caller's environment to leak into logs.
-  return spawn(workerdBinary(), ['serve', configPath, '--experimental', ...(options.verbose ? ['--verbose'] : [])], {
+  const args = ['serve', configPath, '--experimental', ...(options.verbose ? ['--verbose'] : [])];
+  // `wrap`: a command workerd runs under (bench:instructions counts its instructions with valgrind).
+  const [command, ...prefix] = [...(options.wrap ?? []), workerdBinary()];
+  return spawn(command, [...prefix, ...args], {
     cwd: dir,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -223,7 +226,8 @@ async function spawnWranglerDev(options, stack, env) {
  * default a free one), config (a wrangler.jsonc; ours by default), stateDir (persistence), token
  * (control API), log (a writable for every program's output), hostPort, env (for the container
  * host; SANDBOX_INSPECT=off there, or in this process's environment, turns the traffic inspector
- * off), ticketTtlMs, previewHostname, logLevel (wrangler), verbose (workerd).
+ * off), ticketTtlMs, previewHostname, logLevel (wrangler), verbose (workerd), wrap (a command
+ * workerd runs under, as [program, ...args]) and readyTimeoutMs (how long it may take to answer).
  */
 export async function startStack(options = {}) {
   const runtime = options.runtime ?? 'workerd';
@@ -266,7 +270,7 @@ export async function startStack(options = {}) {
     // Neither runtime says reliably when it is ready (workerd prints nothing, wrangler's log level
     // may hide "Ready on"): the health route answering is the readiness check.
     try {
-      await waitForHealth(stack.url, 60000, stack.worker);
+      await waitForHealth(stack.url, options.readyTimeoutMs ?? 60000, stack.worker);
     } catch (err) {
       throw new Error(`${err.message}${tail ? `\n${tail}` : ''}`, { cause: err });
     } finally {

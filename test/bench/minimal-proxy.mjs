@@ -11,8 +11,11 @@ import { spawnGroup, startWranglerDev, waitForHttp } from './procs.mjs';
 
 const CONFIG = path.join(root, 'test/fixtures/minimal-proxy/wrangler.jsonc');
 
-/** Starts the minimal proxy in front of 127.0.0.1:servicePort. Answers { url, port, child, name }. */
-export async function startMinimalProxy({ runtime = 'workerd', dir, servicePort, log }) {
+/**
+ * Starts the minimal proxy in front of 127.0.0.1:servicePort. Answers { url, port, child, name }.
+ * `wrap`: a command plain workerd runs under (as startStack's), `readyTimeoutMs` its time to answer.
+ */
+export async function startMinimalProxy({ runtime = 'workerd', dir, servicePort, log, wrap = [], readyTimeoutMs = 20000 }) {
   fs.mkdirSync(dir, { recursive: true });
   if (runtime === 'wrangler') {
     const r = await startWranglerDev({ config: CONFIG, vars: { SERVICE_PORT: String(servicePort) }, persistTo: path.join(dir, 'state'), log });
@@ -25,9 +28,10 @@ export async function startMinimalProxy({ runtime = 'workerd', dir, servicePort,
   fs.mkdirSync(storageDir, { recursive: true });
   const configPath = path.join(dir, 'config.capnp');
   fs.writeFileSync(configPath, workerdConfig({ configDir: dir, workers: [{ key: 'minimal', worker, modulePath, address: `127.0.0.1:${port}`, storageDir }] }));
-  const child = spawnGroup(workerdBinary(), ['serve', configPath, '--experimental'], { log, cwd: dir });
+  const [command, ...prefix] = [...wrap, workerdBinary()];
+  const child = spawnGroup(command, [...prefix, 'serve', configPath, '--experimental'], { log, cwd: dir });
   const url = `http://127.0.0.1:${port}`;
   // workerd prints nothing when ready: the proxy answering (from the service) is the check.
-  await waitForHttp(`${url}/`, 20000, child, 'the minimal proxy on plain workerd');
+  await waitForHttp(`${url}/`, readyTimeoutMs, child, 'the minimal proxy on plain workerd');
   return { url, port, child, name: 'plain workerd' };
 }

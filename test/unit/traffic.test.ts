@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
+import { MAKE_WITHIN_MS, TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
 import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
 import { copyableWhileOpen, describeBody } from '../../worker/sandbox/traffic/body-capture';
 import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
@@ -11,7 +11,7 @@ function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): Stor
   return {
     id,
     port,
-    time: '2026-01-01T00:00:00.000Z',
+    at: Date.parse('2026-01-01T00:00:00.000Z'),
     method: 'GET',
     path: `/r/${id}`,
     status: 200,
@@ -60,6 +60,29 @@ describe('traffic inspector parts', () => {
       assert.ok(kept.length >= 1 && kept.length <= 3, `${kept.length} kept`);
       assert.ok(log.size.bytes <= 4000);
       assert.equal(kept[0]!.id, 50);
+    });
+
+    it('makes a finished request’s entry off the answer’s path: within a moment, at once for any read, at once past 64 waiting', async () => {
+      const log = new TrafficLog();
+      const finish = () => {
+        const { id, epoch } = log.begin(8000);
+        log.later({ make: () => log.add(entry(8000, id), epoch) });
+      };
+      const heard: string[] = [];
+      log.follow(8000, (news) => 'entry' in news && heard.push(news.position));
+      finish();
+      assert.equal(heard.length, 0, 'not made while the answer may still be going out');
+      await new Promise((resolve) => setTimeout(resolve, MAKE_WITHIN_MS + 20));
+      assert.equal(heard.length, 1, `made within ${MAKE_WITHIN_MS} ms without a read`);
+      finish();
+      assert.deepEqual(
+        log.list(8000, { limit: 10 }).map((e) => e.id),
+        [2, 1],
+        'a read right after a request finished sees it',
+      );
+      for (let i = 0; i < 64; i++) finish();
+      assert.equal(heard.length, 66, 'what waits stays bounded: the 64th made them all');
+      assert.equal(log.tally(8000)?.requests, 66);
     });
 
     it('tells followers of new entries, of a clear and of the end of the exposure; resumes or says it cannot', () => {

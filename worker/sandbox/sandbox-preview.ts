@@ -60,7 +60,7 @@ export async function handlePreview(sb: PreviewContext, request: Request): Promi
     const response = miss();
     return recording ? recording.finish(response, { by: 'proxy', code: ErrorCode.INVALID_TOKEN }) : response;
   }
-  const answer = await answerPreview(sb, request, url, exposure, route.port, recording?.copyRequestBody);
+  const answer = await answerPreview(sb, request, url, exposure, route.port, recording ?? undefined);
   if (!recording) return answer.response;
   if (answer.response.webSocket) {
     const socket = relaySocket(answer.response);
@@ -111,7 +111,7 @@ export async function replayPreview(sb: PreviewContext, exposure: Exposure, requ
     url,
     exposure.port,
     { host: url.host, proto: url.protocol === 'https:' ? 'https' : 'http', clientIp: sb.clientAddress(request), private: exposure.visibility === 'private' },
-    recording.copyRequestBody,
+    recording,
   );
   return { response: recording.finish(answer.response, answer), kept: recording.kept };
 }
@@ -162,8 +162,10 @@ interface ForwardInfo {
   private: boolean;
 }
 
-/** Copies a request body into the proxy's pipe to the service (the inspector's, when it records). */
-type BodyCopier = (body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, length: number | null) => Promise<void>;
+/** Copies a request body into the proxy's pipe to the service (the inspector's Recording, when it records). */
+interface BodyCopier {
+  copyRequestBody(body: ReadableStream<Uint8Array>, out: WritableStream<Uint8Array>, length: number | null): Promise<void>;
+}
 
 async function forward(sb: PreviewContext, request: Request, url: URL, port: number, info: ForwardInfo, copyBody?: BodyCopier): Promise<Answer> {
   if (!(await sb.attachIfRunning().catch(() => false))) {
@@ -234,7 +236,7 @@ function watchBody(request: Request, copyBody?: BodyCopier): { stream: ReadableS
   const pipe = length !== null ? new FixedLengthStream(length) : new IdentityTransformStream();
   let failure: string | null = null;
   // The rejection is recorded before the fetch reading the pipe settles, so a check after it sees it.
-  const piped = copyBody ? copyBody(request.body, pipe.writable, length) : request.body.pipeTo(pipe.writable);
+  const piped = copyBody ? copyBody.copyRequestBody(request.body, pipe.writable, length) : request.body.pipeTo(pipe.writable);
   piped.catch((err: unknown) => {
     failure = err instanceof Error ? err.message : String(err);
   });

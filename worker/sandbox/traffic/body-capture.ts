@@ -36,8 +36,12 @@ export interface Captured {
 
 /** A body's declared length (Content-Length), or null when it has none or an unreadable one. */
 export function declaredLength(headers: Headers): number | null {
-  const v = headers.get('content-length');
-  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+  return parseLength(headers.get('content-length'));
+}
+
+/** A Content-Length's value as a number, or null when there is none or it is not one. */
+export function parseLength(value: string | null): number | null {
+  return value !== null && /^\d+$/.test(value) ? Number(value) : null;
 }
 
 /** A body of unknown length is counted up to here; past it the runtime pipes it (its size is then "at least"). */

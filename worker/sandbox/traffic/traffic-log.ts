@@ -19,7 +19,12 @@ export interface KeptBody {
 }
 
 /** An entry as the log holds it: a TrafficEntry whose bodies are still bytes (null: none). */
-export type StoredEntry = Omit<TrafficEntry, 'requestBody' | 'responseBody'> & { requestBody: KeptBody | null; responseBody: KeptBody | null };
+export type StoredEntry = Omit<TrafficEntry, 'time' | 'requestBody' | 'responseBody'> & {
+  /** When the request arrived (ms since the epoch): written out only when read (it costs a few µs). */
+  at: number;
+  requestBody: KeptBody | null;
+  responseBody: KeptBody | null;
+};
 
 /**
  * What a follower is told: an entry finished (at `position`, the stream's event id), the records
@@ -46,6 +51,8 @@ function newEpoch(): string {
 interface Kept {
   seq: number;
   entry: StoredEntry;
+  /** entryBytes(entry), counted once. */
+  bytes: number;
 }
 
 interface Ring {
@@ -56,7 +63,7 @@ interface Ring {
   /** Entries finished in this epoch (the last one's `seq`; the tree's count of requests). */
   finished: number;
   /** The newest finished request's status (the tree's figure, with `finished`). */
-  last?: { status: number; time: string };
+  last?: { status: number; at: number };
   followers: Set<(news: TrafficNews) => void>;
 }
 
@@ -65,17 +72,45 @@ const NO_BODY = { size: 0, kind: 'none', truncated: false } as const;
 /** An entry as the API answers it: bodies described (text decoded, or binary by size and type). */
 export function materialize(e: StoredEntry): TrafficEntry {
   const body = (b: KeptBody | null) => (b ? describeBody(b.head, b.size, b.contentType, b.complete, b.sizeUnknown) : { ...NO_BODY });
-  return { ...e, requestBody: body(e.requestBody), responseBody: body(e.responseBody) };
+  const { at, ...rest } = e;
+  return { ...rest, time: isoTime(at), requestBody: body(e.requestBody), responseBody: body(e.responseBody) };
+}
+
+/** The list's part of an entry (and the stream's), its time written out. */
+export function summaryOf(e: StoredEntry): TrafficSummary {
+  const { at, ...rest } = e;
+  return summarize({ ...rest, time: isoTime(at) });
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 /** About what an entry holds: its bodies' bytes, its headers and its path, and a fixed part for the rest. */
 export function entryBytes(e: StoredEntry): number {
-  const headers = (list: [string, string][]) => list.reduce((n, [k, v]) => n + k.length + v.length + 48, 0);
-  return 512 + (e.requestBody?.head.byteLength ?? 0) + (e.responseBody?.head.byteLength ?? 0) + headers(e.requestHeaders) + headers(e.responseHeaders) + e.path.length;
+  let n = 512 + (e.requestBody?.head.byteLength ?? 0) + (e.responseBody?.head.byteLength ?? 0) + e.path.length;
+  for (const [k, v] of e.requestHeaders) n += k.length + v.length + 48;
+  for (const [k, v] of e.responseHeaders) n += k.length + v.length + 48;
+  return n;
+}
+
+/**
+ * How long a finished request's entry may wait to be made, at most; all that finish meanwhile share
+ * one timer (a timer costs about as much as making a few entries). Any read makes them first.
+ */
+export const MAKE_WITHIN_MS = 20;
+/** Past this many waiting, they are made at once: what waits stays bounded under any load. */
+const MAX_WAITING = 64;
+
+/** A finished request whose entry is still to be made (a Recording). */
+export interface Pending {
+  make(): void;
 }
 
 export class TrafficLog {
   private readonly rings = new Map<number, Ring>();
+  private waiting: Pending[] = [];
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * `onTally`: a port's count or last status changed (the tree's figure; the caller throttles).
@@ -85,6 +120,32 @@ export class TrafficLog {
     private readonly maxBytes = TRAFFIC_BYTES_PER_EXPOSURE,
     private readonly onTally?: (port: number) => void,
   ) {}
+
+  /**
+   * Runs `entry.make()` (which makes a finished request's entry and adds it) off the answer's
+   * path: made at once, it held each small answer back by about 0.1 ms (measured). Within
+   * MAKE_WITHIN_MS, or before anything reads this log, so a list, an entry or a count asked for
+   * after a request ended always has it.
+   */
+  later(entry: Pending): void {
+    this.waiting.push(entry);
+    if (this.waiting.length >= MAX_WAITING) this.settle();
+    else this.timer ??= setTimeout(() => this.settle(), MAKE_WITHIN_MS);
+  }
+
+  /** Makes every waiting entry now. */
+  private settle(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const todo = this.waiting;
+    this.waiting = [];
+    for (const entry of todo) entry.make();
+  }
+
+  /** Before any read: what finished is in the log. */
+  private current(): void {
+    if (this.waiting.length > 0) this.settle();
+  }
 
   private ring(port: number): Ring {
     let r = this.rings.get(port);
@@ -112,11 +173,12 @@ export class TrafficLog {
     const r = this.rings.get(entry.port);
     if (!r || r.epoch !== epoch) return;
     const seq = ++r.finished;
-    r.entries.push({ seq, entry });
-    r.bytes += entryBytes(entry);
-    r.last = { status: entry.status, time: entry.time };
+    const bytes = entryBytes(entry);
+    r.entries.push({ seq, entry, bytes });
+    r.bytes += bytes;
+    r.last = { status: entry.status, at: entry.at };
     while (r.entries.length > this.maxEntries || (r.bytes > this.maxBytes && r.entries.length > 1)) {
-      r.bytes -= entryBytes(r.entries.shift()!.entry);
+      r.bytes -= r.entries.shift()!.bytes;
     }
     for (const f of r.followers) f({ entry, position: `${r.epoch}.${seq}` });
     this.onTally?.(entry.port);
@@ -124,18 +186,21 @@ export class TrafficLog {
 
   /** Newest first (by id: arrival), at most `limit`, older than `before` when given. */
   list(port: number, { limit, before }: { limit: number; before?: number }): TrafficSummary[] {
+    this.current();
     const entries = (this.rings.get(port)?.entries ?? []).filter((k) => before === undefined || k.entry.id < before);
     entries.sort((a, b) => b.entry.id - a.entry.id);
-    return entries.slice(0, limit).map((k) => summarize(k.entry));
+    return entries.slice(0, limit).map((k) => summaryOf(k.entry));
   }
 
   get(port: number, id: number): TrafficEntry | undefined {
+    this.current();
     const found = this.rings.get(port)?.entries.find((k) => k.entry.id === id);
     return found ? materialize(found.entry) : undefined;
   }
 
   /** Where a follower starting now stands on `port` (an SSE id: `{epoch}.{seq}`). */
   position(port: number): string {
+    this.current();
     const r = this.ring(port);
     return `${r.epoch}.${r.finished}`;
   }
@@ -145,6 +210,7 @@ export class TrafficLog {
    * not one of this ring's epoch (cleared, started over, malformed) or some of it is no longer kept.
    */
   since(port: number, position: string): { entry: StoredEntry; position: string }[] | null {
+    this.current();
     const r = this.rings.get(port);
     const m = /^([0-9a-z]{1,16})\.(\d{1,15})$/.exec(position);
     if (!r || !m || m[1] !== r.epoch) return null;
@@ -157,9 +223,10 @@ export class TrafficLog {
 
   /** How many requests came (since the exposure began or was cleared), and the last one's status. */
   tally(port: number): PortTraffic | undefined {
+    this.current();
     const r = this.rings.get(port);
     if (!r) return undefined;
-    return { requests: r.finished, ...(r.last ? { lastStatus: r.last.status, lastTime: r.last.time } : {}) };
+    return { requests: r.finished, ...(r.last ? { lastStatus: r.last.status, lastTime: isoTime(r.last.at) } : {}) };
   }
 
   /**
@@ -200,6 +267,7 @@ export class TrafficLog {
 
   /** Entries kept over all ports, and their bytes as counted against the bounds. */
   get size(): { entries: number; bytes: number } {
+    this.current();
     let entries = 0;
     let bytes = 0;
     for (const r of this.rings.values()) {

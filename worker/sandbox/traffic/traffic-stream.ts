@@ -6,8 +6,8 @@
  * was away, or `reset` (the records were cleared or started over, or what it missed is no longer
  * kept) and should fetch the list again. When the exposure ends the stream says `ended` and closes.
  */
-import { HELLO_EVENT_NAME, SSE_KEEPALIVE, TRAFFIC_ENDED_EVENT_NAME, TRAFFIC_EVENT_NAME, TRAFFIC_RESET_EVENT_NAME, formatSse, summarize } from '../../protocol/index';
-import type { StoredEntry, TrafficLog } from './traffic-log';
+import { HELLO_EVENT_NAME, SSE_KEEPALIVE, TRAFFIC_ENDED_EVENT_NAME, TRAFFIC_EVENT_NAME, TRAFFIC_RESET_EVENT_NAME, formatSse } from '../../protocol/index';
+import { summaryOf, type StoredEntry, type TrafficLog } from './traffic-log';
 
 const KEEPALIVE_MS = 15_000;
 
@@ -20,7 +20,7 @@ export function trafficStream(log: TrafficLog, port: number, lastEventId: string
     if (!open) return;
     writer.write(encoder.encode(text)).catch(() => stop());
   };
-  const event = (k: { entry: StoredEntry; position: string }) => formatSse({ id: k.position, event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summarize(k.entry)) });
+  const event = (k: { entry: StoredEntry; position: string }) => formatSse({ id: k.position, event: TRAFFIC_EVENT_NAME, data: JSON.stringify(summaryOf(k.entry)) });
   const newest = log.position(port);
 
   let head = formatSse({ event: HELLO_EVENT_NAME, data: JSON.stringify({ lastEventId: newest }) });
