@@ -10,8 +10,8 @@
 // BENCH_WRANGLER=1 the same pair also runs under wrangler dev (what `npm run dev` runs).
 // The traffic inspector's cost: our preview URL (recording) against the same service exposed with
 // inspect: false, for an answer with a Content-Length and a chunked one (`?chunked`), beside the
-// floor: the minimal proxy reading a copy of the same bodies (and relaying WebSocket messages one
-// by one), with the CPU time per request of each; then the Worker's memory once the records of 20
+// floor: the minimal proxy as the least recorder (both headers copied, a copy of the body read,
+// an entry kept in a ring of 200; WebSocket messages relayed one by one), with the CPU time per request of each; then the Worker's memory once the records of 20
 // exposures are full (BENCH_RING_EXPOSURES).
 // Then the Worker's memory: its processes' RSS while 200 connections load the preview URL for
 // BENCH_HOLD_SECONDS (60), and 10 s after they close.
@@ -109,12 +109,13 @@ try {
     const viaOurs = (key, name, host, p, ws) => ({ key: `${key}-${rt.key}`, name, port: stack.port, host, path: p, ws, cpu: stack.worker, heal });
     targets.push(
       viaMinimal('minimal', `minimal Worker→DO→fetch (${minimal.name})`, '/', true),
-      // The floor of any inspector that keeps bodies on this runtime: the minimal proxy, reading a
-      // copy of each body and relaying WebSocket messages one by one (to count them).
-      viaMinimal('minimalcopy', '  minimal proxy + a body copy read (floor)', '/__copy/', true),
-      // The same without a Content-Length (chunked): a copy of such a body is read chunk by chunk.
+      // The floor of any inspector on this runtime: the minimal proxy as the least recorder (both
+      // headers copied, a copy of the body read, an entry kept in a ring of 200), relaying
+      // WebSocket messages one by one (to count them).
+      viaMinimal('minimalrecord', '  minimal proxy + least recorder (floor)', '/__record/', true),
+      // The same without a Content-Length (chunked): the copy of such a body is read chunk by chunk.
       viaMinimal('minimalchunked', '  minimal proxy, chunked answer', '/?chunked', false),
-      viaMinimal('minimalcopychunked', '  minimal proxy + copy, chunked (floor)', '/__copy/?chunked', false),
+      viaMinimal('minimalrecordchunked', '  minimal proxy + least recorder, chunked (floor)', '/__record/?chunked', false),
       viaOurs('ours', `our preview URL (${rt.label})`, preview.host, '/', true),
       viaOurs('ourschunked', '  our preview URL, chunked answer', preview.host, '/?chunked', false),
       viaOurs('quiet', `our preview URL, inspect: false (${rt.key})`, uninspected.host, '/', true),

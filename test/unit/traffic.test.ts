@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MAKE_WITHIN_MS, TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
+import { MAKE_UNFOLLOWED_WITHIN_MS, MAKE_WITHIN_MS, TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
 import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
 import { copyableWhileOpen, describeBody } from '../../worker/sandbox/traffic/body-capture';
 import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
@@ -83,6 +83,37 @@ describe('traffic inspector parts', () => {
       for (let i = 0; i < 64; i++) finish();
       assert.equal(heard.length, 66, 'what waits stays bounded: the 64th made them all');
       assert.equal(log.tally(8000)?.requests, 66);
+    });
+
+    it('makes entries no one follows within a longer moment (for the tree’s count), and at once when someone starts following', async () => {
+      const tallied: number[] = [];
+      const log = new TrafficLog(undefined, undefined, (port) => tallied.push(port));
+      const finish = () => {
+        const { id, epoch } = log.begin(8000);
+        log.later({ make: () => log.add(entry(8000, id), epoch) });
+      };
+      finish();
+      await new Promise((resolve) => setTimeout(resolve, MAKE_WITHIN_MS + 20));
+      assert.equal(tallied.length, 0, 'unfollowed, it may wait past the live window');
+      await new Promise((resolve) => setTimeout(resolve, MAKE_UNFOLLOWED_WITHIN_MS));
+      assert.equal(tallied.length, 1, `made within ${MAKE_UNFOLLOWED_WITHIN_MS} ms without a read`);
+      finish();
+      const heard: number[] = [];
+      const unfollow = log.follow(8000, (news) => 'entry' in news && heard.push(news.entry.id));
+      assert.equal(tallied.length, 2, 'a new follower makes what waits first');
+      finish();
+      await new Promise((resolve) => setTimeout(resolve, MAKE_WITHIN_MS + 20));
+      assert.deepEqual(heard, [3], 'followed, within the live window');
+      unfollow();
+      unfollow();
+      finish();
+      await new Promise((resolve) => setTimeout(resolve, MAKE_WITHIN_MS + 20));
+      assert.equal(tallied.length, 3, 'no one follows again: the long window');
+      log.follow(8000, () => {});
+      finish();
+      await new Promise((resolve) => setTimeout(resolve, MAKE_WITHIN_MS + 20));
+      assert.equal(tallied.length, 5, 'a second unfollow did not count twice: a new follower gets the live window');
+      assert.equal(log.tally(8000)?.requests, 5);
     });
 
     it('tells followers of new entries, of a clear and of the end of the exposure; resumes or says it cannot', () => {

@@ -95,10 +95,16 @@ export function entryBytes(e: StoredEntry): number {
 }
 
 /**
- * How long a finished request's entry may wait to be made, at most; all that finish meanwhile share
- * one timer (a timer costs about as much as making a few entries). Any read makes them first.
+ * How long a finished request's entry may wait to be made while someone follows the records live
+ * (an open inspector); all that finish meanwhile share one timer (a timer costs about as much as
+ * making a few entries). Any read makes them first.
  */
 export const MAKE_WITHIN_MS = 20;
+/**
+ * The same while no one follows: only the tree's count waits on them, and it goes out at most once
+ * a second (traffic-tally.ts), so a longer wait shows nothing later and needs fewer timers.
+ */
+export const MAKE_UNFOLLOWED_WITHIN_MS = 250;
 /** Past this many waiting, they are made at once: what waits stays bounded under any load. */
 const MAX_WAITING = 64;
 
@@ -111,6 +117,8 @@ export class TrafficLog {
   private readonly rings = new Map<number, Ring>();
   private waiting: Pending[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Followers over all ports (they want entries within MAKE_WITHIN_MS). */
+  private following = 0;
 
   /**
    * `onTally`: a port's count or last status changed (the tree's figure; the caller throttles).
@@ -124,13 +132,13 @@ export class TrafficLog {
   /**
    * Runs `entry.make()` (which makes a finished request's entry and adds it) off the answer's
    * path: made at once, it held each small answer back by about 0.1 ms (measured). Within
-   * MAKE_WITHIN_MS, or before anything reads this log, so a list, an entry or a count asked for
-   * after a request ended always has it.
+   * MAKE_WITHIN_MS when followed (MAKE_UNFOLLOWED_WITHIN_MS when not), and before anything reads
+   * this log, so a list, an entry or a count asked for after a request ended always has it.
    */
   later(entry: Pending): void {
     this.waiting.push(entry);
     if (this.waiting.length >= MAX_WAITING) this.settle();
-    else this.timer ??= setTimeout(() => this.settle(), MAKE_WITHIN_MS);
+    else this.timer ??= setTimeout(() => this.settle(), this.following > 0 ? MAKE_WITHIN_MS : MAKE_UNFOLLOWED_WITHIN_MS);
   }
 
   /** Makes every waiting entry now. */
@@ -260,9 +268,14 @@ export class TrafficLog {
   }
 
   follow(port: number, fn: (news: TrafficNews) => void): () => void {
+    // What waits on the longer timer is made now: from here on a follower hears within MAKE_WITHIN_MS.
+    this.current();
     const r = this.ring(port);
+    if (!r.followers.has(fn)) this.following++;
     r.followers.add(fn);
-    return () => r.followers.delete(fn);
+    return () => {
+      if (r.followers.delete(fn)) this.following--;
+    };
   }
 
   /** Entries kept over all ports, and their bytes as counted against the bounds. */
