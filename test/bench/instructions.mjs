@@ -2,17 +2,21 @@
 // rather than timed. Timings on this shared 2-core machine swing by a third from round to round;
 // valgrind's callgrind counts the instructions workerd runs, whatever else the machine does; what
 // still moves them (the garbage collector's and the compiler's work falls in one round or the next,
-// some ±10 % of a round of 300) is evened out by longer rounds and the median of five. Our preview URL with recording on against inspect: false, beside
-// the floor: the minimal Worker → Durable Object → fetch proxy plain and as the least recorder
+// some ±10 % of a round of 300) is evened out by longer rounds and the median of five.
+// Our preview URL with recording on against inspect: false, beside the floor: the minimal Worker → Durable Object → fetch proxy plain and as the least recorder
 // (both headers copied, a copy of each body read, an entry kept in a ring of 200;
 // test/fixtures/minimal-proxy), each for an answer with a Content-Length and a chunked
 // one. A proxy bound by its CPU serves requests in inverse proportion to its instructions, so the
 // ratio off/on is what recording leaves of the requests/s, judged against the floor's (SPEC 5:
 // ours ≥ 0.95 × floor).
-// Under valgrind a request takes some 10 to 50 ms, so work done once per interval (entries made
+// Under valgrind a request takes milliseconds (3 to 50, by machine), so work done once per interval (entries made
 // within 250 ms while no one follows them live, the tree's count once a second) falls on far fewer
 // requests than at full speed: our figures are an upper bound.
+// Each round of a target starts with BENCH_SETTLE GETs of it uncounted: the garbage the target
+// before it left in the same process is collected then (a round of the plain minimal proxy that
+// followed the recorder's counted up to a third more), and the compiled code has met this traffic.
 // Knobs: BENCH_GETS (per round, 600), BENCH_ROUNDS (5), BENCH_WARM (GETs before counting, 1000),
+// BENCH_SETTLE (uncounted GETs before each round of a target, 200),
 // BENCH_STRICT=1 (exit 1 on a FAIL). Every process started here is stopped, also on error.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +31,7 @@ import { startMinimalProxy } from './minimal-proxy.mjs';
 const GETS = Number(process.env.BENCH_GETS ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARM = Number(process.env.BENCH_WARM ?? 1000);
+const SETTLE = Number(process.env.BENCH_SETTLE ?? 200);
 const READY_MS = 10 * 60 * 1000;
 const ECHO_SERVER = path.join(root, 'test/fixtures/services/echo-server.js');
 
@@ -110,6 +115,7 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     say(`round ${round + 1}/${ROUNDS}`);
     for (const t of targets.map((_, i) => targets[(i + round) % targets.length])) {
+      await sequentialGets(t, SETTLE);
       await counted(t.proc);
       await sequentialGets(t, GETS);
       t.counts.push((await counted(t.proc)) / GETS / 1000);

@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { MAKE_UNFOLLOWED_WITHIN_MS, MAKE_WITHIN_MS, TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
 import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
 import { copyableWhileOpen, describeBody } from '../../worker/sandbox/traffic/body-capture';
-import { redactHeaders, redactPath } from '../../worker/sandbox/traffic/recording';
+import { redactPath } from '../../worker/sandbox/traffic/recording';
+import { packHeaders, unpackHeaders } from '../../worker/sandbox/traffic/packed-headers';
+import { frameBytes } from '../../worker/sandbox/traffic/socket-watch';
 import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type PortTraffic } from '../../worker/protocol/index';
 
-const text = (t: string, type = 'text/plain'): KeptBody => ({ head: new TextEncoder().encode(t), size: t.length, contentType: type, complete: true });
+const text = (t: string): KeptBody => ({ head: new TextEncoder().encode(t), size: t.length, complete: true });
 
 function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): StoredEntry {
   return {
@@ -18,13 +20,13 @@ function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): Stor
     answeredBy: 'service',
     ttfbMs: 1,
     totalMs: 2,
-    bytesIn: 0,
-    bytesOut: 10,
-    requestHeaders: [],
-    responseHeaders: [],
+    requestHeaders: '',
+    responseHeaders: 'content-type\ntext/plain',
     requestBody: null,
     responseBody: text('x'.repeat(10)),
     redacted: [],
+    seq: 0,
+    bytes: 0,
     ...extra,
   };
 }
@@ -189,14 +191,16 @@ describe('traffic inspector parts', () => {
       const log = new TrafficLog();
       const json = '{"héllo":"wörld"}';
       record(log, 8000, {
-        requestBody: text(json, 'application/json'),
-        responseBody: { head: new Uint8Array([0, 1, 2]), size: 3, contentType: 'image/png', complete: true },
+        requestHeaders: 'content-type\napplication/json',
+        requestBody: text(json),
+        responseHeaders: 'content-type\nimage/png',
+        responseBody: { head: new Uint8Array([0, 1, 2]), size: 3, complete: true },
       });
       const got = log.get(8000, 1)!;
       assert.deepEqual(got.requestBody, { size: json.length, contentType: 'application/json', truncated: false, kind: 'text', text: json });
       assert.deepEqual(got.responseBody, { size: 3, contentType: 'image/png', truncated: false, kind: 'binary' });
       const noBody = new TrafficLog();
-      record(noBody, 8000, { responseBody: null });
+      record(noBody, 8000, { requestHeaders: 'content-type\napplication/json', responseHeaders: 'content-type\nimage/png', responseBody: null });
       assert.equal(log.size.bytes - noBody.size.bytes, new TextEncoder().encode(json).length + 3);
     });
   });
@@ -263,6 +267,15 @@ describe('traffic inspector parts', () => {
     });
   });
 
+  describe('WebSocket frames', () => {
+    it("counts a text frame's bytes as UTF-8 has them, a binary frame's as its length", () => {
+      for (const t of ['', 'plain ascii', 'héllo wörld', '€ and 日本', 'emoji 😀 pair', 'lone \ud800 high', 'lone \udc00 low', 'end \ud83d']) {
+        assert.equal(frameBytes(t), new TextEncoder().encode(t).byteLength, JSON.stringify(t));
+      }
+      assert.equal(frameBytes(new ArrayBuffer(7)), 7);
+    });
+  });
+
   describe('redaction', () => {
     it('keeps no credential: Authorization, Cookie, Set-Cookie, the ticket parameter', () => {
       const headers = new Headers([
@@ -270,8 +283,9 @@ describe('traffic inspector parts', () => {
         ['cookie', 'session=abc'],
         ['accept', 'text/html'],
       ]);
-      const { pairs, redacted } = redactHeaders(headers);
-      assert.deepEqual(pairs, [
+      const redacted: string[] = [];
+      const found = { redact: (name: string) => void (redacted.includes(name) || redacted.push(name)) };
+      assert.deepEqual(unpackHeaders(packHeaders(headers, found)), [
         ['accept', 'text/html'],
         ['authorization', REDACTED],
         ['cookie', REDACTED],
@@ -280,7 +294,7 @@ describe('traffic inspector parts', () => {
       const res = new Headers();
       res.append('set-cookie', 'a=1');
       res.append('set-cookie', 'b=2');
-      assert.deepEqual(redactHeaders(res).pairs, [
+      assert.deepEqual(unpackHeaders(packHeaders(res, found)), [
         ['set-cookie', REDACTED],
         ['set-cookie', REDACTED],
       ]);

@@ -20,10 +20,12 @@ export const REDACTED = '[redacted]';
 /** Headers whose values are credentials: never kept. */
 export const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
 const CREDENTIALS = new Set<string>(CREDENTIAL_HEADERS);
+const CREDENTIAL_LENGTHS = new Set<number>(CREDENTIAL_HEADERS.map((h) => h.length));
 
 /** Whether a header (its lowercase name) carries a credential, which the inspector never keeps. */
 export function isCredentialHeader(name: string): boolean {
-  return CREDENTIALS.has(name);
+  // By length first: each request's header names are new strings, and the set would hash each one.
+  return CREDENTIAL_LENGTHS.has(name.length) && CREDENTIALS.has(name);
 }
 
 /** The first part of a body, as kept. */
@@ -100,12 +102,6 @@ export interface TrafficList {
   /** Whether requests are recorded now; `reason` says why not. */
   inspect: boolean;
   reason?: string;
-}
-
-/** The list's part of an entry (of the API's, or of one whose bodies are still bytes). */
-export function summarize(e: TrafficSummary & Record<'requestHeaders' | 'responseHeaders' | 'requestBody' | 'responseBody' | 'redacted', unknown>): TrafficSummary {
-  const { requestHeaders: _rq, responseHeaders: _rs, requestBody: _qb, responseBody: _sb, redacted: _r, ...summary } = e;
-  return summary;
 }
 
 /** SSE `event:` of each finished request on GET …/requests/stream (the SSE id is a position in finishing order, `{epoch}.{n}`). */

@@ -76,13 +76,14 @@ export function captureInto(body: ReadableStream<Uint8Array>, out: WritableStrea
  * client keeping the original), read whole by the runtime: no JavaScript per chunk, which costs
  * about half the CPU of a reader's loop (measured).
  */
-export async function readCopy(copy: Response, length: number): Promise<Captured> {
-  try {
-    const head = new Uint8Array(await copy.arrayBuffer());
-    return { head, size: head.byteLength, complete: head.byteLength === length };
-  } catch (err) {
-    return broke(new Head(), err);
-  }
+export function readCopy(copy: Response, length: number): Promise<Captured> {
+  return copy.arrayBuffer().then(
+    (buffer): Captured => {
+      const head = new Uint8Array(buffer);
+      return { head, size: head.byteLength, complete: head.byteLength === length };
+    },
+    (err: unknown) => broke(new Head(), err),
+  );
 }
 
 /** Bodies made to stay open (events, streamed records, a camera's frames): a client leaving must end them. */
@@ -109,7 +110,7 @@ const FOLLOW_MS = 10_000;
  * body through JavaScript.
  */
 export async function readCopyHead(copy: ReadableStream<Uint8Array>): Promise<Captured> {
-  const head = new Head();
+  const head = new Head(true);
   const followed = follow(copy.getReader());
   try {
     while (head.size < COUNTED_BYTES) {
@@ -179,6 +180,9 @@ class Head {
   private kept = 0;
   size = 0;
 
+  /** `own`: the chunks come from a branch no one else reads (a copy's), so one may be kept as it is. */
+  constructor(private readonly own = false) {}
+
   get full(): boolean {
     return this.kept >= TRAFFIC_BODY_BYTES;
   }
@@ -186,13 +190,17 @@ class Head {
   add(chunk: Uint8Array): void {
     this.size += chunk.byteLength;
     if (this.full) return;
-    const part = chunk.subarray(0, TRAFFIC_BODY_BYTES - this.kept);
-    this.parts.push(part.slice());
+    const room = TRAFFIC_BODY_BYTES - this.kept;
+    // Kept as it is only when it is all of its buffer (a view may hold a larger one, which the
+    // bounds would not count) and no one else holds it (a chunk passed on is the client's).
+    const whole = this.own && chunk.byteLength <= room && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+    const part = whole ? chunk : chunk.slice(0, room);
+    this.parts.push(part);
     this.kept += part.length;
   }
 
   bytes(): Uint8Array {
-    // Most bodies come in one chunk: that copy is the kept part already.
+    // Most bodies come in one chunk: that part is what is kept already.
     if (this.parts.length === 1) return this.parts[0]!;
     const out = new Uint8Array(this.kept);
     let at = 0;

@@ -6,8 +6,21 @@
  */
 import type { WebSocketRecord } from '../../protocol/index';
 
-function size(data: string | ArrayBuffer): number {
-  return typeof data === 'string' ? new TextEncoder().encode(data).byteLength : data.byteLength;
+/** A message's bytes on the wire: a text frame's UTF-8 length, counted without encoding it (no copy per message). */
+export function frameBytes(data: string | ArrayBuffer): number {
+  if (typeof data !== 'string') return data.byteLength;
+  let n = data.length;
+  for (let i = 0; i < data.length; i++) {
+    const c = data.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < data.length && (data.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: 4 bytes for its two UTF-16 units.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
 }
 
 /** Close codes a peer may not send itself (1005: none given, 1006: gone without a close). */
@@ -41,12 +54,12 @@ export function relaySocket(upgrade: Response): WatchedSocket {
   const closed = new Promise<void>((resolve) => (settle = resolve));
   server.addEventListener('message', (e) => {
     record.framesIn++;
-    record.bytesIn += size(e.data as string | ArrayBuffer);
+    record.bytesIn += frameBytes(e.data as string | ArrayBuffer);
     upstream.send(e.data as string | ArrayBuffer);
   });
   upstream.addEventListener('message', (e) => {
     record.framesOut++;
-    record.bytesOut += size(e.data as string | ArrayBuffer);
+    record.bytesOut += frameBytes(e.data as string | ArrayBuffer);
     server.send(e.data as string | ArrayBuffer);
   });
   const ended = (from: 'client' | 'service') => (e: CloseEvent) => {

@@ -6,25 +6,45 @@
  * Bodies are kept as the bytes that passed and turned into text only when someone reads an entry:
  * a busy exposure costs no decoding, and the bounds count what memory really holds.
  */
-import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, summarize, type PortTraffic, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
+import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, type ErrorCode, type PortTraffic, type TrafficEntry, type TrafficSummary, type WebSocketRecord } from '../../protocol/index';
 import { describeBody } from './body-capture';
+import { headerValue, unpackHeaders } from './packed-headers';
 
 /** A body as the log holds it: its first bytes, and what is needed to describe them later. */
 export interface KeptBody {
   head: Uint8Array;
   size: number;
-  contentType: string | null;
   complete: boolean;
   sizeUnknown?: true;
 }
 
-/** An entry as the log holds it: a TrafficEntry whose bodies are still bytes (null: none). */
-export type StoredEntry = Omit<TrafficEntry, 'time' | 'requestBody' | 'responseBody'> & {
+/**
+ * An entry as the log holds it (a finished Recording is one): headers packed (packed-headers.ts),
+ * bodies still bytes (null: none), typed by their headers when read. `seq` and `bytes` are the
+ * log's own: its place in finishing order and what it counts against the bounds.
+ */
+export interface StoredEntry {
+  id: number;
+  port: number;
   /** When the request arrived (ms since the epoch): written out only when read (it costs a few µs). */
   at: number;
-  requestBody: KeptBody | null;
-  responseBody: KeptBody | null;
-};
+  method: string;
+  path: string;
+  status: number;
+  answeredBy: 'service' | 'proxy';
+  code?: ErrorCode;
+  ttfbMs: number;
+  totalMs: number;
+  replayOf?: number;
+  websocket?: WebSocketRecord;
+  requestHeaders: string;
+  responseHeaders: string;
+  requestBody: (KeptBody & { error?: string }) | null;
+  responseBody: (KeptBody & { error?: string; endUnseen?: true }) | null;
+  redacted: readonly string[];
+  seq: number;
+  bytes: number;
+}
 
 /**
  * What a follower is told: an entry finished (at `position`, the stream's event id), the records
@@ -45,53 +65,67 @@ function newEpoch(): string {
 }
 
 /**
- * An entry and its place in finishing order. Ids follow arrival, but a long request finishes after
- * later ones: a follower resumes by finishing order, so nothing finished while it was away is missed.
+ * An exposure's records. Entries are in finishing order (their `seq`): ids follow arrival, but a
+ * long request finishes after later ones, and a follower resumes by finishing order, so nothing
+ * finished while it was away is missed.
  */
-interface Kept {
-  seq: number;
-  entry: StoredEntry;
-  /** entryBytes(entry), counted once. */
-  bytes: number;
-}
-
 interface Ring {
-  entries: Kept[];
+  entries: StoredEntry[];
   bytes: number;
   nextId: number;
   epoch: string;
   /** Entries finished in this epoch (the last one's `seq`; the tree's count of requests). */
   finished: number;
   /** The newest finished request's status (the tree's figure, with `finished`). */
-  last?: { status: number; at: number };
+  last?: StoredEntry;
   followers: Set<(news: TrafficNews) => void>;
 }
 
 const NO_BODY = { size: 0, kind: 'none', truncated: false } as const;
 
-/** An entry as the API answers it: bodies described (text decoded, or binary by size and type). */
+/** An entry as the API answers it: headers unpacked, bodies described (text decoded, or binary by size and type). */
 export function materialize(e: StoredEntry): TrafficEntry {
-  const body = (b: KeptBody | null) => (b ? describeBody(b.head, b.size, b.contentType, b.complete, b.sizeUnknown) : { ...NO_BODY });
-  const { at, ...rest } = e;
-  return { ...rest, time: isoTime(at), requestBody: body(e.requestBody), responseBody: body(e.responseBody) };
+  const requestHeaders = unpackHeaders(e.requestHeaders);
+  const responseHeaders = unpackHeaders(e.responseHeaders);
+  const body = (b: KeptBody | null, headers: [string, string][]) =>
+    b ? describeBody(b.head, b.size, headerValue(headers, 'content-type'), b.complete, b.sizeUnknown) : { ...NO_BODY };
+  return {
+    ...summaryOf(e),
+    requestHeaders,
+    responseHeaders,
+    requestBody: body(e.requestBody, requestHeaders),
+    responseBody: body(e.responseBody, responseHeaders),
+    redacted: [...e.redacted],
+  };
 }
 
 /** The list's part of an entry (and the stream's), its time written out. */
 export function summaryOf(e: StoredEntry): TrafficSummary {
-  const { at, ...rest } = e;
-  return summarize({ ...rest, time: isoTime(at) });
-}
-
-function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
+  const s: TrafficSummary = {
+    id: e.id,
+    port: e.port,
+    time: new Date(e.at).toISOString(),
+    method: e.method,
+    path: e.path,
+    status: e.status,
+    answeredBy: e.answeredBy,
+    ttfbMs: e.ttfbMs,
+    totalMs: e.totalMs,
+    bytesIn: e.requestBody?.size ?? 0,
+    bytesOut: e.responseBody?.size ?? 0,
+  };
+  if (e.code) s.code = e.code;
+  if (e.responseBody?.endUnseen) s.endUnseen = true;
+  if (e.replayOf !== undefined) s.replayOf = e.replayOf;
+  if (e.websocket) s.websocket = { ...e.websocket };
+  const error = e.responseBody?.error ?? e.requestBody?.error;
+  if (error) s.error = error;
+  return s;
 }
 
 /** About what an entry holds: its bodies' bytes, its headers and its path, and a fixed part for the rest. */
 export function entryBytes(e: StoredEntry): number {
-  let n = 512 + (e.requestBody?.head.byteLength ?? 0) + (e.responseBody?.head.byteLength ?? 0) + e.path.length;
-  for (const [k, v] of e.requestHeaders) n += k.length + v.length + 48;
-  for (const [k, v] of e.responseHeaders) n += k.length + v.length + 48;
-  return n;
+  return 512 + (e.requestBody?.head.byteLength ?? 0) + (e.responseBody?.head.byteLength ?? 0) + e.path.length + e.requestHeaders.length + e.responseHeaders.length;
 }
 
 /**
@@ -181,29 +215,30 @@ export class TrafficLog {
     const r = this.rings.get(entry.port);
     if (!r || r.epoch !== epoch) return;
     const seq = ++r.finished;
-    const bytes = entryBytes(entry);
-    r.entries.push({ seq, entry, bytes });
-    r.bytes += bytes;
-    r.last = { status: entry.status, at: entry.at };
+    entry.seq = seq;
+    entry.bytes = entryBytes(entry);
+    r.entries.push(entry);
+    r.bytes += entry.bytes;
+    r.last = entry;
     while (r.entries.length > this.maxEntries || (r.bytes > this.maxBytes && r.entries.length > 1)) {
       r.bytes -= r.entries.shift()!.bytes;
     }
-    for (const f of r.followers) f({ entry, position: `${r.epoch}.${seq}` });
+    if (r.followers.size > 0) for (const f of r.followers) f({ entry, position: `${r.epoch}.${seq}` });
     this.onTally?.(entry.port);
   }
 
   /** Newest first (by id: arrival), at most `limit`, older than `before` when given. */
   list(port: number, { limit, before }: { limit: number; before?: number }): TrafficSummary[] {
     this.current();
-    const entries = (this.rings.get(port)?.entries ?? []).filter((k) => before === undefined || k.entry.id < before);
-    entries.sort((a, b) => b.entry.id - a.entry.id);
-    return entries.slice(0, limit).map((k) => summaryOf(k.entry));
+    const entries = (this.rings.get(port)?.entries ?? []).filter((e) => before === undefined || e.id < before);
+    entries.sort((a, b) => b.id - a.id);
+    return entries.slice(0, limit).map(summaryOf);
   }
 
   get(port: number, id: number): TrafficEntry | undefined {
     this.current();
-    const found = this.rings.get(port)?.entries.find((k) => k.entry.id === id);
-    return found ? materialize(found.entry) : undefined;
+    const found = this.rings.get(port)?.entries.find((e) => e.id === id);
+    return found ? materialize(found) : undefined;
   }
 
   /** Where a follower starting now stands on `port` (an SSE id: `{epoch}.{seq}`). */
@@ -226,7 +261,7 @@ export class TrafficLog {
     if (after > r.finished) return null;
     const first = r.entries[0];
     if (first && after < first.seq - 1) return null;
-    return r.entries.filter((k) => k.seq > after).map((k) => ({ entry: k.entry, position: `${r.epoch}.${k.seq}` }));
+    return r.entries.filter((e) => e.seq > after).map((e) => ({ entry: e, position: `${r.epoch}.${e.seq}` }));
   }
 
   /** How many requests came (since the exposure began or was cleared), and the last one's status. */
@@ -234,7 +269,7 @@ export class TrafficLog {
     this.current();
     const r = this.rings.get(port);
     if (!r) return undefined;
-    return { requests: r.finished, ...(r.last ? { lastStatus: r.last.status, lastTime: isoTime(r.last.at) } : {}) };
+    return { requests: r.finished, ...(r.last ? { lastStatus: r.last.status, lastTime: new Date(r.last.at).toISOString() } : {}) };
   }
 
   /**
