@@ -6,7 +6,7 @@
  * Bodies are kept as the bytes that passed and turned into text only when someone reads an entry:
  * a busy exposure costs no decoding, and the bounds count what memory really holds.
  */
-import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, type ErrorCode, type PortTraffic, type TrafficEntry, type TrafficSummary, type WebSocketRecord } from '../../protocol/index';
+import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, type PortTraffic, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
 import { describeBody } from './body-capture';
 import { headerValue, unpackHeaders } from './packed-headers';
 
@@ -23,20 +23,9 @@ export interface KeptBody {
  * bodies still bytes (null: none), typed by their headers when read. `seq` and `bytes` are the
  * log's own: its place in finishing order and what it counts against the bounds.
  */
-export interface StoredEntry {
-  id: number;
-  port: number;
+export interface StoredEntry extends Pick<TrafficSummary, 'id' | 'port' | 'method' | 'path' | 'status' | 'answeredBy' | 'code' | 'ttfbMs' | 'totalMs' | 'replayOf' | 'websocket'> {
   /** When the request arrived (ms since the epoch): written out only when read (it costs a few µs). */
   at: number;
-  method: string;
-  path: string;
-  status: number;
-  answeredBy: 'service' | 'proxy';
-  code?: ErrorCode;
-  ttfbMs: number;
-  totalMs: number;
-  replayOf?: number;
-  websocket?: WebSocketRecord;
   requestHeaders: string;
   responseHeaders: string;
   requestBody: (KeptBody & { error?: string }) | null;
