@@ -160,6 +160,7 @@ try {
     t.lat = [];
     t.rps = [];
     t.wsRtt = [];
+    t.wsRounds = [];
     t.cpuUs = [];
     t.errors = 0;
   }
@@ -174,7 +175,11 @@ try {
       const cpuBefore = t.cpu ? groupCpuMs(t.cpu) : 0;
       t.lat.push(...(await sequentialGets(t, GETS_PER_ROUND)));
       if (t.cpu) t.cpuUs.push(((groupCpuMs(t.cpu) - cpuBefore) * 1000) / GETS_PER_ROUND);
-      if (t.socket) t.wsRtt.push(...(await t.socket.echo(WS_PER_ROUND)));
+      if (t.socket) {
+        const rtts = await t.socket.echo(WS_PER_ROUND);
+        t.wsRtt.push(...rtts);
+        t.wsRounds.push(median(rtts));
+      }
       const r = await wrk(t, { bin: wrkBin, seconds: WRK_SECONDS, connections: CONNECTIONS });
       t.rps.push(r.rps);
       t.errors += r.non2xx + r.socketErrors;
