@@ -15,8 +15,8 @@
 // exposures are full (BENCH_RING_EXPOSURES).
 // Then the Worker's memory: its processes' RSS while 200 connections load the preview URL for
 // BENCH_HOLD_SECONDS (60), and 10 s after they close.
-// Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_HOLD_SECONDS (0 skips the
-// memory phase), BENCH_WRANGLER=1, BENCH_STRICT=1 (exit 1 on a FAIL).
+// Knobs: BENCH_ROUNDS, BENCH_GETS, BENCH_WS, BENCH_WRK_SECONDS, BENCH_TURN_SECONDS,
+// BENCH_HOLD_SECONDS (0 skips the memory phase), BENCH_WRANGLER=1, BENCH_STRICT=1 (exit 1 on a FAIL).
 // Figures: median latency of sequential GETs, requests/s at 32 connections (wrk, median of rounds)
 // and WebSocket echo round trip. Measurements are interleaved in rounds so machine noise hits all
 // targets alike. Every process started here is stopped by its process group, also on error.
@@ -36,6 +36,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const GETS_PER_ROUND = Number(process.env.BENCH_GETS ?? 300);
 const WS_PER_ROUND = Number(process.env.BENCH_WS ?? 100);
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 5);
+// The inspector's requests/s pairs: wrk runs of this long, twice a round for each target.
+const TURN_SECONDS = Number(process.env.BENCH_TURN_SECONDS ?? 2);
 const CONNECTIONS = 32;
 const HOLD_SECONDS = Number(process.env.BENCH_HOLD_SECONDS ?? 60);
 const HELD_CONNECTIONS = 200;
@@ -161,11 +163,14 @@ try {
     t.rps = [];
     t.wsRtt = [];
     t.wsTurns = [];
+    t.rpsTurns = [];
     t.cpuUs = [];
     t.errors = 0;
   }
 
-  const wsInTurn = ['ours', 'quiet', 'minimalrecord', 'minimal'].map((k) => targets.find((t) => t.key === `${k}-workerd`));
+  const ofWorkerd = (keys) => keys.map((k) => targets.find((t) => t.key === `${k}-workerd`));
+  const wsInTurn = ofWorkerd(['ours', 'quiet', 'minimalrecord', 'minimal']);
+  const rpsInTurn = ofWorkerd(['ours', 'quiet', 'ourschunked', 'quietchunked', 'minimalrecord', 'minimal', 'minimalrecordchunked', 'minimalchunked']);
 
   // ---- interleaved rounds: each round visits every target, in a rotated order ----
   for (let round = 0; round < ROUNDS; round++) {
@@ -182,9 +187,18 @@ try {
       t.rps.push(r.rps);
       t.errors += r.non2xx + r.socketErrors;
     }
-    // The inspector's WebSocket verdict: recording on and off, and the floor's pair, echo in turn,
-    // a message each, so all four meet the same moment of a shared machine.
+    // The inspector's verdicts, each pair (recording on, then off) measured back to back: its
+    // WebSocket echo in turn, a message each, so all four sockets meet the same moments of a shared
+    // machine; its requests/s in short wrk runs, the pairs in order and then in reverse (a drift
+    // over the round weighs on both sides alike).
     for (let i = 0; i < WS_PER_ROUND; i++) for (const t of wsInTurn) t.wsTurns.push(...(await t.socket.echo(1)));
+    for (const pass of [rpsInTurn, [...rpsInTurn].reverse()]) {
+      for (const t of pass) {
+        const r = await wrk(t, { bin: wrkBin, seconds: TURN_SECONDS, connections: CONNECTIONS });
+        t.rpsTurns.push(r.rps);
+        t.errors += r.non2xx + r.socketErrors;
+      }
+    }
   }
 
   // ---- report ----
