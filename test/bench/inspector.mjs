@@ -12,8 +12,8 @@ const signed = (n, digits = 3) => `${n >= 0 ? '+' : ''}${n.toFixed(digits)}`;
 /**
  * The median of a's figure over b's measured next to it (requests/s, each pair back to back): a
  * shared 2-core machine that slows down for a while moves both figures of a pair, which a ratio of
- * medians taken over minutes apart does not cancel (the floor's own ratio moved 0.76–0.95× between
- * runs that way).
+ * medians taken minutes apart does not cancel (one target's rounds moved by a fifth to a half
+ * within a run).
  */
 export function pairedRatio(a, b) {
   return median(a.map((x, i) => x / b[i]));

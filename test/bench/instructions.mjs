@@ -14,7 +14,7 @@
 // requests than at full speed: our figures are an upper bound.
 // Each round of a target starts with BENCH_SETTLE GETs of it uncounted: the garbage the target
 // before it left in the same process is collected then (a round of the plain minimal proxy that
-// followed the recorder's counted up to a third more), and the compiled code has met this traffic.
+// followed the recorder's counted up to 45 % more), and the compiled code has met this traffic.
 // Knobs: BENCH_GETS (per round, 600), BENCH_ROUNDS (5), BENCH_WARM (GETs before counting, 1000),
 // BENCH_SETTLE (uncounted GETs before each round of a target, 200),
 // BENCH_STRICT=1 (exit 1 on a FAIL). Every process started here is stopped, also on error.

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { MAKE_UNFOLLOWED_WITHIN_MS, MAKE_WITHIN_MS, TrafficLog, type KeptBody, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
+import { MAKE_UNFOLLOWED_WITHIN_MS, MAKE_WITHIN_MS, TrafficLog, type StoredEntry } from '../../worker/sandbox/traffic/traffic-log';
 import { TallyNotices } from '../../worker/sandbox/traffic/traffic-tally';
-import { copyableWhileOpen, describeBody } from '../../worker/sandbox/traffic/body-capture';
+import { copyableWhileOpen, describeBody, type Captured } from '../../worker/sandbox/traffic/body-capture';
 import { redactPath } from '../../worker/sandbox/traffic/recording';
 import { packHeaders, unpackHeaders } from '../../worker/sandbox/traffic/packed-headers';
 import { frameBytes } from '../../worker/sandbox/traffic/socket-watch';
 import { REDACTED, TRAFFIC_BODY_BYTES, checkRequestId, parseReplayBody, parseTrafficQuery, type PortTraffic } from '../../worker/protocol/index';
 
-const text = (t: string): KeptBody => ({ head: new TextEncoder().encode(t), size: t.length, complete: true });
+const text = (t: string): Captured => ({ head: new TextEncoder().encode(t), size: t.length, complete: true });
 
 function entry(port: number, id: number, extra: Partial<StoredEntry> = {}): StoredEntry {
   return {
@@ -264,6 +264,25 @@ describe('traffic inspector parts', () => {
       const kept = describeBody(head, TRAFFIC_BODY_BYTES + 1, 'text/plain', true);
       assert.equal(kept.kind, 'text');
       assert.equal(kept.text, 'a'.repeat(TRAFFIC_BODY_BYTES - 1));
+    });
+  });
+
+  describe('packed headers', () => {
+    it('give back the same pairs in the same order, empty values and colons included', () => {
+      const none = { redact: () => assert.fail('no credential here') };
+      const pairs: [string, string][] = [
+        ['accept', 'text/html'],
+        ['x-empty', ''],
+        ['x-time', '12:30:00'],
+        ['x-last', ''],
+      ];
+      assert.deepEqual(
+        unpackHeaders(packHeaders(new Headers(pairs), none)),
+        [...pairs].sort(([a], [b]) => a.localeCompare(b)),
+      );
+      assert.deepEqual(unpackHeaders(packHeaders(new Headers(), none)), []);
+      // The packing relies on this: a line break cannot be in a header value.
+      assert.throws(() => new Headers([['x-bad', 'a\nb']]));
     });
   });
 

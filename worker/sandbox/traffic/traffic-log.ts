@@ -7,16 +7,8 @@
  * a busy exposure costs no decoding, and the bounds count what memory really holds.
  */
 import { TRAFFIC_BYTES_PER_EXPOSURE, TRAFFIC_ENTRIES, type PortTraffic, type TrafficEntry, type TrafficSummary } from '../../protocol/index';
-import { describeBody } from './body-capture';
+import { describeBody, type Captured } from './body-capture';
 import { headerValue, unpackHeaders } from './packed-headers';
-
-/** A body as the log holds it: its first bytes, and what is needed to describe them later. */
-export interface KeptBody {
-  head: Uint8Array;
-  size: number;
-  complete: boolean;
-  sizeUnknown?: true;
-}
 
 /**
  * An entry as the log holds it (a finished Recording is one): headers packed (packed-headers.ts),
@@ -28,8 +20,9 @@ export interface StoredEntry extends Pick<TrafficSummary, 'id' | 'port' | 'metho
   at: number;
   requestHeaders: string;
   responseHeaders: string;
-  requestBody: (KeptBody & { error?: string }) | null;
-  responseBody: (KeptBody & { error?: string; endUnseen?: true }) | null;
+  /** As captured (body-capture.ts): its first bytes and what is needed to describe them later. */
+  requestBody: Captured | null;
+  responseBody: Captured | null;
   redacted: readonly string[];
   seq: number;
   bytes: number;
@@ -65,7 +58,7 @@ interface Ring {
   epoch: string;
   /** Entries finished in this epoch (the last one's `seq`; the tree's count of requests). */
   finished: number;
-  /** The newest finished request's status (the tree's figure, with `finished`). */
+  /** The newest finished request (its status and time are the tree's figure, with `finished`). */
   last?: StoredEntry;
   followers: Set<(news: TrafficNews) => void>;
 }
@@ -76,7 +69,7 @@ const NO_BODY = { size: 0, kind: 'none', truncated: false } as const;
 export function materialize(e: StoredEntry): TrafficEntry {
   const requestHeaders = unpackHeaders(e.requestHeaders);
   const responseHeaders = unpackHeaders(e.responseHeaders);
-  const body = (b: KeptBody | null, headers: [string, string][]) =>
+  const body = (b: Captured | null, headers: [string, string][]) =>
     b ? describeBody(b.head, b.size, headerValue(headers, 'content-type'), b.complete, b.sizeUnknown) : { ...NO_BODY };
   return {
     ...summaryOf(e),
